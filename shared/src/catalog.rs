@@ -1,0 +1,123 @@
+//! The catalog of SPEC §5: which topics exist and what each one is.
+//!
+//! The kernel uses it to tell an unknown topic (`unknown_topic`) from a known request, reply,
+//! stream or error; the desktop uses it to pick error topics for toasts. Typed payloads live in
+//! the namespace modules; this table only names topics.
+
+use crate::request::ReplyKind;
+use crate::topic::{Namespace, Topic};
+
+/// What a known topic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TopicKind {
+    /// A request, answered on `:ack` or `:resp`.
+    Request(ReplyKind),
+    /// An answer to a request (`…:ack`, `…:resp`).
+    Reply,
+    /// A stream message or event (`vm.stdout`, `task.event`, `kernel.hello`, …).
+    Event,
+    /// A namespace's error topic.
+    Error,
+}
+
+use ReplyKind::{Ack, Resp};
+
+/// Every request topic of SPEC §5 and its reply kind.
+pub const REQUESTS: &[(&str, ReplyKind)] = &[
+    ("kernel.ping", Resp),
+    ("kernel.stats", Resp),
+    ("bus.subscribe", Ack),
+    ("bus.unsubscribe", Ack),
+    ("vfs:register", Ack),
+    ("vfs:write", Ack),
+    ("vfs:read", Resp),
+    ("vfs:list", Resp),
+    ("vfs:delete", Ack),
+    ("vfs:rename", Ack),
+    ("vfs:stat", Resp),
+    ("vfs:mkdir", Ack),
+    ("compute:register", Ack),
+    ("vm.spawn", Ack),
+    ("vm.stdin", Ack),
+    ("vm.kill", Ack),
+    ("vm.list", Resp),
+    ("wasm.run", Ack),
+    ("task.define", Ack),
+    ("task.run", Ack),
+    ("task.cancel", Ack),
+    ("task.status", Resp),
+    ("ai.chat", Ack),
+    ("ai.cancel", Ack),
+    ("ai.complete", Resp),
+];
+
+/// Every stream and event topic of SPEC §5.
+pub const EVENTS: &[&str] = &[
+    "kernel.hello",
+    "vm.stdout",
+    "vm.stderr",
+    "vm.exit",
+    "task.event",
+    "task.done",
+    "ai.chunk",
+    "ai.done",
+];
+
+/// Classifies a topic, or `None` when SPEC §5 does not know it.
+pub fn classify(topic: &Topic) -> Option<TopicKind> {
+    if topic.is_error() {
+        return Some(TopicKind::Error);
+    }
+    if let Some(request) = topic.request_of_reply() {
+        return match classify(&request) {
+            Some(TopicKind::Request(_)) => Some(TopicKind::Reply),
+            _ => None,
+        };
+    }
+    let raw = topic.as_str();
+    if let Some((_, kind)) = REQUESTS.iter().find(|(t, _)| *t == raw) {
+        return Some(TopicKind::Request(*kind));
+    }
+    EVENTS.contains(&raw).then_some(TopicKind::Event)
+}
+
+/// The error topics a user should hear about (the desktop shows each as a toast).
+pub fn error_topics() -> Vec<Topic> {
+    [
+        Namespace::Kernel,
+        Namespace::Vm,
+        Namespace::Vfs,
+        Namespace::Ai,
+        Namespace::Task,
+    ]
+    .into_iter()
+    .map(Namespace::error_topic)
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalog_topic_is_valid() {
+        for (raw, _) in REQUESTS {
+            Topic::parse(raw).unwrap();
+        }
+        for raw in EVENTS {
+            Topic::parse(raw).unwrap();
+        }
+    }
+
+    #[test]
+    fn topics_are_classified_as_the_spec_says() {
+        let kind = |s: &str| classify(&Topic::parse(s).unwrap());
+        assert_eq!(kind("vm.spawn"), Some(TopicKind::Request(Ack)));
+        assert_eq!(kind("vfs:read"), Some(TopicKind::Request(Resp)));
+        assert_eq!(kind("vm.spawn:ack"), Some(TopicKind::Reply));
+        assert_eq!(kind("vm.stdout"), Some(TopicKind::Event));
+        assert_eq!(kind("vfs:error"), Some(TopicKind::Error));
+        assert_eq!(kind("vm.frobnicate"), None);
+        assert_eq!(kind("vm.stdout:ack"), None);
+    }
+}

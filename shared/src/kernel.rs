@@ -1,0 +1,113 @@
+//! The `kernel.*` namespace: the greeting on connect, liveness and statistics.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::request::{BusRequest, ReplyKind};
+
+/// `kernel.hello`: the first message on every connection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The id the kernel gave this connection; it is the `from` of everything the client sends.
+    pub client_id: String,
+    /// The kernel's version (`CARGO_PKG_VERSION`).
+    pub version: String,
+    /// The limits this client is held to.
+    pub limits: ClientLimits,
+}
+
+/// The per-client limits announced in `kernel.hello`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientLimits {
+    /// Largest text frame the kernel accepts, in bytes.
+    pub max_frame_bytes: u64,
+    /// Envelopes that may wait for this client before it is disconnected as too slow.
+    pub outbound_queue_len: u64,
+    /// Most subscription patterns one client may hold.
+    pub max_subscriptions: u64,
+}
+
+/// `kernel.ping` → `kernel.ping:resp` ([`Pong`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ping {}
+
+/// The answer to [`Ping`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pong {
+    /// Milliseconds since the kernel started.
+    pub uptime_ms: u64,
+}
+
+impl BusRequest for Ping {
+    const TOPIC: &'static str = "kernel.ping";
+    const REPLY: ReplyKind = ReplyKind::Resp;
+    type Reply = Pong;
+}
+
+/// `kernel.stats` → `kernel.stats:resp` ([`StatsReport`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {}
+
+/// Counters of the running kernel.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatsReport {
+    pub version: String,
+    pub uptime_ms: u64,
+    /// Connected clients now.
+    pub clients: u64,
+    /// Envelopes accepted from clients since start.
+    pub envelopes_in: u64,
+    /// Envelopes queued to clients since start.
+    pub envelopes_out: u64,
+    /// Clients disconnected because their outbound queue was full.
+    pub slow_clients_disconnected: u64,
+    /// Refusals since start, by reason (`bad_request`, `unknown_topic`, `permission_denied`, …).
+    #[serde(default)]
+    pub refusals: BTreeMap<String, u64>,
+}
+
+impl BusRequest for Stats {
+    const TOPIC: &'static str = "kernel.stats";
+    const REPLY: ReplyKind = ReplyKind::Resp;
+    type Reply = StatsReport;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Correlated;
+    use serde_json::json;
+
+    #[test]
+    fn hello_has_the_spec_fields() {
+        let hello = Hello {
+            client_id: "c-1".into(),
+            version: "0.1.0".into(),
+            limits: ClientLimits {
+                max_frame_bytes: 1024,
+                outbound_queue_len: 256,
+                max_subscriptions: 64,
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&hello).unwrap(),
+            json!({"client_id": "c-1", "version": "0.1.0", "limits": {
+                "max_frame_bytes": 1024, "outbound_queue_len": 256, "max_subscriptions": 64}})
+        );
+    }
+
+    #[test]
+    fn a_correlated_ping_is_just_the_request_id() {
+        let ping = Correlated {
+            request_id: Some("r-1".to_string()),
+            body: Ping {},
+        };
+        assert_eq!(
+            serde_json::to_value(&ping).unwrap(),
+            json!({"_request_id": "r-1"})
+        );
+        let back: Correlated<Ping> = serde_json::from_value(json!({"_request_id": "r-2"})).unwrap();
+        assert_eq!(back.request_id.as_deref(), Some("r-2"));
+    }
+}
