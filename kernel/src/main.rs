@@ -1,1 +1,88 @@
-fn main() {}
+//! `aether`: starts the kernel. Parses flags, loads the config, installs logging and signal
+//! handling, and hands everything else to the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use aether_kernel::{Config, Kernel, serve};
+use anyhow::Context;
+use clap::Parser;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The Aether kernel: serves the desktop and runs the message bus.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "AETHER_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// YAML config file (default: ./aether.yaml when it exists).
+    #[arg(long, env = "AETHER_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("AETHER_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_target(false)
+        .init();
+    let args = Args::parse();
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None if std::path::Path::new("aether.yaml").exists() => {
+            Config::load(std::path::Path::new("aether.yaml"))?
+        }
+        None => Config::default(),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    let listener = TcpListener::bind(config.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {}; is another kernel running there?",
+            config.listen
+        )
+    })?;
+    let addr = listener.local_addr()?;
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let kernel = Kernel::new(config, shutdown);
+    if kernel.assets.is_empty() {
+        tracing::warn!("the desktop is not embedded; build it with `cargo xtask run`");
+    }
+    tracing::info!(
+        version = aether_kernel::VERSION,
+        "Aether kernel listening on http://{addr}"
+    );
+    serve(listener, kernel).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: flushing connections");
+    shutdown.cancel();
+}

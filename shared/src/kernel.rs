@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::request::{BusRequest, ReplyKind};
 
+/// Topic of [`Hello`].
+pub const HELLO: &str = "kernel.hello";
+
 /// `kernel.hello`: the first message on every connection.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Hello {

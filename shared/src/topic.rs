@@ -127,6 +127,13 @@ impl Topic {
         })
     }
 
+    /// A topic from a constant of the contract (`kernel::HELLO`, …).
+    ///
+    /// Panics on an invalid constant: a programming error that the contract tests catch.
+    pub fn from_static(s: &'static str) -> Topic {
+        Topic::parse(s).unwrap_or_else(|e| panic!("invalid topic constant: {e}"))
+    }
+
     /// The topic as text.
     pub fn as_str(&self) -> &str {
         &self.raw
@@ -282,8 +289,17 @@ mod tests {
     #[test]
     fn wrong_separator_or_namespace_is_refused() {
         for raw in [
-            "vm:spawn", "vfs.write", "kernel", "kernel.", "nope.x", "vm..x", "vm.x:", "VM.spawn",
-            "vm.spa wn", "", "vm.*",
+            "vm:spawn",
+            "vfs.write",
+            "kernel",
+            "kernel.",
+            "nope.x",
+            "vm..x",
+            "vm.x:",
+            "VM.spawn",
+            "vm.spa wn",
+            "",
+            "vm.*",
         ] {
             assert!(Topic::parse(raw).is_err(), "{raw:?} should be refused");
         }

@@ -1,0 +1,114 @@
+//! One connected client as the bus sees it: an id, a bounded outbound queue, its subscription
+//! patterns and a kick switch that ends its connection.
+//!
+//! The queue holds serialized frames. The handle never waits: a full queue is reported to the
+//! bus, which disconnects the client.
+
+use std::sync::RwLock;
+
+use aether_shared::{Pattern, Topic};
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// What happened to a frame handed to a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Queued,
+    /// The queue is full: the client is too slow and must be disconnected.
+    QueueFull,
+    /// The connection is already gone.
+    Closed,
+}
+
+/// The bus's view of one client.
+pub struct ClientHandle {
+    id: String,
+    tx: mpsc::Sender<Utf8Bytes>,
+    subscriptions: RwLock<Vec<Pattern>>,
+    kicked: CancellationToken,
+    kick_reason: RwLock<Option<&'static str>>,
+}
+
+impl ClientHandle {
+    /// A handle and the receiving end of its outbound queue of `queue_len` frames.
+    pub fn new(id: String, queue_len: usize) -> (ClientHandle, mpsc::Receiver<Utf8Bytes>) {
+        let (tx, rx) = mpsc::channel(queue_len.max(1));
+        let handle = ClientHandle {
+            id,
+            tx,
+            subscriptions: RwLock::new(Vec::new()),
+            kicked: CancellationToken::new(),
+            kick_reason: RwLock::new(None),
+        };
+        (handle, rx)
+    }
+
+    /// The client id (the `from` of everything it sends).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Queues a frame without waiting.
+    pub fn try_deliver(&self, frame: Utf8Bytes) -> Delivery {
+        match self.tx.try_send(frame) {
+            Ok(()) => Delivery::Queued,
+            Err(mpsc::error::TrySendError::Full(_)) => Delivery::QueueFull,
+            Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Closed,
+        }
+    }
+
+    /// True when one of the client's patterns matches `topic`.
+    pub fn is_subscribed(&self, topic: &Topic) -> bool {
+        self.subscriptions
+            .read()
+            .expect("subscriptions lock")
+            .iter()
+            .any(|p| p.matches(topic))
+    }
+
+    /// Adds patterns (ignoring ones already held) unless the total would pass `max`.
+    /// Returns the whole set after the change, or the number the client would have had.
+    pub fn subscribe(&self, patterns: &[Pattern], max: usize) -> Result<Vec<Pattern>, usize> {
+        let mut subs = self.subscriptions.write().expect("subscriptions lock");
+        let new: Vec<&Pattern> = patterns.iter().filter(|p| !subs.contains(p)).collect();
+        let wanted = subs.len() + new.len();
+        if wanted > max {
+            return Err(wanted);
+        }
+        for p in new {
+            if !subs.contains(p) {
+                subs.push(p.clone());
+            }
+        }
+        Ok(subs.clone())
+    }
+
+    /// Removes patterns; returns the whole set after the change.
+    pub fn unsubscribe(&self, patterns: &[Pattern]) -> Vec<Pattern> {
+        let mut subs = self.subscriptions.write().expect("subscriptions lock");
+        subs.retain(|p| !patterns.contains(p));
+        subs.clone()
+    }
+
+    /// Number of patterns held.
+    pub fn subscription_count(&self) -> usize {
+        self.subscriptions.read().expect("subscriptions lock").len()
+    }
+
+    /// Asks the connection to close with `reason`.
+    pub fn kick(&self, reason: &'static str) {
+        *self.kick_reason.write().expect("kick lock") = Some(reason);
+        self.kicked.cancel();
+    }
+
+    /// Resolves when the client has been kicked.
+    pub fn kicked(&self) -> &CancellationToken {
+        &self.kicked
+    }
+
+    /// Why the client was kicked, if it was.
+    pub fn kick_reason(&self) -> Option<&'static str> {
+        *self.kick_reason.read().expect("kick lock")
+    }
+}

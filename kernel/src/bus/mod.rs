@@ -1,0 +1,229 @@
+//! The in-process bus: routes envelopes to clients by address or by subscription pattern, and
+//! gives kernel services request/reply helpers.
+//!
+//! Delivery never blocks: each client has a bounded outbound queue, and a client whose queue is
+//! full is disconnected (see [`client::ClientHandle`]) rather than allowed to slow the bus. An
+//! envelope is serialized once and the same bytes are queued to every recipient. The bus never
+//! parses client input and never checks guardrails: the hub does both before calling it.
+
+pub mod client;
+mod pending;
+mod stats;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use aether_shared::{BusRequest, Envelope, ErrorPayload, KERNEL_ADDRESS};
+use axum::extract::ws::Utf8Bytes;
+
+pub use client::{ClientHandle, Delivery};
+use pending::Pending;
+pub use pending::RequestError;
+pub use stats::BusStats;
+
+use crate::clock::now_rfc3339;
+
+/// A cheaply clonable handle to the bus.
+#[derive(Clone)]
+pub struct Bus {
+    inner: Arc<BusInner>,
+}
+
+struct BusInner {
+    clients: RwLock<HashMap<String, Arc<ClientHandle>>>,
+    pending: Pending,
+    stats: BusStats,
+    started: Instant,
+}
+
+/// Why an addressed envelope was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    #[error(
+        "no client or session `{0}` is connected; check the address, or reconnect the tab that owns it"
+    )]
+    NoSuchAddress(String),
+}
+
+impl Default for Bus {
+    fn default() -> Self {
+        Bus::new()
+    }
+}
+
+impl Bus {
+    /// An empty bus.
+    pub fn new() -> Bus {
+        Bus {
+            inner: Arc::new(BusInner {
+                clients: RwLock::new(HashMap::new()),
+                pending: Pending::default(),
+                stats: BusStats::default(),
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    /// Counters of the bus.
+    pub fn stats(&self) -> &BusStats {
+        &self.inner.stats
+    }
+
+    /// Time since the bus was created.
+    pub fn uptime(&self) -> Duration {
+        self.inner.started.elapsed()
+    }
+
+    /// Number of connected clients.
+    pub fn client_count(&self) -> usize {
+        self.inner.clients.read().expect("bus lock").len()
+    }
+
+    /// Adds a client. Returns `false` (and adds nothing) when the id is taken.
+    pub fn attach(&self, client: Arc<ClientHandle>) -> bool {
+        let mut clients = self.inner.clients.write().expect("bus lock");
+        if clients.contains_key(client.id()) {
+            return false;
+        }
+        clients.insert(client.id().to_owned(), client);
+        true
+    }
+
+    /// Removes a client (on disconnect). Idempotent.
+    pub fn detach(&self, client_id: &str) {
+        self.inner
+            .clients
+            .write()
+            .expect("bus lock")
+            .remove(client_id);
+    }
+
+    /// True when `client_id` is connected.
+    pub fn is_connected(&self, client_id: &str) -> bool {
+        self.inner
+            .clients
+            .read()
+            .expect("bus lock")
+            .contains_key(client_id)
+    }
+
+    /// Routes an envelope: to its addressee when `to` is set, else to every subscriber whose
+    /// pattern matches. Returns the number of clients it was queued to.
+    pub fn route(&self, env: &Envelope) -> Result<usize, RouteError> {
+        match env.to.as_deref() {
+            Some(to) => self.deliver_to(to, env).map(|()| 1),
+            None => Ok(self.fan_out(env)),
+        }
+    }
+
+    /// Queues an envelope to one client.
+    pub fn deliver_to(&self, address: &str, env: &Envelope) -> Result<(), RouteError> {
+        let client = self
+            .inner
+            .clients
+            .read()
+            .expect("bus lock")
+            .get(address)
+            .cloned();
+        let client = client.ok_or_else(|| RouteError::NoSuchAddress(address.to_owned()))?;
+        self.send(&client, Utf8Bytes::from(env.to_json()));
+        Ok(())
+    }
+
+    /// Queues an envelope to every client with a matching subscription; returns how many.
+    pub fn fan_out(&self, env: &Envelope) -> usize {
+        let mut frame: Option<Utf8Bytes> = None;
+        let mut recipients = Vec::new();
+        {
+            let clients = self.inner.clients.read().expect("bus lock");
+            for client in clients.values() {
+                if client.is_subscribed(&env.topic) {
+                    recipients.push(Arc::clone(client));
+                }
+            }
+        }
+        for client in &recipients {
+            let frame = frame.get_or_insert_with(|| Utf8Bytes::from(env.to_json()));
+            self.send(client, frame.clone());
+        }
+        recipients.len()
+    }
+
+    /// Queues an already serialized frame to a client, disconnecting it when it cannot keep up.
+    pub fn send(&self, client: &Arc<ClientHandle>, frame: Utf8Bytes) {
+        match client.try_deliver(frame) {
+            Delivery::Queued => self.inner.stats.count_out(),
+            Delivery::Closed => {}
+            Delivery::QueueFull => {
+                self.inner.stats.count_slow_client();
+                self.detach(client.id());
+                client.kick("outbound queue full: the client is not reading fast enough");
+                tracing::warn!(
+                    client_id = client.id(),
+                    "disconnected a slow client: its outbound queue is full"
+                );
+            }
+        }
+    }
+
+    /// Sends a kernel-originated envelope (stamped `from: kernel` and the current time).
+    pub fn publish_from_kernel(&self, mut env: Envelope) -> Result<usize, RouteError> {
+        env.from = Some(KERNEL_ADDRESS.to_owned());
+        env.time = now_rfc3339();
+        self.route(&env)
+    }
+
+    /// Answers a request with its typed reply (addressed to the requester, same `_request_id`).
+    pub fn reply<R: BusRequest>(&self, request: &Envelope, reply: &R::Reply) {
+        let env = request.reply(R::reply_topic(), reply);
+        if let Err(e) = self.publish_from_kernel(env) {
+            tracing::debug!(topic = %request.topic, "reply not delivered: {e}");
+        }
+    }
+
+    /// Answers a request with an error on its namespace's error topic.
+    pub fn emit_error(&self, request: &Envelope, error: ErrorPayload) {
+        tracing::debug!(topic = %request.topic, code = %error.code, "refused: {}", error.error);
+        self.inner.stats.count_refusal(error.code);
+        let env = request.error_reply(error);
+        if let Err(e) = self.publish_from_kernel(env) {
+            tracing::debug!(topic = %request.topic, "error not delivered: {e}");
+        }
+    }
+
+    /// Sends a typed request from the kernel to a client or session and waits for its reply.
+    ///
+    /// Ends with [`RequestError::Timeout`] after `timeout`, [`RequestError::Remote`] when the
+    /// peer answers on the error topic, and [`RequestError::Unreachable`] when nobody has the
+    /// address.
+    pub async fn request<R: BusRequest>(
+        &self,
+        to: &str,
+        req: &R,
+        timeout: Duration,
+    ) -> Result<R::Reply, RequestError> {
+        let (request_id, waiter) = self.inner.pending.register();
+        let env = Envelope::request(req, &request_id).to(to);
+        if let Err(RouteError::NoSuchAddress(addr)) = self.publish_from_kernel(env) {
+            self.inner.pending.forget(&request_id);
+            return Err(RequestError::Unreachable(addr));
+        }
+        let answer = tokio::time::timeout(timeout, waiter).await;
+        self.inner.pending.forget(&request_id);
+        let answer = match answer {
+            Ok(Ok(env)) => env,
+            Ok(Err(_)) | Err(_) => return Err(RequestError::Timeout(timeout)),
+        };
+        pending::decode_answer::<R>(&answer)
+    }
+
+    /// Hands an envelope addressed to `kernel` to the request waiting for it. Returns `false`
+    /// when no request of the kernel waits for that `_request_id`.
+    pub fn resolve_pending(&self, env: Envelope) -> bool {
+        self.inner.pending.resolve(env)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,55 @@
+//! Counters of the bus, read by `kernel.stats` and the benchmarks. Relaxed atomics: they are
+//! figures for people, never used to make decisions.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use aether_shared::ErrorCode;
+
+/// Counters of envelopes and refusals.
+#[derive(Default)]
+pub struct BusStats {
+    envelopes_in: AtomicU64,
+    envelopes_out: AtomicU64,
+    slow_clients: AtomicU64,
+    refusals: Mutex<BTreeMap<ErrorCode, u64>>,
+}
+
+impl BusStats {
+    pub fn count_in(&self) {
+        self.envelopes_in.fetch_add(1, Relaxed);
+    }
+    pub fn count_out(&self) {
+        self.envelopes_out.fetch_add(1, Relaxed);
+    }
+    pub fn count_slow_client(&self) {
+        self.slow_clients.fetch_add(1, Relaxed);
+    }
+    pub fn count_refusal(&self, code: ErrorCode) {
+        *self
+            .refusals
+            .lock()
+            .expect("stats lock")
+            .entry(code)
+            .or_default() += 1;
+    }
+    pub fn envelopes_in(&self) -> u64 {
+        self.envelopes_in.load(Relaxed)
+    }
+    pub fn envelopes_out(&self) -> u64 {
+        self.envelopes_out.load(Relaxed)
+    }
+    pub fn slow_clients(&self) -> u64 {
+        self.slow_clients.load(Relaxed)
+    }
+    /// Refusals by wire code name.
+    pub fn refusals(&self) -> BTreeMap<String, u64> {
+        self.refusals
+            .lock()
+            .expect("stats lock")
+            .iter()
+            .map(|(code, n)| (code.as_str().to_owned(), *n))
+            .collect()
+    }
+}

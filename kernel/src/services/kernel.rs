@@ -1,0 +1,39 @@
+//! The `kernel.*` service: `kernel.ping` and `kernel.stats`.
+
+use aether_shared::kernel::{Ping, Pong, Stats, StatsReport};
+use aether_shared::{BusRequest as _, Envelope};
+
+use super::{decode, unknown};
+use crate::bus::Bus;
+
+pub(super) fn handle(bus: &Bus, env: Envelope) {
+    match env.topic.as_str() {
+        Ping::TOPIC => {
+            if decode::<Ping>(bus, &env).is_some() {
+                let pong = Pong {
+                    uptime_ms: bus.uptime().as_millis() as u64,
+                };
+                bus.reply::<Ping>(&env, &pong);
+            }
+        }
+        Stats::TOPIC => {
+            if decode::<Stats>(bus, &env).is_some() {
+                bus.reply::<Stats>(&env, &report(bus));
+            }
+        }
+        _ => unknown(bus, &env),
+    }
+}
+
+fn report(bus: &Bus) -> StatsReport {
+    let stats = bus.stats();
+    StatsReport {
+        version: crate::VERSION.to_owned(),
+        uptime_ms: bus.uptime().as_millis() as u64,
+        clients: bus.client_count() as u64,
+        envelopes_in: stats.envelopes_in(),
+        envelopes_out: stats.envelopes_out(),
+        slow_clients_disconnected: stats.slow_clients(),
+        refusals: stats.refusals(),
+    }
+}

@@ -1,0 +1,82 @@
+//! Kernel services: the handlers behind request topics, one module per namespace.
+//!
+//! The hub hands every un-addressed request to [`Services::dispatch`] after the guardrails; a
+//! service decodes the typed payload (a bad payload is `bad_request`) and answers through the bus
+//! helpers. Services never read sockets and never block the runtime.
+
+mod kernel;
+mod subscriptions;
+
+use std::sync::Arc;
+
+use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace};
+
+use crate::bus::{Bus, ClientHandle};
+use crate::config::Config;
+
+/// Every service of the kernel.
+pub struct Services {
+    bus: Bus,
+    config: Arc<Config>,
+}
+
+impl Services {
+    /// Builds the services over a bus.
+    pub fn new(bus: Bus, config: Arc<Config>) -> Services {
+        Services { bus, config }
+    }
+
+    /// Handles one request from `client`.
+    pub fn dispatch(&self, client: &Arc<ClientHandle>, env: Envelope) {
+        match env.topic.namespace() {
+            Namespace::Kernel => kernel::handle(&self.bus, env),
+            Namespace::Bus => {
+                subscriptions::handle(&self.bus, client, self.config.limits.max_subscriptions, env)
+            }
+            other => self.bus.emit_error(
+                &env,
+                ErrorPayload::new(
+                    ErrorCode::UnknownTopic,
+                    format!(
+                        "This kernel has no `{other}` service yet, so nothing handles `{}`.",
+                        env.topic
+                    ),
+                ),
+            ),
+        }
+    }
+
+    /// Releases what a disconnected client held.
+    pub fn client_gone(&self, _client_id: &str) {}
+}
+
+/// Decodes a typed request, answering `bad_request` when the payload does not match.
+pub(crate) fn decode<R: BusRequest>(bus: &Bus, env: &Envelope) -> Option<R> {
+    match env.decode::<R>() {
+        Ok(req) => Some(req),
+        Err(e) => {
+            bus.emit_error(
+                env,
+                ErrorPayload::new(
+                    ErrorCode::BadRequest,
+                    format!("{e}; fix the payload and resend."),
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Answers a topic of a served namespace that has no handler.
+pub(crate) fn unknown(bus: &Bus, env: &Envelope) {
+    bus.emit_error(
+        env,
+        ErrorPayload::new(
+            ErrorCode::UnknownTopic,
+            format!(
+                "No handler for `{}`; see SPEC §5 for the topics of this namespace.",
+                env.topic
+            ),
+        ),
+    );
+}

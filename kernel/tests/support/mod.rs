@@ -1,0 +1,136 @@
+//! Test support: a real kernel bound on `127.0.0.1:0` and a real WebSocket client.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use aether_kernel::{Config, Kernel, serve};
+use aether_shared::Envelope;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+use tokio_util::sync::CancellationToken;
+
+/// How long a test waits for a message before it fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A kernel running in this process on a free loopback port.
+pub struct TestKernel {
+    pub addr: SocketAddr,
+    pub shutdown: CancellationToken,
+    pub task: JoinHandle<std::io::Result<()>>,
+}
+
+/// Starts a kernel with `config` (its `listen` is ignored).
+pub async fn start(config: Config) -> TestKernel {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = CancellationToken::new();
+    let kernel = Kernel::with_assets(config, shutdown.clone(), &[]);
+    let task = tokio::spawn(serve(listener, kernel));
+    TestKernel {
+        addr,
+        shutdown,
+        task,
+    }
+}
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A connected client that has read its `kernel.hello`.
+pub struct Client {
+    pub ws: Socket,
+    pub id: String,
+    pub hello: Envelope,
+    next_request: u64,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Client {
+        let (ws, _) = connect_async(format!("ws://{addr}/ws")).await.unwrap();
+        let mut client = Client {
+            ws,
+            id: String::new(),
+            hello: Envelope::from_json(r#"{"topic":"kernel.hello"}"#).unwrap(),
+            next_request: 0,
+        };
+        let hello = client.recv().await;
+        assert_eq!(hello.topic.as_str(), "kernel.hello");
+        client.id = hello.payload.as_ref().unwrap()["client_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        client.hello = hello;
+        client
+    }
+
+    pub async fn send_text(&mut self, text: impl Into<String>) {
+        self.ws.send(Message::text(text.into())).await.unwrap();
+    }
+
+    pub async fn send_binary(&mut self, bytes: &[u8]) {
+        self.ws.send(Message::binary(bytes.to_vec())).await.unwrap();
+    }
+
+    pub async fn send(&mut self, envelope: Value) {
+        self.send_text(envelope.to_string()).await;
+    }
+
+    /// Sends a request with a fresh `_request_id` and returns that id.
+    pub async fn request(&mut self, topic: &str, mut payload: Value) -> String {
+        self.next_request += 1;
+        let id = format!("r-{}", self.next_request);
+        payload["_request_id"] = json!(id);
+        self.send(json!({"topic": topic, "payload": payload})).await;
+        id
+    }
+
+    /// Subscribes and waits for the ack.
+    pub async fn subscribe(&mut self, patterns: &[&str]) {
+        let id = self
+            .request("bus.subscribe", json!({"patterns": patterns}))
+            .await;
+        let ack = self.recv().await;
+        assert_eq!(ack.topic.as_str(), "bus.subscribe:ack", "{ack:?}");
+        assert_eq!(ack.request_id(), Some(id.as_str()));
+    }
+
+    /// The next envelope (fails the test after [`WAIT`]).
+    pub async fn recv(&mut self) -> Envelope {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("no message within the wait")
+                .expect("the connection ended")
+                .expect("a read error");
+            match msg {
+                Message::Text(text) => return Envelope::from_json(&text).unwrap(),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Reads until the connection ends; returns the close code if a close frame came.
+    pub async fn read_until_closed(&mut self) -> Option<u16> {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("the connection did not end within the wait");
+            match msg {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code.into()),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+}
+
+/// The payload of an envelope, as JSON.
+pub fn payload(env: &Envelope) -> Value {
+    Value::Object(env.payload.clone().unwrap_or_default())
+}
