@@ -1,1 +1,257 @@
-fn main() {}
+//! `cargo xtask bench` (or `cargo bench -p aether-kernel --bench bus`): figures for the bus and
+//! the hub, printed as a Markdown table. Nothing here asserts on time.
+//!
+//! - in-process publish → deliver, envelopes/s (serialization included);
+//! - WebSocket `kernel.ping` round trip over loopback, p50/p99, with 1 and 100 clients;
+//! - fan-out deliveries/s to 100 WebSocket subscribers;
+//! - kernel RSS per idle connection at 1,000 connections.
+//!
+//! The WebSocket figures run against the real `aether` binary in its own process, so the
+//! kernel's memory and CPU are measured apart from the load generator's.
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aether_kernel::bus::{Bus, ClientHandle};
+use aether_shared::{Envelope, Pattern, Topic};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut rows = Vec::new();
+    rows.push(in_process_publish());
+    let kernel = KernelProcess::start();
+    runtime.block_on(async {
+        rows.push(ping_round_trip(kernel.addr, 1, 5_000).await);
+        rows.push(ping_round_trip(kernel.addr, 100, 200).await);
+        rows.push(fan_out(kernel.addr, 100, 2_000).await);
+    });
+    drop(kernel);
+    let kernel = KernelProcess::start();
+    rows.push(runtime.block_on(idle_connection_memory(&kernel, 1_000)));
+    drop(kernel);
+
+    println!();
+    println!("| measure | figure | target |");
+    println!("|---|---|---|");
+    for (measure, figure, target) in rows {
+        println!("| {measure} | {figure} | {target} |");
+    }
+}
+
+type Row = (String, String, String);
+
+fn in_process_publish() -> Row {
+    const N: usize = 500_000;
+    let bus = Bus::new();
+    let (handle, mut rx) = ClientHandle::new("c-bench".into(), N);
+    handle
+        .subscribe(&[Pattern::parse("task.*").unwrap()], 8)
+        .unwrap();
+    bus.attach(Arc::new(handle));
+    let drain = std::thread::spawn(move || {
+        let mut n = 0;
+        while n < N {
+            if rx.blocking_recv().is_some() {
+                n += 1;
+            }
+        }
+    });
+    let mut env = Envelope::new(Topic::from_static("task.event"));
+    env.payload =
+        Some(serde_json::from_str(r#"{"run_id":"r-1","node":"build","state":"running"}"#).unwrap());
+    let start = Instant::now();
+    let mut sent = 0;
+    // The queue holds all N, so the figure is publish-and-deliver, not the slow-client policy.
+    while sent < N {
+        assert_eq!(bus.fan_out(&env), 1, "the bench client was cut off");
+        sent += 1;
+    }
+    drain.join().unwrap();
+    let rate = N as f64 / start.elapsed().as_secs_f64();
+    (
+        "in-process publish → deliver".into(),
+        format!("{:.0} envelopes/s", rate),
+        "—".into(),
+    )
+}
+
+async fn connect(addr: SocketAddr) -> Socket {
+    let (mut ws, _) = connect_async(format!("ws://{addr}/ws")).await.unwrap();
+    let hello = ws.next().await.unwrap().unwrap();
+    assert!(hello.to_text().unwrap().contains("kernel.hello"));
+    ws
+}
+
+async fn ping_round_trip(addr: SocketAddr, clients: usize, pings_each: usize) -> Row {
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        tasks.push(tokio::spawn(async move {
+            let mut ws = connect(addr).await;
+            let mut samples = Vec::with_capacity(pings_each);
+            for i in 0..pings_each {
+                let msg =
+                    format!(r#"{{"topic":"kernel.ping","payload":{{"_request_id":"r-{c}-{i}"}}}}"#);
+                let start = Instant::now();
+                ws.send(Message::text(msg)).await.unwrap();
+                loop {
+                    let reply = ws.next().await.unwrap().unwrap();
+                    if reply.to_text().unwrap().contains("kernel.ping:resp") {
+                        break;
+                    }
+                }
+                samples.push(start.elapsed());
+            }
+            samples
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    let p = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+    (
+        format!("WebSocket ping round trip, {clients} client(s)"),
+        format!(
+            "p50 {:.0} µs, p99 {:.0} µs",
+            micros(p(0.50)),
+            micros(p(0.99))
+        ),
+        "p50 ≤ 100 µs".into(),
+    )
+}
+
+async fn fan_out(addr: SocketAddr, subscribers: usize, messages: usize) -> Row {
+    let mut readers = Vec::new();
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(subscribers);
+    for _ in 0..subscribers {
+        let ready = ready_tx.clone();
+        readers.push(tokio::spawn(async move {
+            let mut ws = connect(addr).await;
+            ws.send(Message::text(
+                r#"{"topic":"bus.subscribe","payload":{"_request_id":"s","patterns":["task.event"]}}"#,
+            ))
+            .await
+            .unwrap();
+            ws.next().await.unwrap().unwrap(); // the ack
+            ready.send(()).await.unwrap();
+            let mut n = 0;
+            while n < messages {
+                if let Message::Text(_) = ws.next().await.unwrap().unwrap() {
+                    n += 1;
+                }
+            }
+        }));
+    }
+    for _ in 0..subscribers {
+        ready_rx.recv().await.unwrap();
+    }
+    let mut publisher = connect(addr).await;
+    let start = Instant::now();
+    for i in 0..messages {
+        let msg = format!(
+            r#"{{"topic":"task.event","payload":{{"run_id":"r","node":"n{i}","state":"ok"}}}}"#
+        );
+        publisher.feed(Message::text(msg)).await.unwrap();
+    }
+    publisher.flush().await.unwrap();
+    for r in readers {
+        r.await.unwrap();
+    }
+    let rate = (subscribers * messages) as f64 / start.elapsed().as_secs_f64();
+    (
+        format!("fan-out to {subscribers} WebSocket subscribers"),
+        format!("{rate:.0} deliveries/s"),
+        "≥ 200,000 deliveries/s".into(),
+    )
+}
+
+async fn idle_connection_memory(kernel: &KernelProcess, connections: usize) -> Row {
+    // Warm up allocator arenas and the runtime with a few connections first.
+    let warm: Vec<Socket> =
+        futures_util::future::join_all((0..10).map(|_| connect(kernel.addr))).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = kernel.rss_kib();
+    let mut sockets = Vec::with_capacity(connections);
+    for _ in 0..connections / 50 {
+        let batch = futures_util::future::join_all((0..50).map(|_| connect(kernel.addr))).await;
+        sockets.extend(batch);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = kernel.rss_kib();
+    drop(sockets);
+    drop(warm);
+    let per = (after.saturating_sub(before)) as f64 * 1024.0 / connections as f64;
+    (
+        format!("kernel RSS per idle connection ({connections} connections)"),
+        format!("{:.1} KB", per / 1000.0),
+        "≤ 16 KB".into(),
+    )
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// The real kernel binary on a free loopback port.
+struct KernelProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl KernelProcess {
+    fn start() -> KernelProcess {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        // Queues deep enough for the fan-out burst: the bench measures delivery, not the
+        // slow-client policy (the integration tests cover that).
+        let config = std::env::temp_dir().join(format!("aether-bench-{port}.yaml"));
+        std::fs::write(&config, "limits:\n  outbound_queue_len: 4096\n").unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_aether"))
+            .args(["--listen", &addr.to_string()])
+            .arg("--config")
+            .arg(&config)
+            .env("AETHER_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the kernel binary");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "the kernel did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        KernelProcess { child, addr }
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+}
+
+impl Drop for KernelProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
