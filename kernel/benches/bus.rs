@@ -19,6 +19,7 @@ use aether_shared::{Envelope, Pattern, Topic};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -87,7 +88,11 @@ fn in_process_publish() -> Row {
 }
 
 async fn connect(addr: SocketAddr) -> Socket {
-    let (mut ws, _) = connect_async(format!("ws://{addr}/ws")).await.unwrap();
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", format!("http://{addr}").parse().unwrap());
+    let (mut ws, _) = connect_async(request).await.unwrap();
     let hello = ws.next().await.unwrap().unwrap();
     assert!(hello.to_text().unwrap().contains("kernel.hello"));
     ws
@@ -221,7 +226,11 @@ impl KernelProcess {
         // Queues deep enough for the fan-out burst: the bench measures delivery, not the
         // slow-client policy (the integration tests cover that).
         let config = std::env::temp_dir().join(format!("aether-bench-{port}.yaml"));
-        std::fs::write(&config, "limits:\n  outbound_queue_len: 4096\n").unwrap();
+        std::fs::write(
+            &config,
+            "limits:\n  outbound_queue_len: 4096\n  max_connections_per_principal: 10000\n",
+        )
+        .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_aether"))
             .args(["--listen", &addr.to_string()])
             .arg("--config")

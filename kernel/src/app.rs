@@ -2,6 +2,7 @@
 //! shutdown. Routes: `/ws` (the hub), `/healthz`, and everything else from the embedded desktop.
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,10 +11,13 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower_governor::GovernorLayer;
+use tower_governor::governor::GovernorConfigBuilder;
 
 use crate::assets::{self, AssetTable};
 use crate::bus::Bus;
 use crate::config::Config;
+use crate::guard::Guards;
 use crate::hub;
 use crate::services::Services;
 
@@ -23,6 +27,7 @@ pub struct Kernel {
     pub bus: Bus,
     pub services: Arc<Services>,
     pub config: Arc<Config>,
+    pub guards: Arc<Guards>,
     pub assets: AssetTable,
     /// Cancelled when the kernel shuts down.
     pub shutdown: CancellationToken,
@@ -40,11 +45,17 @@ impl Kernel {
     pub fn with_assets(config: Config, shutdown: CancellationToken, assets: AssetTable) -> Kernel {
         let config = Arc::new(config);
         let bus = Bus::new();
-        let services = Arc::new(Services::new(bus.clone(), Arc::clone(&config)));
+        let guards = Arc::new(Guards::new(&config));
+        let services = Arc::new(Services::new(
+            bus.clone(),
+            Arc::clone(&config),
+            Arc::clone(&guards.rate_buckets),
+        ));
         Kernel {
             bus,
             services,
             config,
+            guards,
             assets,
             shutdown,
             tracker: TaskTracker::new(),
@@ -63,11 +74,41 @@ impl Kernel {
 
 /// Serves the kernel on `listener` until `shutdown` is cancelled, then lets every connection
 /// flush its queue and close (bounded by `shutdown_grace_ms`).
+///
+/// HTTP routes (including the `/ws` upgrade) are rate limited per peer IP
+/// (`http_rate_limit`); refusals are `429` with `retry-after`.
 pub async fn serve(listener: TcpListener, kernel: Kernel) -> io::Result<()> {
     let shutdown = kernel.shutdown.clone();
-    axum::serve(listener, kernel.router())
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await?;
+    let limit = &kernel.config.http_rate_limit;
+    let governor = GovernorConfigBuilder::default()
+        .period(Duration::from_nanos(
+            1_000_000_000 / u64::from(limit.requests_per_second.get()),
+        ))
+        .burst_size(limit.burst.get())
+        .finish()
+        .expect("a non-zero period and burst");
+    let limiter = Arc::clone(governor.limiter());
+    // Forget the buckets of peers that went quiet, so the table does not grow without bound.
+    let sweeper = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => limiter.retain_recent(),
+                    _ = shutdown.cancelled() => break,
+                }
+            }
+        }
+    });
+    let app = kernel.router().layer(GovernorLayer::new(governor));
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await?;
+    sweeper.abort();
     kernel.tracker.close();
     let grace = Duration::from_millis(kernel.config.shutdown_grace_ms);
     if tokio::time::timeout(grace, kernel.tracker.wait())

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use aether_kernel::config::apply_env;
 use aether_kernel::{Config, Kernel, serve};
 use anyhow::Context;
 use clap::Parser;
@@ -20,6 +21,13 @@ struct Args {
     /// YAML config file (default: ./aether.yaml when it exists).
     #[arg(long, env = "AETHER_CONFIG")]
     config: Option<PathBuf>,
+    /// Print the effective configuration (secrets masked) and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// Allow a non-loopback `--listen` without a `client_token`. Anyone who can reach the port
+    /// can then drive the kernel.
+    #[arg(long)]
+    insecure_no_token: bool,
 }
 
 #[tokio::main]
@@ -32,16 +40,22 @@ async fn main() -> anyhow::Result<()> {
         .with_target(false)
         .init();
     let args = Args::parse();
-    let mut config = match &args.config {
+    let config = match &args.config {
         Some(path) => Config::load(path)?,
         None if std::path::Path::new("aether.yaml").exists() => {
             Config::load(std::path::Path::new("aether.yaml"))?
         }
         None => Config::default(),
     };
+    let mut config = apply_env(config, |name| std::env::var(name).ok())?;
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    if args.print_config {
+        print!("{}", config.masked_yaml());
+        return Ok(());
+    }
+    config.check_exposure(args.insecure_no_token)?;
     let listener = TcpListener::bind(config.listen).await.with_context(|| {
         format!(
             "cannot listen on {}; is another kernel running there?",

@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::num::NonZeroUsize;
+
 use aether_kernel::Config;
 use serde_json::json;
 use support::{Client, payload, start};
@@ -143,7 +145,7 @@ async fn a_request_to_an_absent_address_gets_session_not_found() {
 #[tokio::test]
 async fn an_oversize_frame_is_refused_and_the_connection_survives() {
     let mut config = Config::default();
-    config.limits.max_frame_bytes = 1024;
+    config.limits.max_frame_bytes = NonZeroUsize::new(1024).unwrap();
     let kernel = start(config).await;
     let mut client = Client::connect(kernel.addr).await;
     let big = "x".repeat(1500);
@@ -161,7 +163,7 @@ async fn an_oversize_frame_is_refused_and_the_connection_survives() {
 #[tokio::test]
 async fn subscriptions_past_the_cap_are_refused() {
     let mut config = Config::default();
-    config.limits.max_subscriptions = 2;
+    config.limits.max_subscriptions = NonZeroUsize::new(2).unwrap();
     let kernel = start(config).await;
     let mut client = Client::connect(kernel.addr).await;
     client.subscribe(&["vm.*", "vfs:*"]).await;
@@ -187,7 +189,7 @@ async fn a_slow_consumer_is_disconnected_without_stalling_others() {
     // queue, so only the client that stopped reading can overflow.
     const WINDOW: usize = 32;
     let mut config = Config::default();
-    config.limits.outbound_queue_len = 256;
+    config.limits.outbound_queue_len = NonZeroUsize::new(256).unwrap();
     let kernel = start(config).await;
     let mut slow = Client::connect(kernel.addr).await;
     slow.subscribe(&["task.event"]).await;

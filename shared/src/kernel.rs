@@ -65,6 +65,9 @@ pub struct StatsReport {
     pub envelopes_out: u64,
     /// Clients disconnected because their outbound queue was full.
     pub slow_clients_disconnected: u64,
+    /// Live rate-limit buckets of connected clients (they go away with their client).
+    #[serde(default)]
+    pub rate_buckets: u64,
     /// Refusals since start, by reason (`bad_request`, `unknown_topic`, `permission_denied`, …).
     #[serde(default)]
     pub refusals: BTreeMap<String, u64>,

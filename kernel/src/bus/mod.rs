@@ -182,10 +182,16 @@ impl Bus {
         }
     }
 
-    /// Answers a request with an error on its namespace's error topic.
+    /// Answers a request with an error on its namespace's error topic, counting it under its
+    /// code in `kernel.stats`.
     pub fn emit_error(&self, request: &Envelope, error: ErrorPayload) {
         tracing::debug!(topic = %request.topic, code = %error.code, "refused: {}", error.error);
-        self.inner.stats.count_refusal(error.code);
+        self.inner.stats.count_refusal(error.code.as_str());
+        self.answer_error(request, error);
+    }
+
+    /// Answers a request with an error without counting it (the caller already audited it).
+    pub fn answer_error(&self, request: &Envelope, error: ErrorPayload) {
         let env = request.error_reply(error);
         if let Err(e) = self.publish_from_kernel(env) {
             tracing::debug!(topic = %request.topic, "error not delivered: {e}");

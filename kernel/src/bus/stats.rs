@@ -5,15 +5,13 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use aether_shared::ErrorCode;
-
 /// Counters of envelopes and refusals.
 #[derive(Default)]
 pub struct BusStats {
     envelopes_in: AtomicU64,
     envelopes_out: AtomicU64,
     slow_clients: AtomicU64,
-    refusals: Mutex<BTreeMap<ErrorCode, u64>>,
+    refusals: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl BusStats {
@@ -26,12 +24,13 @@ impl BusStats {
     pub fn count_slow_client(&self) {
         self.slow_clients.fetch_add(1, Relaxed);
     }
-    pub fn count_refusal(&self, code: ErrorCode) {
+    /// Counts one refusal under `reason` (an error code name or an audit reason).
+    pub fn count_refusal(&self, reason: &'static str) {
         *self
             .refusals
             .lock()
             .expect("stats lock")
-            .entry(code)
+            .entry(reason)
             .or_default() += 1;
     }
     pub fn envelopes_in(&self) -> u64 {
@@ -49,7 +48,7 @@ impl BusStats {
             .lock()
             .expect("stats lock")
             .iter()
-            .map(|(code, n)| (code.as_str().to_owned(), *n))
+            .map(|(reason, n)| ((*reason).to_owned(), *n))
             .collect()
     }
 }

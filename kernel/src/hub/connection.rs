@@ -15,9 +15,10 @@ use futures_util::SinkExt;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use super::{client_id, ingress};
+use super::{Peer, ingress};
 use crate::app::Kernel;
 use crate::bus::ClientHandle;
+use crate::guard::{ConnectionPermit, Principal};
 
 /// Frames written per flush at most, so one busy client cannot hog its task forever.
 const MAX_BATCH: usize = 64;
@@ -30,34 +31,36 @@ const CLOSE_TOO_SLOW: u16 = 1008;
 const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// Runs one connection to its end.
-pub(super) async fn run(socket: WebSocket, kernel: Kernel) {
-    let limits = kernel.config.limits.clone();
-    let (handle, rx) = loop {
-        let (handle, rx) = ClientHandle::new(client_id::fresh(), limits.outbound_queue_len);
-        let handle = Arc::new(handle);
-        if kernel.bus.attach(Arc::clone(&handle)) {
-            break (handle, rx);
-        }
-    };
-    let span = tracing::info_span!("conn", client_id = handle.id());
+pub(super) async fn run(
+    socket: WebSocket,
+    kernel: Kernel,
+    principal: Principal,
+    permit: ConnectionPermit,
+) {
+    let (mut peer, rx) = Peer::attach(&kernel, principal, permit);
+    let span = tracing::info_span!(
+        "conn",
+        client_id = peer.id(),
+        principal = principal.as_str()
+    );
     async move {
         tracing::debug!("connected");
+        let limits = &kernel.config.limits;
         let hello = Hello {
-            client_id: handle.id().to_owned(),
+            client_id: peer.id().to_owned(),
             version: crate::VERSION.to_owned(),
             limits: ClientLimits {
-                max_frame_bytes: limits.max_frame_bytes as u64,
-                outbound_queue_len: limits.outbound_queue_len as u64,
-                max_subscriptions: limits.max_subscriptions as u64,
+                max_frame_bytes: limits.max_frame_bytes.get() as u64,
+                outbound_queue_len: limits.outbound_queue_len.get() as u64,
+                max_subscriptions: limits.max_subscriptions.get() as u64,
             },
         };
         let hello = Envelope::new(Topic::from_static(aether_shared::kernel::HELLO))
             .with_payload(&hello)
-            .to(handle.id());
+            .to(peer.id());
         let _ = kernel.bus.publish_from_kernel(hello);
-        let end = pump(socket, rx, &handle, &kernel).await;
-        kernel.bus.detach(handle.id());
-        kernel.services.client_gone(handle.id());
+        let end = pump(socket, rx, &mut peer, &kernel).await;
+        peer.detach(&kernel);
         tracing::debug!(?end, "disconnected");
     }
     .instrument(span)
@@ -75,9 +78,11 @@ enum End {
 async fn pump(
     mut socket: WebSocket,
     mut rx: mpsc::Receiver<Utf8Bytes>,
-    handle: &Arc<ClientHandle>,
+    peer: &mut Peer,
     kernel: &Kernel,
 ) -> End {
+    let handle = Arc::clone(&peer.handle);
+    let handle = &handle;
     loop {
         tokio::select! {
             _ = kernel.shutdown.cancelled() => {
@@ -114,8 +119,8 @@ async fn pump(
                 }
             }
             msg = socket.recv() => match msg {
-                Some(Ok(Message::Text(text))) => ingress::handle_text(kernel, handle, &text),
-                Some(Ok(Message::Binary(_))) => ingress::refuse_binary(kernel, handle),
+                Some(Ok(Message::Text(text))) => ingress::handle_text(kernel, peer, &text),
+                Some(Ok(Message::Binary(_))) => ingress::refuse_binary(kernel, peer),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Close(_))) | None => return End::ClientLeft,
                 Some(Err(e)) => {

@@ -1,26 +1,27 @@
 //! Ingress: one text frame from a client, parsed, stamped and routed.
 //!
 //! Order of checks: frame size, envelope syntax and topic grammar, then identity is stamped
-//! (`from` overwritten, `time` re-stamped), then the topic must be in the contract's catalog.
+//! (`from` overwritten, `time` re-stamped), then permissions and rate limits (admin bypasses
+//! both), then the topic must be in the contract's catalog.
 //! Addressed envelopes go to their addressee (answers to the kernel's own requests resolve them);
 //! un-addressed requests go to their namespace's service, everything else fans out to subscribers.
 //! Every refusal is answered on an error topic and the connection stays open.
-
-use std::sync::Arc;
 
 use aether_shared::catalog::{TopicKind, classify};
 use aether_shared::{Envelope, ErrorCode, ErrorPayload, KERNEL_ADDRESS, Namespace};
 use axum::extract::ws::Utf8Bytes;
 
+use super::Peer;
 use crate::app::Kernel;
-use crate::bus::ClientHandle;
 use crate::clock::now_rfc3339;
+use crate::guard::audit::{self, Reason};
 
-/// Handles one text frame.
-pub(super) fn handle_text(kernel: &Kernel, client: &Arc<ClientHandle>, text: &str) {
+/// Handles one text frame from `peer`: the edge of the kernel.
+pub fn handle_text(kernel: &Kernel, peer: &mut Peer, text: &str) {
     let bus = &kernel.bus;
+    let client = std::sync::Arc::clone(&peer.handle);
     bus.stats().count_in();
-    let max = kernel.config.limits.max_frame_bytes;
+    let max = kernel.config.limits.max_frame_bytes.get();
     if text.len() > max {
         let error = ErrorPayload::new(
             ErrorCode::PayloadTooLarge,
@@ -32,7 +33,15 @@ pub(super) fn handle_text(kernel: &Kernel, client: &Arc<ClientHandle>, text: &st
         .with_request_id(request_id_hint(text))
         .with_detail("limit", "max_frame_bytes")
         .with_detail("value", max as u64);
-        refuse(kernel, client, error);
+        audit::refused(
+            bus.stats(),
+            Reason::PayloadTooLarge,
+            Some(client.id()),
+            peer.principal.as_str(),
+            None,
+            &error.error,
+        );
+        refuse(kernel, peer, error);
         return;
     }
     let mut env = match Envelope::from_json(text) {
@@ -40,7 +49,8 @@ pub(super) fn handle_text(kernel: &Kernel, client: &Arc<ClientHandle>, text: &st
         Err(e) => {
             let error = ErrorPayload::new(ErrorCode::BadRequest, e.to_string())
                 .with_request_id(request_id_hint(text));
-            refuse(kernel, client, error);
+            bus.stats().count_refusal(error.code.as_str());
+            refuse(kernel, peer, error);
             return;
         }
     };
@@ -48,6 +58,10 @@ pub(super) fn handle_text(kernel: &Kernel, client: &Arc<ClientHandle>, text: &st
     env.time = now_rfc3339();
     let _span = tracing::debug_span!("envelope", topic = %env.topic, request_id = env.request_id())
         .entered();
+
+    if !peer.principal.is_admin() && !guard(kernel, peer, &env) {
+        return;
+    }
 
     let Some(kind) = classify(&env.topic) else {
         let error = ErrorPayload::new(
@@ -83,26 +97,74 @@ pub(super) fn handle_text(kernel: &Kernel, client: &Arc<ClientHandle>, text: &st
     // Requests go to their service only: fanning them out would show one client's requests
     // (file contents, prompts) to every `*` subscriber. Replies, streams and errors fan out.
     match kind {
-        TopicKind::Request(_) => kernel.services.dispatch(client, env),
+        TopicKind::Request(_) => kernel.services.dispatch(&client, env),
         TopicKind::Reply | TopicKind::Event | TopicKind::Error => {
             bus.fan_out(&env);
         }
     }
 }
 
+/// Permissions, then rate limits. Returns `false` (after answering) when the envelope is refused.
+fn guard(kernel: &Kernel, peer: &mut Peer, env: &Envelope) -> bool {
+    let bus = &kernel.bus;
+    let principal = peer.principal.as_str();
+    if !kernel.guards.permissions.allows(&env.topic) {
+        let error = ErrorPayload::new(
+            ErrorCode::PermissionDenied,
+            format!(
+                "The kernel's permission rules do not allow `{}`; ask its operator to allow it in `permissions`.",
+                env.topic
+            ),
+        );
+        audit::refused(
+            bus.stats(),
+            Reason::PermissionDenied,
+            Some(peer.id()),
+            principal,
+            Some(env.topic.as_str()),
+            &error.error,
+        );
+        bus.answer_error(env, error);
+        return false;
+    }
+    if let Err(wait) = peer.rate.check(&env.topic) {
+        let retry_after_ms = wait.as_millis().max(1) as u64;
+        let error = ErrorPayload::new(
+            ErrorCode::RateLimited,
+            format!(
+                "Too many `{}` requests; retry in {retry_after_ms} ms.",
+                env.topic
+            ),
+        )
+        .with_detail("retry_after_ms", retry_after_ms);
+        audit::refused(
+            bus.stats(),
+            Reason::RateLimited,
+            Some(peer.id()),
+            principal,
+            Some(env.topic.as_str()),
+            &error.error,
+        );
+        bus.answer_error(env, error);
+        return false;
+    }
+    true
+}
+
 /// Refuses a binary frame: the bus speaks JSON text.
-pub(super) fn refuse_binary(kernel: &Kernel, client: &Arc<ClientHandle>) {
+pub(super) fn refuse_binary(kernel: &Kernel, peer: &Peer) {
     let error = ErrorPayload::new(
         ErrorCode::BadRequest,
         "Binary frames are not part of the protocol; send envelopes as JSON text (base64 for bytes).",
     );
-    refuse(kernel, client, error);
+    kernel.bus.stats().count_refusal(error.code.as_str());
+    refuse(kernel, peer, error);
 }
 
 /// Sends an error on `kernel.error` for a frame that is not (yet) an envelope.
-fn refuse(kernel: &Kernel, client: &Arc<ClientHandle>, error: ErrorPayload) {
+fn refuse(kernel: &Kernel, peer: &Peer, error: ErrorPayload) {
     tracing::debug!(code = %error.code, "refused a frame: {}", error.error);
-    kernel.bus.stats().count_refusal(error.code);
+    let client = &peer.handle;
     let env = Envelope::new(Namespace::Kernel.error_topic())
         .with_payload(&error)
         .to(client.id());
@@ -142,3 +204,6 @@ mod tests {
         assert_eq!(request_id_hint(r#"{"topic":"vm.x"}"#), None);
     }
 }
+
+#[cfg(test)]
+mod fuzz;

@@ -1,16 +1,24 @@
 //! The hub: the `/ws` endpoint. Each WebSocket connection becomes one client of the bus with a
-//! kernel-chosen id; everything a client sends is parsed and checked here (the edge) before it
-//! reaches the bus or a service.
+//! kernel-chosen id. Who may connect is decided here, before the upgrade (Host, Origin, token,
+//! connection cap); everything a client then sends is parsed and checked in [`ingress`] (the
+//! edge) before it reaches the bus or a service.
 
 mod client_id;
 mod connection;
-mod ingress;
+pub mod ingress;
+mod peer;
 
-use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::response::Response;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+pub use peer::Peer;
 
 use crate::app::Kernel;
+use crate::guard::audit::{self, Reason};
+use crate::guard::{identity, origin};
 
 /// Read buffer of each socket, in bytes. Small on purpose: idle connections must stay cheap
 /// (target ≤ 16 KB each); larger frames are read in several chunks.
@@ -18,17 +26,74 @@ const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// Bytes of outgoing frames gathered before a write; a batch is flushed at its end anyway.
 const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 
-/// Upgrades `/ws` to a WebSocket and runs the connection until it ends.
-pub async fn ws_handler(ws: WebSocketUpgrade, State(kernel): State<Kernel>) -> Response {
+/// The query of `/ws`: browsers cannot set headers on a WebSocket, so the token may come here.
+#[derive(Deserialize)]
+pub struct WsQuery {
+    token: Option<String>,
+}
+
+/// Checks who is connecting, then upgrades `/ws` to a WebSocket and runs the connection.
+pub async fn ws_handler(
+    ws: WebSocketUpgrade,
+    State(kernel): State<Kernel>,
+    headers: HeaderMap,
+    Query(query): Query<WsQuery>,
+) -> Response {
+    let config = &kernel.config;
+    let stats = kernel.bus.stats();
+    let text = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok());
+    let token = identity::presented_token(&headers, query.token.as_deref());
+    let claimed = if token.is_some() { "token" } else { "local" };
+
+    let host = text(header::HOST);
+    if let Err(e) = origin::check_host(config, host) {
+        audit::refused(stats, Reason::Host, None, claimed, None, &e.to_string());
+        return (StatusCode::FORBIDDEN, e.to_string()).into_response();
+    }
+    if let Err(e) = origin::check_origin(config, host.unwrap_or(""), text(header::ORIGIN)) {
+        audit::refused(stats, Reason::Origin, None, claimed, None, &e.to_string());
+        return (StatusCode::FORBIDDEN, e.to_string()).into_response();
+    }
+    let principal = match identity::authenticate(config, token) {
+        Ok(p) => p,
+        Err(e) => {
+            audit::refused(
+                stats,
+                Reason::Unauthorized,
+                None,
+                claimed,
+                None,
+                &e.to_string(),
+            );
+            return (StatusCode::UNAUTHORIZED, e.to_string()).into_response();
+        }
+    };
+    let max = config.limits.max_connections_per_principal.get();
+    let Some(permit) = kernel.guards.connections.acquire(principal, max) else {
+        let message = format!(
+            "{} already has {max} connections open (limits.max_connections_per_principal); close some tabs or raise the limit",
+            principal.as_str()
+        );
+        audit::refused(
+            stats,
+            Reason::ConnectionLimit,
+            None,
+            principal.as_str(),
+            None,
+            &message,
+        );
+        return (StatusCode::TOO_MANY_REQUESTS, message).into_response();
+    };
+
     // Frames up to twice the cap are read and refused with `payload_too_large` (the connection
     // stays up); anything larger than that closes the connection.
-    let hard_cap = kernel.config.limits.max_frame_bytes.saturating_mul(2) + 1024;
+    let hard_cap = config.limits.max_frame_bytes.get().saturating_mul(2) + 1024;
     ws.read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_message_size(hard_cap)
         .max_frame_size(hard_cap)
         .on_upgrade(move |socket| {
             let tracker = kernel.tracker.clone();
-            tracker.track_future(connection::run(socket, kernel))
+            tracker.track_future(connection::run(socket, kernel, principal, permit))
         })
 }

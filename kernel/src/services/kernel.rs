@@ -6,7 +6,7 @@ use aether_shared::{BusRequest as _, Envelope};
 use super::{decode, unknown};
 use crate::bus::Bus;
 
-pub(super) fn handle(bus: &Bus, env: Envelope) {
+pub(super) fn handle(bus: &Bus, rate_buckets: u64, env: Envelope) {
     match env.topic.as_str() {
         Ping::TOPIC => {
             if decode::<Ping>(bus, &env).is_some() {
@@ -18,14 +18,14 @@ pub(super) fn handle(bus: &Bus, env: Envelope) {
         }
         Stats::TOPIC => {
             if decode::<Stats>(bus, &env).is_some() {
-                bus.reply::<Stats>(&env, &report(bus));
+                bus.reply::<Stats>(&env, &report(bus, rate_buckets));
             }
         }
         _ => unknown(bus, &env),
     }
 }
 
-fn report(bus: &Bus) -> StatsReport {
+fn report(bus: &Bus, rate_buckets: u64) -> StatsReport {
     let stats = bus.stats();
     StatsReport {
         version: crate::VERSION.to_owned(),
@@ -34,6 +34,7 @@ fn report(bus: &Bus) -> StatsReport {
         envelopes_in: stats.envelopes_in(),
         envelopes_out: stats.envelopes_out(),
         slow_clients_disconnected: stats.slow_clients(),
+        rate_buckets,
         refusals: stats.refusals(),
     }
 }

@@ -8,6 +8,7 @@ mod kernel;
 mod subscriptions;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace};
 
@@ -18,21 +19,33 @@ use crate::config::Config;
 pub struct Services {
     bus: Bus,
     config: Arc<Config>,
+    rate_buckets: Arc<AtomicI64>,
 }
 
 impl Services {
-    /// Builds the services over a bus.
-    pub fn new(bus: Bus, config: Arc<Config>) -> Services {
-        Services { bus, config }
+    /// Builds the services over a bus; `rate_buckets` is the guardrails' live bucket count,
+    /// reported by `kernel.stats`.
+    pub fn new(bus: Bus, config: Arc<Config>, rate_buckets: Arc<AtomicI64>) -> Services {
+        Services {
+            bus,
+            config,
+            rate_buckets,
+        }
     }
 
     /// Handles one request from `client`.
     pub fn dispatch(&self, client: &Arc<ClientHandle>, env: Envelope) {
         match env.topic.namespace() {
-            Namespace::Kernel => kernel::handle(&self.bus, env),
-            Namespace::Bus => {
-                subscriptions::handle(&self.bus, client, self.config.limits.max_subscriptions, env)
+            Namespace::Kernel => {
+                let buckets = self.rate_buckets.load(Ordering::Relaxed).max(0) as u64;
+                kernel::handle(&self.bus, buckets, env)
             }
+            Namespace::Bus => subscriptions::handle(
+                &self.bus,
+                client,
+                self.config.limits.max_subscriptions.get(),
+                env,
+            ),
             other => self.bus.emit_error(
                 &env,
                 ErrorPayload::new(

@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 use tokio_util::sync::CancellationToken;
 
@@ -49,9 +51,57 @@ pub struct Client {
     next_request: u64,
 }
 
+/// How a test connection presents itself.
+#[derive(Clone, Default)]
+pub struct Dial {
+    /// `Origin` header; `None` sends the kernel's own origin, `Some("")` sends none.
+    pub origin: Option<String>,
+    /// `Authorization: Bearer` token.
+    pub bearer: Option<String>,
+    /// `?token=` query.
+    pub query_token: Option<String>,
+    /// `Host` header override.
+    pub host: Option<String>,
+}
+
+/// Opens `/ws` as `dial` says; `Err` carries the HTTP status of a refused upgrade.
+pub async fn dial(addr: SocketAddr, dial: &Dial) -> Result<Socket, StatusCode> {
+    let url = match &dial.query_token {
+        Some(t) => format!("ws://{addr}/ws?token={t}"),
+        None => format!("ws://{addr}/ws"),
+    };
+    let mut request = url.into_client_request().unwrap();
+    let headers = request.headers_mut();
+    match dial.origin.as_deref() {
+        None => {
+            headers.insert("origin", format!("http://{addr}").parse().unwrap());
+        }
+        Some("") => {}
+        Some(origin) => {
+            headers.insert("origin", origin.parse().unwrap());
+        }
+    }
+    if let Some(token) = &dial.bearer {
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    if let Some(host) = &dial.host {
+        headers.insert("host", host.parse().unwrap());
+    }
+    match connect_async(request).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status()),
+        Err(e) => panic!("connect failed: {e}"),
+    }
+}
+
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
-        let (ws, _) = connect_async(format!("ws://{addr}/ws")).await.unwrap();
+        Client::connect_as(addr, &Dial::default()).await
+    }
+
+    /// Connects as `how` says and reads the hello; panics when refused.
+    pub async fn connect_as(addr: SocketAddr, how: &Dial) -> Client {
+        let ws = dial(addr, how).await.expect("the upgrade was refused");
         let mut client = Client {
             ws,
             id: String::new(),

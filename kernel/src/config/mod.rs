@@ -1,0 +1,224 @@
+//! The kernel's configuration: one YAML file (`aether.yaml` or `--config PATH`), every key
+//! optional, each overridable by an `AETHER_*` environment variable and some by flags.
+//!
+//! Bad input stops start-up with a message that names the key and the line: unknown keys and
+//! wrong types come from serde's location, and impossible values (a zero burst, a zero window)
+//! are refused by the value types themselves ([`rules`]), so they carry the location too.
+//! Limits are named with their units and documented here; the code that enforces each reads it
+//! from this struct.
+
+mod env;
+mod print;
+pub mod rules;
+
+use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use env::apply_env;
+pub use rules::{Action, HttpRateLimit, Origin, PermissionRule, RateRule, TopicPrefix};
+
+/// Everything the kernel can be told at start-up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address of the HTTP and WebSocket listener.
+    pub listen: SocketAddr,
+    /// A client presenting this token (`Authorization: Bearer …` or `?token=`) is admin: it
+    /// bypasses permissions and rate limits. Keep it secret; it is masked by `--print-config`.
+    pub admin_token: Option<String>,
+    /// When set, every non-admin client must present it. Required when `listen` is not a
+    /// loopback address (start-up refuses otherwise, unless `--insecure-no-token`).
+    pub client_token: Option<String>,
+    /// Origins, besides the kernel's own, whose pages may open `/ws` (e.g. `http://127.0.0.1:8081`
+    /// for `trunk serve`). Every other origin is refused: cross-site WebSocket hijacking.
+    pub allowed_origins: Vec<Origin>,
+    /// Host names, besides the listen address (and `localhost` when listening on loopback),
+    /// that requests may name in `Host`. Anything else is refused: DNS rebinding.
+    pub allowed_hosts: Vec<String>,
+    /// Ordered `{topic_prefix, action: allow|deny}` rules; the first match wins. No rules: every
+    /// topic is allowed. Any rule: an unmatched topic is denied. Admin bypasses them.
+    pub permissions: Vec<PermissionRule>,
+    /// Token buckets per (client, topic): `{topic, limit, burst, window_ms}`. `topic` is a topic
+    /// or a pattern ending in `*`. Admin bypasses them.
+    pub rate_limits: Vec<RateRule>,
+    /// Requests per second (and burst) per peer IP on the HTTP routes.
+    pub http_rate_limit: HttpRateLimit,
+    /// Per-client limits of the hub.
+    pub limits: Limits,
+    /// Caps of programs run by `vm.spawn` (enforced by the WASM runner).
+    pub compute: ComputeLimits,
+    /// Caps of task runs (enforced by the task engine).
+    pub task: TaskLimits,
+    /// How long shutdown waits for connections to flush and close, in milliseconds.
+    pub shutdown_grace_ms: u64,
+}
+
+/// Per-client limits enforced by the hub.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest text frame accepted from a client, in bytes. Larger frames are refused with
+    /// `payload_too_large` and the connection stays up (frames over twice this size close it).
+    pub max_frame_bytes: NonZeroUsize,
+    /// Envelopes that may wait for one client. A client whose queue is full is disconnected so
+    /// that it never slows the bus or the other clients.
+    pub outbound_queue_len: NonZeroUsize,
+    /// Most subscription patterns one client may hold.
+    pub max_subscriptions: NonZeroUsize,
+    /// Most simultaneous connections of one principal (admin, token holders, local anonymous).
+    pub max_connections_per_principal: NonZeroUsize,
+}
+
+/// Caps of one program run by `vm.spawn`; a request may tighten them, never loosen them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ComputeLimits {
+    /// Wall-clock time a program may run, in milliseconds.
+    pub wall_timeout_ms: NonZeroU64,
+    /// Time a program may go without output or input, in milliseconds.
+    pub idle_timeout_ms: NonZeroU64,
+    /// Linear memory a program may grow to, in bytes.
+    pub max_memory_bytes: NonZeroU64,
+    /// Fuel (roughly, WebAssembly instructions) a program may burn.
+    pub max_fuel: NonZeroU64,
+    /// Bytes of stdout plus stderr a program may write.
+    pub max_output_bytes: NonZeroU64,
+    /// Programs one client may run at once.
+    pub max_concurrent_per_client: NonZeroU32,
+    /// Programs the kernel runs at once, all clients together.
+    pub max_concurrent_total: NonZeroU32,
+}
+
+/// Caps of task runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskLimits {
+    /// Longest a whole run may take, in milliseconds.
+    pub run_timeout_ms: NonZeroU64,
+    /// Longest one node may wait for its reply, in milliseconds (a node may ask for less).
+    pub node_timeout_ms: NonZeroU64,
+    /// Most nodes in one task.
+    pub max_nodes: NonZeroU32,
+}
+
+fn nz(n: usize) -> NonZeroUsize {
+    NonZeroUsize::new(n).expect("a non-zero default")
+}
+
+fn nz64(n: u64) -> NonZeroU64 {
+    NonZeroU64::new(n).expect("a non-zero default")
+}
+
+fn nz32(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).expect("a non-zero default")
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_token: None,
+            client_token: None,
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            permissions: Vec::new(),
+            rate_limits: Vec::new(),
+            http_rate_limit: HttpRateLimit::default(),
+            limits: Limits::default(),
+            compute: ComputeLimits::default(),
+            task: TaskLimits::default(),
+            shutdown_grace_ms: 5_000,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame_bytes: nz(1024 * 1024),
+            outbound_queue_len: nz(1024),
+            max_subscriptions: nz(256),
+            max_connections_per_principal: nz(512),
+        }
+    }
+}
+
+impl Default for ComputeLimits {
+    fn default() -> Self {
+        ComputeLimits {
+            wall_timeout_ms: nz64(30_000),
+            idle_timeout_ms: nz64(10_000),
+            max_memory_bytes: nz64(256 * 1024 * 1024),
+            max_fuel: nz64(10_000_000_000),
+            max_output_bytes: nz64(8 * 1024 * 1024),
+            max_concurrent_per_client: nz32(4),
+            max_concurrent_total: nz32(16),
+        }
+    }
+}
+
+impl Default for TaskLimits {
+    fn default() -> Self {
+        TaskLimits {
+            run_timeout_ms: nz64(300_000),
+            node_timeout_ms: nz64(60_000),
+            max_nodes: nz32(256),
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "{origin}: {message}. Fix that key (every key is optional; see the README's configuration reference)."
+    )]
+    Invalid { origin: String, message: String },
+    #[error("{0}")]
+    Unsafe(String),
+}
+
+impl Config {
+    /// Loads a YAML config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::from_yaml(&text).map_err(|message| ConfigError::Invalid {
+            origin: path.display().to_string(),
+            message,
+        })
+    }
+
+    /// Parses YAML text; the error names the key and the line.
+    pub fn from_yaml(text: &str) -> Result<Config, String> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        serde_norway::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Refuses a configuration that would expose the kernel: a non-loopback listen address
+    /// with no `client_token` (unless the operator insists with `--insecure-no-token`).
+    pub fn check_exposure(&self, insecure_no_token: bool) -> Result<(), ConfigError> {
+        if !self.listen.ip().is_loopback() && self.client_token.is_none() && !insecure_no_token {
+            return Err(ConfigError::Unsafe(format!(
+                "listening on {} (not loopback) lets anyone on the network drive this kernel: set `client_token` (or AETHER_CLIENT_TOKEN), or pass --insecure-no-token if you really mean it",
+                self.listen
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,114 @@
+//! Rate limits: a token bucket per (client, topic) for each configured rule, on `governor`.
+//!
+//! Each connection owns its [`RateGuard`], so its buckets die with it: many short connections
+//! leave nothing behind. The live bucket count is shared for `kernel.stats` and tests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use aether_shared::Topic;
+use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::HashMapStateStore;
+use governor::{Quota, RateLimiter};
+
+use crate::config::RateRule;
+
+type TopicLimiter = RateLimiter<String, HashMapStateStore<String>, DefaultClock>;
+
+/// One client's buckets.
+pub struct RateGuard {
+    rules: Arc<[RateRule]>,
+    limiters: Vec<Option<TopicLimiter>>,
+    live_buckets: Arc<AtomicI64>,
+    mine: i64,
+    clock: DefaultClock,
+}
+
+impl RateGuard {
+    pub fn new(rules: Arc<[RateRule]>, live_buckets: Arc<AtomicI64>) -> RateGuard {
+        RateGuard {
+            limiters: (0..rules.len()).map(|_| None).collect(),
+            rules,
+            live_buckets,
+            mine: 0,
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Takes a token for `topic` from every matching rule's bucket, or says how long to wait.
+    pub fn check(&mut self, topic: &Topic) -> Result<(), Duration> {
+        for (rule, slot) in self.rules.iter().zip(self.limiters.iter_mut()) {
+            if !rule.topic.matches(topic) {
+                continue;
+            }
+            let limiter = slot.get_or_insert_with(|| {
+                let quota = Quota::with_period(rule.replenish_interval())
+                    .expect("a non-zero interval")
+                    .allow_burst(rule.burst);
+                RateLimiter::hashmap(quota)
+            });
+            let before = limiter.len();
+            let outcome = limiter.check_key(&topic.as_str().to_owned());
+            let added = limiter.len() as i64 - before as i64;
+            if added != 0 {
+                self.mine += added;
+                self.live_buckets.fetch_add(added, Ordering::Relaxed);
+            }
+            if let Err(not_until) = outcome {
+                return Err(not_until.wait_time_from(self.clock.now()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RateGuard {
+    fn drop(&mut self) {
+        self.live_buckets.fetch_sub(self.mine, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::num::{NonZeroU32, NonZeroU64};
+
+    fn rule(topic: &str, limit: u32, burst: u32, window_ms: u64) -> RateRule {
+        RateRule {
+            topic: topic.parse().unwrap(),
+            limit: NonZeroU32::new(limit).unwrap(),
+            burst: NonZeroU32::new(burst).unwrap(),
+            window_ms: NonZeroU64::new(window_ms).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_burst_past_the_bucket_is_refused_with_a_wait() {
+        let live = Arc::new(AtomicI64::new(0));
+        let mut guard = RateGuard::new(vec![rule("vm.spawn", 5, 2, 60_000)].into(), live.clone());
+        let spawn = Topic::parse("vm.spawn").unwrap();
+        assert!(guard.check(&spawn).is_ok());
+        assert!(guard.check(&spawn).is_ok());
+        let wait = guard.check(&spawn).unwrap_err();
+        // One token comes back every 60 s / 5 = 12 s.
+        assert!(
+            wait > Duration::from_secs(10) && wait <= Duration::from_secs(12),
+            "{wait:?}"
+        );
+        // Other topics are not limited by that rule.
+        assert!(guard.check(&Topic::parse("vm.kill").unwrap()).is_ok());
+    }
+
+    #[test]
+    fn a_pattern_rule_keeps_one_bucket_per_topic_and_drops_them_with_the_client() {
+        let live = Arc::new(AtomicI64::new(0));
+        let mut guard = RateGuard::new(vec![rule("vm.*", 1, 1, 60_000)].into(), live.clone());
+        assert!(guard.check(&Topic::parse("vm.spawn").unwrap()).is_ok());
+        assert!(guard.check(&Topic::parse("vm.kill").unwrap()).is_ok());
+        assert!(guard.check(&Topic::parse("vm.kill").unwrap()).is_err());
+        assert_eq!(live.load(Ordering::Relaxed), 2);
+        drop(guard);
+        assert_eq!(live.load(Ordering::Relaxed), 0);
+    }
+}

@@ -1,0 +1,127 @@
+//! Property tests of the edge: arbitrary bytes and arbitrary envelopes through parsing and the
+//! guardrail path (permissions and rate limits configured). Nothing panics, every frame that is
+//! not an envelope gets exactly one `kernel.error`, and every request gets exactly one answer
+//! carrying its `_request_id`.
+
+use std::num::{NonZeroU32, NonZeroU64};
+
+use aether_shared::Envelope;
+use aether_shared::catalog::{REQUESTS, TopicKind, classify};
+use axum::extract::ws::Utf8Bytes;
+use proptest::prelude::*;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::handle_text;
+use crate::app::Kernel;
+use crate::config::{Action, Config, PermissionRule, RateRule, TopicPrefix};
+use crate::guard::Principal;
+use crate::hub::Peer;
+
+fn guarded_kernel() -> Kernel {
+    let config = Config {
+        permissions: vec![
+            PermissionRule {
+                topic_prefix: TopicPrefix::parse("vm.kill").unwrap(),
+                action: Action::Deny,
+            },
+            PermissionRule {
+                topic_prefix: TopicPrefix::parse("").unwrap(),
+                action: Action::Allow,
+            },
+        ],
+        rate_limits: vec![RateRule {
+            topic: "kernel.*".parse().unwrap(),
+            limit: NonZeroU32::new(5).unwrap(),
+            burst: NonZeroU32::new(3).unwrap(),
+            window_ms: NonZeroU64::new(1_000).unwrap(),
+        }],
+        ..Config::default()
+    };
+    Kernel::with_assets(config, CancellationToken::new(), &[])
+}
+
+fn peer(kernel: &Kernel) -> (Peer, mpsc::Receiver<Utf8Bytes>) {
+    let permit = kernel
+        .guards
+        .connections
+        .acquire(Principal::Local, usize::MAX)
+        .unwrap();
+    Peer::attach(kernel, Principal::Local, permit)
+}
+
+fn drain(rx: &mut mpsc::Receiver<Utf8Bytes>) -> Vec<Envelope> {
+    let mut out = Vec::new();
+    while let Ok(frame) = rx.try_recv() {
+        out.push(Envelope::from_json(&frame).expect("the kernel only sends valid envelopes"));
+    }
+    out
+}
+
+fn request_topic() -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::sample::select(
+            REQUESTS
+                .iter()
+                .map(|(t, _)| t.to_string())
+                .collect::<Vec<_>>()
+        ),
+        "(kernel|vm|task|ai|bus)\\.[a-z]{1,8}",
+        "(vfs|compute):[a-z]{1,8}",
+    ]
+}
+
+fn payload() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        "\\PC{0,12}".prop_map(serde_json::Value::from),
+    ];
+    proptest::collection::btree_map("[a-z_]{1,10}", leaf, 0..5)
+        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_text_never_panics_and_non_envelopes_get_one_error(text in "\\PC{0,200}") {
+        let kernel = guarded_kernel();
+        let (mut peer, mut rx) = peer(&kernel);
+        drain(&mut rx); // nothing yet, but keep the queue honest
+        handle_text(&kernel, &mut peer, &text);
+        let out = drain(&mut rx);
+        if Envelope::from_json(&text).is_err() {
+            prop_assert_eq!(out.len(), 1);
+            prop_assert_eq!(out[0].topic.as_str(), "kernel.error");
+        }
+    }
+
+    #[test]
+    fn every_request_gets_exactly_one_correlated_answer(
+        topic in request_topic(),
+        mut body in payload(),
+        repeats in 1usize..6,
+    ) {
+        let kernel = guarded_kernel();
+        let (mut peer, mut rx) = peer(&kernel);
+        for i in 0..repeats {
+            let id = format!("r-{i}");
+            body["_request_id"] = serde_json::Value::from(id.clone());
+            let text = serde_json::json!({"topic": topic, "payload": body}).to_string();
+            handle_text(&kernel, &mut peer, &text);
+            let out = drain(&mut rx);
+            let parsed = Envelope::from_json(&text).ok();
+            let is_request = parsed
+                .as_ref()
+                .is_some_and(|e| matches!(classify(&e.topic), Some(TopicKind::Request(_))));
+            let is_unknown = parsed.as_ref().is_some_and(|e| classify(&e.topic).is_none());
+            if is_request || is_unknown || parsed.is_none() {
+                prop_assert_eq!(out.len(), 1, "{} → {:?}", text, out);
+                prop_assert_eq!(out[0].request_id(), Some(id.as_str()));
+                prop_assert_eq!(out[0].to.as_deref(), Some(peer.id()));
+            }
+        }
+    }
+}
