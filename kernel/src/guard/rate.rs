@@ -3,18 +3,57 @@
 //! Each connection owns its [`RateGuard`], so its buckets die with it: many short connections
 //! leave nothing behind. The live bucket count is shared for `kernel.stats` and tests.
 
+use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use aether_shared::Topic;
+use aether_shared::{Pattern, Topic};
 use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::HashMapStateStore;
-use governor::{Quota, RateLimiter};
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{NotUntil, Quota, RateLimiter};
 
 use crate::config::RateRule;
 
-type TopicLimiter = RateLimiter<String, HashMapStateStore<String>, DefaultClock>;
+type Instant = <DefaultClock as Clock>::Instant;
+
+/// The bucket(s) of one rule: one bucket for an exact topic (lock-free, no lookup), or one per
+/// topic for a pattern, keyed by a 64-bit hash of the topic (no allocation per check).
+enum TopicLimiter {
+    Exact(RateLimiter<NotKeyed, InMemoryState, DefaultClock, NoOpMiddleware<Instant>>),
+    PerTopic(RateLimiter<u64, HashMapStateStore<u64>, DefaultClock, NoOpMiddleware<Instant>>),
+}
+
+impl TopicLimiter {
+    fn new(rule: &RateRule) -> TopicLimiter {
+        let quota = Quota::with_period(rule.replenish_interval())
+            .expect("a non-zero interval")
+            .allow_burst(rule.burst);
+        match rule.topic {
+            Pattern::Exact(_) => TopicLimiter::Exact(RateLimiter::direct(quota)),
+            Pattern::Prefix(_) => TopicLimiter::PerTopic(RateLimiter::hashmap(quota)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            TopicLimiter::Exact(_) => 1,
+            TopicLimiter::PerTopic(l) => l.len(),
+        }
+    }
+
+    fn check(&self, topic: &Topic) -> Result<(), NotUntil<Instant>> {
+        match self {
+            TopicLimiter::Exact(l) => l.check(),
+            TopicLimiter::PerTopic(l) => {
+                let key = BuildHasherDefault::<DefaultHasher>::default().hash_one(topic.as_str());
+                l.check_key(&key)
+            }
+        }
+    }
+}
 
 /// One client's buckets.
 pub struct RateGuard {
@@ -42,14 +81,9 @@ impl RateGuard {
             if !rule.topic.matches(topic) {
                 continue;
             }
-            let limiter = slot.get_or_insert_with(|| {
-                let quota = Quota::with_period(rule.replenish_interval())
-                    .expect("a non-zero interval")
-                    .allow_burst(rule.burst);
-                RateLimiter::hashmap(quota)
-            });
-            let before = limiter.len();
-            let outcome = limiter.check_key(&topic.as_str().to_owned());
+            let before = slot.as_ref().map_or(0, TopicLimiter::len);
+            let limiter = slot.get_or_insert_with(|| TopicLimiter::new(rule));
+            let outcome = limiter.check(topic);
             let added = limiter.len() as i64 - before as i64;
             if added != 0 {
                 self.mine += added;
