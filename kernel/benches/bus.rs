@@ -197,7 +197,7 @@ fn sustained_under_limit() -> Row {
     while start.elapsed().as_secs_f64() < SECONDS {
         ingress::handle_text(&kernel, &mut peer, &ping_frame(sent));
         sent += 1;
-        if sent % 64 == 0 {
+        if sent.is_multiple_of(64) {
             std::thread::sleep(Duration::from_micros(200));
         }
     }
