@@ -65,7 +65,7 @@ type Row = (String, String, String);
 fn in_process_publish() -> Row {
     const N: usize = 500_000;
     let bus = Bus::new();
-    let (handle, mut rx) = ClientHandle::new("c-bench".into(), N);
+    let (handle, mut rx) = ClientHandle::new("c-bench".into(), Principal::Local, N);
     handle
         .subscribe(&[Pattern::parse("task.*").unwrap()], 8)
         .unwrap();

@@ -17,6 +17,7 @@ pub mod kernel;
 pub mod pattern;
 pub mod request;
 pub mod topic;
+pub mod vfs;
 
 pub use catalog::TopicKind;
 pub use envelope::{Envelope, Payload};

@@ -11,6 +11,8 @@ use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::guard::Principal;
+
 /// What happened to a frame handed to a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
@@ -24,6 +26,7 @@ pub enum Delivery {
 /// The bus's view of one client.
 pub struct ClientHandle {
     id: String,
+    principal: Principal,
     tx: mpsc::Sender<Utf8Bytes>,
     subscriptions: RwLock<Vec<Pattern>>,
     kicked: CancellationToken,
@@ -32,10 +35,15 @@ pub struct ClientHandle {
 
 impl ClientHandle {
     /// A handle and the receiving end of its outbound queue of `queue_len` frames.
-    pub fn new(id: String, queue_len: usize) -> (ClientHandle, mpsc::Receiver<Utf8Bytes>) {
+    pub fn new(
+        id: String,
+        principal: Principal,
+        queue_len: usize,
+    ) -> (ClientHandle, mpsc::Receiver<Utf8Bytes>) {
         let (tx, rx) = mpsc::channel(queue_len.max(1));
         let handle = ClientHandle {
             id,
+            principal,
             tx,
             subscriptions: RwLock::new(Vec::new()),
             kicked: CancellationToken::new(),
@@ -47,6 +55,11 @@ impl ClientHandle {
     /// The client id (the `from` of everything it sends).
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Who the client acts as.
+    pub fn principal(&self) -> Principal {
+        self.principal
     }
 
     /// Queues a frame without waiting.

@@ -32,6 +32,8 @@ pub struct Bus {
 
 struct BusInner {
     clients: RwLock<HashMap<String, Arc<ClientHandle>>>,
+    /// Session ids (`vfs:register`, `compute:register`) and the client that serves each.
+    sessions: RwLock<HashMap<String, Arc<ClientHandle>>>,
     pending: Pending,
     stats: BusStats,
     started: Instant,
@@ -46,6 +48,13 @@ pub enum RouteError {
     NoSuchAddress(String),
 }
 
+/// Why a session could not be registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    #[error("session `{0}` is served by another client; pick a fresh session id")]
+    Conflict(String),
+}
+
 impl Default for Bus {
     fn default() -> Self {
         Bus::new()
@@ -58,6 +67,7 @@ impl Bus {
         Bus {
             inner: Arc::new(BusInner {
                 clients: RwLock::new(HashMap::new()),
+                sessions: RwLock::new(HashMap::new()),
                 pending: Pending::default(),
                 stats: BusStats::default(),
                 started: Instant::now(),
@@ -117,18 +127,63 @@ impl Bus {
         }
     }
 
-    /// Queues an envelope to one client.
-    pub fn deliver_to(&self, address: &str, env: &Envelope) -> Result<(), RouteError> {
-        let client = self
-            .inner
-            .clients
+    /// The client behind an address: a client id, or a session id and the client serving it.
+    pub fn resolve(&self, address: &str) -> Option<Arc<ClientHandle>> {
+        if let Some(client) = self.inner.clients.read().expect("bus lock").get(address) {
+            return Some(Arc::clone(client));
+        }
+        self.inner
+            .sessions
             .read()
             .expect("bus lock")
             .get(address)
-            .cloned();
-        let client = client.ok_or_else(|| RouteError::NoSuchAddress(address.to_owned()))?;
+            .cloned()
+    }
+
+    /// Queues an envelope to the client behind `address`.
+    pub fn deliver_to(&self, address: &str, env: &Envelope) -> Result<(), RouteError> {
+        let client = self
+            .resolve(address)
+            .ok_or_else(|| RouteError::NoSuchAddress(address.to_owned()))?;
         self.send(&client, Utf8Bytes::from(env.to_json()));
         Ok(())
+    }
+
+    /// Makes `client` the server of `session_id`. Registering again is fine; taking another
+    /// client's session is a [`SessionError::Conflict`].
+    pub fn register_session(
+        &self,
+        session_id: &str,
+        client: &Arc<ClientHandle>,
+    ) -> Result<(), SessionError> {
+        let mut sessions = self.inner.sessions.write().expect("bus lock");
+        match sessions.get(session_id) {
+            Some(owner) if owner.id() != client.id() => {
+                Err(SessionError::Conflict(session_id.to_owned()))
+            }
+            _ => {
+                sessions.insert(session_id.to_owned(), Arc::clone(client));
+                Ok(())
+            }
+        }
+    }
+
+    /// Releases the sessions of a client that left, and ends the kernel's requests that were
+    /// waiting on it or on them with `session_not_found`.
+    pub fn release(&self, client_id: &str) {
+        let mut gone = vec![client_id.to_owned()];
+        self.inner
+            .sessions
+            .write()
+            .expect("bus lock")
+            .retain(|session, owner| {
+                let keep = owner.id() != client_id;
+                if !keep {
+                    gone.push(session.clone());
+                }
+                keep
+            });
+        self.inner.pending.fail_for(&gone);
     }
 
     /// Queues an envelope to every client with a matching subscription; returns how many.
@@ -209,7 +264,7 @@ impl Bus {
         req: &R,
         timeout: Duration,
     ) -> Result<R::Reply, RequestError> {
-        let (request_id, waiter) = self.inner.pending.register();
+        let (request_id, waiter) = self.inner.pending.register(to);
         let env = Envelope::request(req, &request_id).to(to);
         if let Err(RouteError::NoSuchAddress(addr)) = self.publish_from_kernel(env) {
             self.inner.pending.forget(&request_id);

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use aether_shared::{BusRequest, Correlated, Envelope, ErrorPayload};
+use aether_shared::{BusRequest, Correlated, Envelope, ErrorCode, ErrorPayload, Namespace};
 use tokio::sync::oneshot;
 
 /// Why a kernel request got no usable answer.
@@ -27,18 +27,45 @@ pub enum RequestError {
 #[derive(Default)]
 pub(super) struct Pending {
     next: AtomicU64,
-    waiting: Mutex<HashMap<String, oneshot::Sender<Envelope>>>,
+    /// Request id → (addressee, waiter).
+    waiting: Mutex<HashMap<String, (String, oneshot::Sender<Envelope>)>>,
 }
 
 impl Pending {
-    pub(super) fn register(&self) -> (String, oneshot::Receiver<Envelope>) {
+    pub(super) fn register(&self, to: &str) -> (String, oneshot::Receiver<Envelope>) {
         let id = format!("k-{}", self.next.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = oneshot::channel();
         self.waiting
             .lock()
             .expect("pending lock")
-            .insert(id.clone(), tx);
+            .insert(id.clone(), (to.to_owned(), tx));
         (id, rx)
+    }
+
+    /// Ends every request addressed to one of `gone` with `session_not_found`.
+    pub(super) fn fail_for(&self, gone: &[String]) {
+        let mut waiting = self.waiting.lock().expect("pending lock");
+        let ids: Vec<String> = waiting
+            .iter()
+            .filter(|(_, (to, _))| gone.contains(to))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            if let Some((to, tx)) = waiting.remove(&id) {
+                let error = ErrorPayload::new(
+                    ErrorCode::SessionNotFound,
+                    format!("`{to}` disconnected before answering; reopen its tab and retry"),
+                )
+                .with_request_id(Some(id));
+                let env = Envelope::new(Namespace::Kernel.error_topic()).with_payload(&error);
+                let _ = tx.send(env);
+            }
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn is_empty(&self) -> bool {
+        self.waiting.lock().expect("pending lock").is_empty()
     }
 
     pub(super) fn forget(&self, id: &str) {
@@ -51,7 +78,7 @@ impl Pending {
         };
         let waiter = self.waiting.lock().expect("pending lock").remove(id);
         match waiter {
-            Some(tx) => tx.send(env).is_ok(),
+            Some((_, tx)) => tx.send(env).is_ok(),
             None => false,
         }
     }

@@ -9,9 +9,10 @@ use aether_shared::{Envelope, ErrorCode, ErrorPayload, Pattern, Topic};
 use tokio::sync::mpsc;
 
 use super::*;
+use crate::guard::Principal;
 
 fn client(bus: &Bus, id: &str, queue: usize, patterns: &[&str]) -> mpsc::Receiver<Utf8Bytes> {
-    let (handle, rx) = ClientHandle::new(id.to_owned(), queue);
+    let (handle, rx) = ClientHandle::new(id.to_owned(), Principal::Local, queue);
     let patterns: Vec<Pattern> = patterns
         .iter()
         .map(|p| Pattern::parse(p).unwrap())
@@ -79,7 +80,7 @@ fn a_full_queue_disconnects_that_client_and_not_the_others() {
 fn a_taken_client_id_is_not_attached_twice() {
     let bus = Bus::new();
     let _a = client(&bus, "c-x", 1, &[]);
-    let (dup, _rx) = ClientHandle::new("c-x".into(), 1);
+    let (dup, _rx) = ClientHandle::new("c-x".into(), Principal::Local, 1);
     assert!(!bus.attach(Arc::new(dup)));
 }
 
@@ -142,4 +143,33 @@ async fn kernel_requests_end_with_the_peers_error_or_a_timeout() {
         .await
         .unwrap_err();
     assert!(matches!(err, RequestError::Unreachable(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_kernel_request_to_a_session_ends_when_its_owner_leaves() {
+    let bus = Bus::new();
+    let (handle, _rx) = ClientHandle::new("c-tab".into(), Principal::Local, 8);
+    let handle = Arc::new(handle);
+    assert!(bus.attach(Arc::clone(&handle)));
+    bus.register_session("s-tab", &handle).unwrap();
+    let waiting = {
+        let bus = bus.clone();
+        tokio::spawn(async move {
+            bus.request("s-tab", &Ping {}, Duration::from_secs(30))
+                .await
+        })
+    };
+    tokio::task::yield_now().await;
+    // Give the request time to be registered before the owner leaves.
+    while bus.inner.pending.is_empty() {
+        tokio::task::yield_now().await;
+    }
+    bus.detach("c-tab");
+    bus.release("c-tab");
+    let err = waiting.await.unwrap().unwrap_err();
+    assert!(
+        matches!(err, RequestError::Remote(ref e) if e.code == ErrorCode::SessionNotFound),
+        "{err}"
+    );
+    assert!(bus.resolve("s-tab").is_none());
 }

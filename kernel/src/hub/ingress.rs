@@ -83,13 +83,32 @@ pub fn handle_text(kernel: &Kernel, peer: &mut Peer, text: &str) {
             }
             return;
         }
-        if let Err(e) = bus.deliver_to(to, &env)
-            && matches!(kind, TopicKind::Request(_))
-        {
-            bus.emit_error(
+        let is_request = matches!(kind, TopicKind::Request(_));
+        match bus.resolve(to) {
+            None if is_request => bus.emit_error(
                 &env,
-                ErrorPayload::new(ErrorCode::SessionNotFound, e.to_string()),
-            );
+                ErrorPayload::new(
+                    ErrorCode::SessionNotFound,
+                    format!("No client or session `{to}` is connected; reopen the tab that owns it, or check the address."),
+                ),
+            ),
+            None => tracing::debug!(to, "dropped an envelope for an absent address"),
+            // SPEC §3: requests relayed to a session come only from the kernel or from clients of
+            // the session owner's principal (admin tools too).
+            Some(owner)
+                if is_request
+                    && owner.id() != to
+                    && !peer.principal.is_admin()
+                    && owner.principal() != peer.principal =>
+            {
+                let error = ErrorPayload::new(
+                    ErrorCode::PermissionDenied,
+                    format!("Session `{to}` belongs to another principal; only its owner's clients may address it."),
+                );
+                audit::refused(bus.stats(), Reason::PermissionDenied, Some(client.id()), peer.principal.as_str(), Some(env.topic.as_str()), &error.error);
+                bus.answer_error(&env, error);
+            }
+            Some(owner) => bus.send(&owner, Utf8Bytes::from(env.to_json())),
         }
         return;
     }

@@ -29,7 +29,7 @@ impl Peer {
     ) -> (Peer, mpsc::Receiver<Utf8Bytes>) {
         let queue_len = kernel.config.limits.outbound_queue_len.get();
         loop {
-            let (handle, rx) = ClientHandle::new(client_id::fresh(), queue_len);
+            let (handle, rx) = ClientHandle::new(client_id::fresh(), principal, queue_len);
             let handle = Arc::new(handle);
             if kernel.bus.attach(Arc::clone(&handle)) {
                 let peer = Peer {
@@ -51,6 +51,6 @@ impl Peer {
     /// Detaches the client from the bus and releases what it held in services.
     pub fn detach(self, kernel: &Kernel) {
         kernel.bus.detach(self.handle.id());
-        kernel.services.client_gone(self.handle.id());
+        kernel.bus.release(self.handle.id());
     }
 }

@@ -5,6 +5,7 @@
 //! helpers. Services never read sockets and never block the runtime.
 
 mod kernel;
+mod sessions;
 mod subscriptions;
 
 use std::sync::Arc;
@@ -46,6 +47,7 @@ impl Services {
                 self.config.limits.max_subscriptions.get(),
                 env,
             ),
+            Namespace::Vfs | Namespace::Compute => sessions::handle(&self.bus, client, env),
             other => self.bus.emit_error(
                 &env,
                 ErrorPayload::new(
@@ -58,9 +60,6 @@ impl Services {
             ),
         }
     }
-
-    /// Releases what a disconnected client held.
-    pub fn client_gone(&self, _client_id: &str) {}
 }
 
 /// Decodes a typed request, answering `bad_request` when the payload does not match.
