@@ -1,0 +1,42 @@
+//! The top bar: the product name and the bus connection state.
+//!
+//! DOM contract for tests: `[data-testid=bus-state]` with `data-state` =
+//! `connecting|connected|reconnecting|offline` and a label such as `Connected · c-1a2b`.
+//! It only reads the bus; it never sends.
+
+use leptos::prelude::*;
+
+use crate::services::bus::{BusClient, BusState};
+
+/// The bar across the top of the desktop.
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let bus = expect_context::<BusClient>();
+    let state = Memo::new(move |_| bus.state());
+    let retry_hint = move || match state.get() {
+        BusState::Reconnecting { next_retry_ms, .. } => {
+            format!("Next attempt in {next_retry_ms} ms")
+        }
+        other => other.label(),
+    };
+
+    view! {
+        <header class="top-bar">
+            <div class="top-bar-brand">
+                <span class="top-bar-logo" aria-hidden="true">"◆"</span>
+                "Aether"
+            </div>
+            <div
+                class="bus-state"
+                data-testid="bus-state"
+                data-state=move || state.get().as_str()
+                title=retry_hint
+                role="status"
+                aria-live="polite"
+            >
+                <span class="bus-state-dot" aria-hidden="true"></span>
+                <span class="bus-state-label">{move || state.get().label()}</span>
+            </div>
+        </header>
+    }
+}
