@@ -18,6 +18,7 @@ pub mod pattern;
 pub mod request;
 pub mod topic;
 pub mod vfs;
+pub mod vm;
 
 pub use catalog::TopicKind;
 pub use envelope::{Envelope, Payload};

@@ -168,6 +168,21 @@ impl Bus {
         }
     }
 
+    /// The sessions `client_id` serves.
+    pub fn sessions_of(&self, client_id: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .inner
+            .sessions
+            .read()
+            .expect("bus lock")
+            .iter()
+            .filter(|(_, owner)| owner.id() == client_id)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
     /// Releases the sessions of a client that left, and ends the kernel's requests that were
     /// waiting on it or on them with `session_not_found`.
     pub fn release(&self, client_id: &str) {

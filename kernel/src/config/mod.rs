@@ -54,6 +54,9 @@ pub struct Config {
     pub task: TaskLimits,
     /// How long shutdown waits for connections to flush and close, in milliseconds.
     pub shutdown_grace_ms: u64,
+    /// Where the kernel keeps its data (compiled modules, task history). Default:
+    /// `$XDG_DATA_HOME/aether`, else `~/.local/share/aether`.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// Per-client limits enforced by the hub.
@@ -131,6 +134,7 @@ impl Default for Config {
             compute: ComputeLimits::default(),
             task: TaskLimits::default(),
             shutdown_grace_ms: 5_000,
+            data_dir: None,
         }
     }
 }
@@ -205,6 +209,19 @@ impl Config {
             return Ok(Config::default());
         }
         serde_norway::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The data folder: `data_dir`, else the platform's default; `None` when no home is known.
+    pub fn data_dir(&self) -> Option<std::path::PathBuf> {
+        if let Some(dir) = &self.data_dir {
+            return Some(dir.clone());
+        }
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/share"))
+            })?;
+        Some(base.join("aether"))
     }
 
     /// Refuses a configuration that would expose the kernel: a non-loopback listen address

@@ -52,5 +52,6 @@ impl Peer {
     pub fn detach(self, kernel: &Kernel) {
         kernel.bus.detach(self.handle.id());
         kernel.bus.release(self.handle.id());
+        kernel.services.client_gone(self.handle.id());
     }
 }

@@ -7,6 +7,7 @@
 mod kernel;
 mod sessions;
 mod subscriptions;
+pub mod vm;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -21,16 +22,32 @@ pub struct Services {
     bus: Bus,
     config: Arc<Config>,
     rate_buckets: Arc<AtomicI64>,
+    vm: Option<vm::VmService>,
 }
 
 impl Services {
     /// Builds the services over a bus; `rate_buckets` is the guardrails' live bucket count,
     /// reported by `kernel.stats`.
     pub fn new(bus: Bus, config: Arc<Config>, rate_buckets: Arc<AtomicI64>) -> Services {
+        let vm = match vm::VmService::new(bus.clone(), &config) {
+            Ok(vm) => Some(vm),
+            Err(e) => {
+                tracing::error!("the WASM runner is unavailable: {e:#}");
+                None
+            }
+        };
         Services {
             bus,
             config,
             rate_buckets,
+            vm,
+        }
+    }
+
+    /// Releases what a disconnected client held (its running programs stop).
+    pub fn client_gone(&self, client_id: &str) {
+        if let Some(vm) = &self.vm {
+            vm.client_gone(client_id);
         }
     }
 
@@ -48,6 +65,16 @@ impl Services {
                 env,
             ),
             Namespace::Vfs | Namespace::Compute => sessions::handle(&self.bus, client, env),
+            Namespace::Vm | Namespace::Wasm => match &self.vm {
+                Some(vm) => vm.handle(client, env),
+                None => self.bus.emit_error(
+                    &env,
+                    ErrorPayload::new(
+                        ErrorCode::BackendUnavailable,
+                        "The WASM runner failed to start (see the kernel log); restart the kernel.",
+                    ),
+                ),
+            },
             other => self.bus.emit_error(
                 &env,
                 ErrorPayload::new(

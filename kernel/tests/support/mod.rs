@@ -27,8 +27,13 @@ pub struct TestKernel {
     pub task: JoinHandle<std::io::Result<()>>,
 }
 
-/// Starts a kernel with `config` (its `listen` is ignored).
-pub async fn start(config: Config) -> TestKernel {
+/// Starts a kernel with `config` (its `listen` is ignored; its data goes to a fresh temporary
+/// folder unless the test names one).
+pub async fn start(mut config: Config) -> TestKernel {
+    if config.data_dir.is_none() {
+        let dir = std::env::temp_dir().join(format!("aether-test-{:016x}", rand_id()));
+        config.data_dir = Some(dir);
+    }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
@@ -39,6 +44,11 @@ pub async fn start(config: Config) -> TestKernel {
         shutdown,
         task,
     }
+}
+
+fn rand_id() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -183,4 +193,32 @@ impl Client {
 /// The payload of an envelope, as JSON.
 pub fn payload(env: &Envelope) -> Value {
     Value::Object(env.payload.clone().unwrap_or_default())
+}
+
+/// The bytes of a sample guest from `guests/` (built once for wasm32-wasip1 by this call).
+pub fn guest(name: &str) -> Vec<u8> {
+    static BUILT: std::sync::OnceLock<Result<std::path::PathBuf, String>> =
+        std::sync::OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--quiet", "--release", "--target", "wasm32-wasip1", "-p", "aether-guests"])
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err("building the guests failed; `rustup target add wasm32-wasip1` (cargo xtask test does it)".into());
+        }
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        Ok(target.join("wasm32-wasip1/release"))
+    });
+    let dir = dir.as_ref().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::read(dir.join(format!("{name}.wasm"))).unwrap_or_else(|e| panic!("guest {name}: {e}"))
+}
+
+/// Base64 of bytes, for `module: {base64}`.
+pub fn base64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

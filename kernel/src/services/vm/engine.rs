@@ -1,0 +1,72 @@
+//! The wasmtime engine every program shares, configured for untrusted guests:
+//!
+//! - **fuel** (`consume_fuel`): every instruction costs fuel; a program gets `max_fuel` and
+//!   traps with `OutOfFuel` when it is spent (the CPU cap);
+//! - **epoch interruption**: a ticker thread advances the engine's epoch every [`EPOCH_TICK`];
+//!   each store's deadline callback then checks kill, wall-clock and idle limits, so a guest in
+//!   an endless loop is stopped within one tick;
+//! - **pooling allocator**: instances, memories and tables come from pre-reserved slots, so
+//!   instantiation is a few microseconds; memories are capped at `max_memory_bytes`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::config::ComputeLimits;
+
+/// How often the epoch advances: the granularity of timeouts and kills.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Builds the shared engine and starts its epoch ticker (stopped by dropping the guard).
+pub fn build(limits: &ComputeLimits) -> wasmtime::Result<(Engine, TickerGuard)> {
+    let mut config = wasmtime::Config::new();
+    config.consume_fuel(true);
+    config.epoch_interruption(true);
+    let slots = limits.max_concurrent_total.get() + 4;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(slots)
+        .total_memories(slots)
+        .total_tables(slots)
+        .max_memory_size(usize::try_from(limits.max_memory_bytes.get()).unwrap_or(usize::MAX));
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let engine = Engine::new(&config)?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let ticker = {
+        let engine = engine.clone();
+        let stop = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("aether-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .map_err(wasmtime::Error::new)?
+    };
+    Ok((
+        engine,
+        TickerGuard {
+            stop,
+            ticker: Some(ticker),
+        },
+    ))
+}
+
+/// Stops the epoch ticker when dropped.
+pub struct TickerGuard {
+    stop: Arc<AtomicBool>,
+    ticker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for TickerGuard {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Running one program to its end on a blocking thread: a fresh store with WASI preview 1 (only
+//! args, env and the three standard streams: no files, no network), fuel, a memory limiter, and
+//! an epoch callback that stops it when its [`Watch`] says so.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::io::DuplexStream;
+use wasmtime::{ResourceLimiter, Store, Trap, UpdateDeadline};
+use wasmtime_wasi::cli::AsyncStdinStream;
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
+
+use super::cache::Compiled;
+use super::output::GuestOutput;
+use super::watch::{Stop, Watch};
+
+/// What a store holds for its guest.
+pub struct GuestState {
+    pub wasi: WasiP1Ctx,
+    pub limiter: MemoryLimiter,
+}
+
+/// Caps linear memory and records the peak.
+pub struct MemoryLimiter {
+    max_bytes: u64,
+    peak_bytes: u64,
+    watch: Arc<Watch>,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired as u64 > self.max_bytes {
+            self.watch.stop(Stop::Memory {
+                limit_bytes: self.max_bytes,
+            });
+            return Err(wasmtime::format_err!(
+                "memory limit of {} bytes reached (asked for {desired}, had {current})",
+                self.max_bytes
+            ));
+        }
+        self.peak_bytes = self.peak_bytes.max(desired as u64);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// Everything one run needs.
+pub struct Run {
+    pub compiled: Compiled,
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub stdin: DuplexStream,
+    pub stdout: GuestOutput,
+    pub stderr: GuestOutput,
+    pub watch: Arc<Watch>,
+    pub max_fuel: u64,
+    pub max_memory_bytes: u64,
+    pub wall_timeout_ms: u64,
+    pub idle_timeout_ms: u64,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Ending {
+    /// Returned from `_start` (0) or called `proc_exit`.
+    Exited(i32),
+    /// Stopped from outside or by a cap.
+    Stopped(Stop),
+    OutOfFuel,
+    /// The guest trapped (a Rust panic is an `unreachable` trap); exit code 134, like an abort.
+    Trapped(String),
+    /// The module cannot run here (no `_start`, an import WASI does not provide, …).
+    Unrunnable(String),
+}
+
+/// What a run used.
+#[derive(Debug, Default)]
+pub struct Usage {
+    pub fuel_used: u64,
+    pub peak_memory_bytes: u64,
+    pub duration_ms: u64,
+}
+
+/// Runs the program. Blocks: call it on a blocking thread.
+pub fn run(run: Run) -> (Ending, Usage) {
+    let started = Instant::now();
+    let wasi = WasiCtxBuilder::new()
+        .args(&run.argv)
+        .envs(&run.env)
+        .stdin(AsyncStdinStream::new(run.stdin))
+        .stdout(run.stdout)
+        .stderr(run.stderr)
+        .build_p1();
+    let limiter = MemoryLimiter {
+        max_bytes: run.max_memory_bytes,
+        peak_bytes: 0,
+        watch: Arc::clone(&run.watch),
+    };
+    let engine = run.compiled.pre.module().engine().clone();
+    let mut store = Store::new(&engine, GuestState { wasi, limiter });
+    store.limiter(|state| &mut state.limiter);
+    let mut usage = Usage::default();
+    if let Err(e) = store.set_fuel(run.max_fuel) {
+        return (Ending::Unrunnable(e.to_string()), usage);
+    }
+    store.set_epoch_deadline(1);
+    let watch = Arc::clone(&run.watch);
+    let (wall, idle) = (run.wall_timeout_ms, run.idle_timeout_ms);
+    store.epoch_deadline_callback(move |_| {
+        Ok(match watch.check_time(wall, idle) {
+            Some(_) => UpdateDeadline::Interrupt,
+            None => UpdateDeadline::Continue(1),
+        })
+    });
+
+    let ending = match run.compiled.pre.instantiate(&mut store) {
+        Err(e) => classify(&run.watch, e),
+        Ok(instance) => match instance.get_typed_func::<(), ()>(&mut store, "_start") {
+            Err(_) => Ending::Unrunnable(
+                "the module has no `_start` function: build it as a WASI command (wasm32-wasip1 binary)".into(),
+            ),
+            Ok(start) => match start.call(&mut store, ()) {
+                Ok(()) => Ending::Exited(0),
+                Err(e) => classify(&run.watch, e),
+            },
+        },
+    };
+    usage.fuel_used = run.max_fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+    usage.peak_memory_bytes = store.data().limiter.peak_bytes;
+    usage.duration_ms = started.elapsed().as_millis() as u64;
+    (ending, usage)
+}
+
+fn classify(watch: &Watch, error: wasmtime::Error) -> Ending {
+    if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        return Ending::Exited(exit.0);
+    }
+    if let Some(reason) = watch.reason() {
+        return Ending::Stopped(reason);
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Ending::OutOfFuel,
+        Some(_) => Ending::Trapped(format!("{error:#}")),
+        None => Ending::Unrunnable(format!("{error:#}")),
+    }
+}

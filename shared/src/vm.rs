@@ -1,0 +1,244 @@
+//! The `vm.*` namespace (and its legacy alias `wasm.run`): run a program, feed it, stop it, and
+//! receive its output as it happens.
+//!
+//! `vm.spawn` is acknowledged with a `pid` as soon as it is accepted; the program's output then
+//! streams as `vm.stdout` / `vm.stderr` (`seq` counts every chunk of the program, both streams
+//! together, from 0, so a client can order chunks and see gaps), and it ends with exactly one of
+//! `vm.exit` or `vm.error` (with `details.pid`). All of them carry the spawn's `_request_id` and
+//! are addressed to the requester only.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::request::{BusRequest, ReplyKind};
+use crate::topic::Topic;
+
+/// Topic of program output on stdout ([`Output`]).
+pub const STDOUT: &str = "vm.stdout";
+/// Topic of program output on stderr ([`Output`]).
+pub const STDERR: &str = "vm.stderr";
+/// Topic of a program's normal end ([`Exit`]).
+pub const EXIT: &str = "vm.exit";
+
+/// Where a program runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// WASI preview 1 on the kernel's wasmtime.
+    #[default]
+    Wasm,
+    /// An x86 machine in a browser tab.
+    V86,
+}
+
+/// The program to run: a VFS path (read from the requester's session unless `session` names
+/// another of the same principal), base64 bytes of a `.wasm`, or WAT text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ModuleSource {
+    Path {
+        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+    },
+    Base64 {
+        base64: String,
+    },
+    Wat {
+        wat: String,
+    },
+}
+
+/// Caps a request may set; each may only tighten the kernel's configured one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpawnLimits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_memory_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fuel: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_bytes: Option<u64>,
+}
+
+/// `vm.spawn` → `vm.spawn:ack` ([`Spawned`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spawn {
+    #[serde(default)]
+    pub backend: Backend,
+    pub module: ModuleSource,
+    /// Arguments after the program name (`argv[1..]`).
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// All of stdin at once; when given, stdin ends after it. Without it, stdin stays open for
+    /// `vm.stdin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<SpawnLimits>,
+}
+
+/// The answer to [`Spawn`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spawned {
+    pub pid: u64,
+}
+
+impl BusRequest for Spawn {
+    const TOPIC: &'static str = "vm.spawn";
+    const REPLY: ReplyKind = ReplyKind::Ack;
+    type Reply = Spawned;
+}
+
+/// Legacy `wasm.run`: a [`Spawn`] with the `wasm` backend, answered on `vm.spawn:ack`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WasmRun(pub Spawn);
+
+impl BusRequest for WasmRun {
+    const TOPIC: &'static str = "wasm.run";
+    const REPLY: ReplyKind = ReplyKind::Ack;
+    type Reply = Spawned;
+
+    fn reply_topic() -> Topic {
+        Spawn::reply_topic()
+    }
+}
+
+/// `vm.stdin {pid, data, eof?}` → `vm.stdin:ack`: feeds a running program.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stdin {
+    pub pid: u64,
+    #[serde(default)]
+    pub data: String,
+    /// Ends the program's stdin after `data`.
+    #[serde(default)]
+    pub eof: bool,
+}
+
+/// `vm.kill {pid}` → `vm.kill:ack`; the program then ends with `vm.error {code: cancelled}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kill {
+    pub pid: u64,
+}
+
+/// The empty acknowledgement of [`Stdin`] and [`Kill`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {}
+
+impl BusRequest for Stdin {
+    const TOPIC: &'static str = "vm.stdin";
+    const REPLY: ReplyKind = ReplyKind::Ack;
+    type Reply = Accepted;
+}
+
+impl BusRequest for Kill {
+    const TOPIC: &'static str = "vm.kill";
+    const REPLY: ReplyKind = ReplyKind::Ack;
+    type Reply = Accepted;
+}
+
+/// `vm.list` → `vm.list:resp` ([`Programs`]): the caller's running programs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListPrograms {}
+
+/// One running program.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramInfo {
+    pub pid: u64,
+    /// What was run: the path, or `<base64>` / `<wat>`.
+    pub module: String,
+    pub running_ms: u64,
+}
+
+/// The answer to [`ListPrograms`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Programs {
+    pub programs: Vec<ProgramInfo>,
+}
+
+impl BusRequest for ListPrograms {
+    const TOPIC: &'static str = "vm.list";
+    const REPLY: ReplyKind = ReplyKind::Resp;
+    type Reply = Programs;
+}
+
+/// `vm.stdout` / `vm.stderr`: one chunk of output, UTF-8 (invalid bytes replaced).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Output {
+    pub pid: u64,
+    pub seq: u64,
+    pub data: String,
+}
+
+/// What a finished program used.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitStats {
+    pub fuel_used: u64,
+    pub peak_memory_bytes: u64,
+    pub output_bytes: u64,
+}
+
+/// `vm.exit`: the program ended by itself (returned from `_start` or called `proc_exit`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exit {
+    pub pid: u64,
+    pub code: i32,
+    pub duration_ms: u64,
+    pub stats: ExitStats,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{TopicKind, classify};
+    use serde_json::json;
+
+    #[test]
+    fn vm_requests_agree_with_the_catalog_and_wasm_run_answers_on_vm() {
+        for (topic, reply) in [
+            (Spawn::topic(), Spawn::reply_topic()),
+            (Stdin::topic(), Stdin::reply_topic()),
+            (Kill::topic(), Kill::reply_topic()),
+            (ListPrograms::topic(), ListPrograms::reply_topic()),
+            (WasmRun::topic(), WasmRun::reply_topic()),
+        ] {
+            assert!(
+                matches!(classify(&topic), Some(TopicKind::Request(_))),
+                "{topic}"
+            );
+            assert_eq!(classify(&reply), Some(TopicKind::Reply), "{reply}");
+        }
+        assert_eq!(WasmRun::reply_topic().as_str(), "vm.spawn:ack");
+        assert_eq!(WasmRun::topic().error_topic().as_str(), "vm.error");
+    }
+
+    #[test]
+    fn spawn_accepts_each_module_source() {
+        let s: Spawn = serde_json::from_value(json!({"module": {"wat": "(module)"}})).unwrap();
+        assert_eq!(s.backend, Backend::Wasm);
+        assert!(matches!(s.module, ModuleSource::Wat { .. }));
+        let s: Spawn = serde_json::from_value(json!({"backend": "wasm",
+            "module": {"path": "/hello.wasm"}, "args": ["a"], "env": {"K": "V"}, "limits": {"max_fuel": 5}}))
+        .unwrap();
+        assert!(matches!(s.module, ModuleSource::Path { session: None, .. }));
+        assert_eq!(s.limits.unwrap().max_fuel, Some(5));
+        let s: Spawn = serde_json::from_value(json!({"module": {"base64": "AGFzbQ=="}})).unwrap();
+        assert!(matches!(s.module, ModuleSource::Base64 { .. }));
+        assert!(serde_json::from_value::<Spawn>(json!({"module": {"nope": 1}})).is_err());
+        assert!(
+            serde_json::from_value::<Spawn>(json!({"module": {"wat": ""}, "limits": {"cpu": 1}}))
+                .is_err()
+        );
+        let legacy: WasmRun =
+            serde_json::from_value(json!({"module": {"wat": "(module)"}})).unwrap();
+        assert_eq!(legacy.0.backend, Backend::Wasm);
+    }
+}
