@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -102,6 +103,13 @@ pub async fn serve(listener: TcpListener, kernel: Kernel) -> io::Result<()> {
         }
     });
     let app = kernel.router().layer(GovernorLayer::new(governor));
+    // Small messages must leave at once: without TCP_NODELAY a reply written right after
+    // another waits for the peer's delayed ACK (~40 ms).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("could not set TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -1,0 +1,216 @@
+//! `cargo xtask bench` (or `cargo bench -p aether-kernel --bench runner`): figures for the WASM
+//! runner against the real `aether` binary over loopback, printed as a Markdown table.
+//!
+//! - `vm.spawn` → `vm.spawn:ack`, p50/p99;
+//! - hello spawn → `vm.exit`, p50/p99, warm (cached module) and cold (a new module each time);
+//! - hello runs per second with both cores busy (one client per core, back to back).
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+fn main() {
+    let hello = build_hello();
+    let kernel = KernelProcess::start();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rows = runtime.block_on(async {
+        let mut ws = connect(kernel.addr).await;
+        // Warm the cache once.
+        spawn_to_exit(&mut ws, &hello, 0).await;
+        let mut ack = Vec::new();
+        let mut warm = Vec::new();
+        for i in 0..300 {
+            let (a, e) = spawn_to_exit(&mut ws, &hello, i).await;
+            ack.push(a);
+            warm.push(e);
+        }
+        let mut cold = Vec::new();
+        for i in 0..20 {
+            let unique = with_custom_section(&hello, i);
+            cold.push(spawn_to_exit(&mut ws, &unique, i).await.1);
+        }
+        let throughput = runs_per_second(kernel.addr, &hello, 2, Duration::from_secs(3)).await;
+        vec![
+            row("vm.spawn → vm.spawn:ack", &mut ack, "p50 ≤ 100 µs"),
+            row("hello spawn → vm.exit, warm cache", &mut warm, "p50 ≤ 1 ms"),
+            row("hello spawn → vm.exit, cold (compile)", &mut cold, "—"),
+            (
+                "hello runs per second, 2 clients back to back".to_string(),
+                format!("{throughput:.0} runs/s"),
+                "—".to_string(),
+            ),
+        ]
+    });
+    println!();
+    println!("| measure | figure | target |");
+    println!("|---|---|---|");
+    for (measure, figure, target) in rows {
+        println!("| {measure} | {figure} | {target} |");
+    }
+}
+
+fn row(measure: &str, samples: &mut [Duration], target: &str) -> (String, String, String) {
+    samples.sort();
+    let p = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    (
+        measure.to_string(),
+        format!(
+            "p50 {:.0} µs, p99 {:.0} µs",
+            p(0.5).as_secs_f64() * 1e6,
+            p(0.99).as_secs_f64() * 1e6
+        ),
+        target.to_string(),
+    )
+}
+
+/// Spawns `wasm` and waits for its exit; returns (time to ack, time to exit).
+async fn spawn_to_exit(ws: &mut Socket, wasm: &[u8], i: u64) -> (Duration, Duration) {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(wasm);
+    let msg = format!(
+        r#"{{"topic":"vm.spawn","payload":{{"_request_id":"b-{i}","module":{{"base64":"{b64}"}}}}}}"#
+    );
+    let start = Instant::now();
+    ws.send(Message::text(msg)).await.unwrap();
+    let mut ack = None;
+    loop {
+        let frame = ws.next().await.unwrap().unwrap();
+        let text = frame.to_text().unwrap();
+        if text.contains("\"vm.spawn:ack\"") {
+            ack = Some(start.elapsed());
+        } else if text.contains("\"vm.exit\"") {
+            return (ack.expect("ack before exit"), start.elapsed());
+        } else if text.contains("\"vm.error\"") {
+            panic!("the bench program failed: {text}");
+        }
+    }
+}
+
+async fn runs_per_second(
+    addr: SocketAddr,
+    wasm: &[u8],
+    clients: usize,
+    for_how_long: Duration,
+) -> f64 {
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let wasm = wasm.to_vec();
+        tasks.push(tokio::spawn(async move {
+            let mut ws = connect(addr).await;
+            let mut n = 0u64;
+            while start.elapsed() < for_how_long {
+                spawn_to_exit(&mut ws, &wasm, c as u64 * 1_000_000 + n).await;
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The module with a custom section appended: same program, new hash, so it is compiled anew.
+fn with_custom_section(wasm: &[u8], n: u64) -> Vec<u8> {
+    let name = b"aether-bench";
+    let payload = n.to_le_bytes();
+    let size = 1 + name.len() + payload.len();
+    let mut out = wasm.to_vec();
+    out.push(0); // custom section id
+    out.push(size as u8); // size < 128: one LEB128 byte
+    out.push(name.len() as u8);
+    out.extend_from_slice(name);
+    out.extend_from_slice(&payload);
+    out
+}
+
+fn build_hello() -> Vec<u8> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "-p",
+            "aether-guests",
+            "--bin",
+            "hello",
+        ])
+        .status()
+        .expect("run cargo");
+    assert!(
+        status.success(),
+        "building the hello guest failed (rustup target add wasm32-wasip1)"
+    );
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    std::fs::read(target.join("wasm32-wasip1/release/hello.wasm")).unwrap()
+}
+
+async fn connect(addr: SocketAddr) -> Socket {
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", format!("http://{addr}").parse().unwrap());
+    let (mut ws, _) = connect_async(request).await.unwrap();
+    ws.next().await.unwrap().unwrap(); // kernel.hello
+    ws
+}
+
+/// The real kernel binary on a free loopback port, with its data in a temporary folder.
+struct KernelProcess {
+    child: Child,
+    addr: SocketAddr,
+    data: std::path::PathBuf,
+}
+
+impl KernelProcess {
+    fn start() -> KernelProcess {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let data = std::env::temp_dir().join(format!("aether-bench-runner-{port}"));
+        let child = Command::new(env!("CARGO_BIN_EXE_aether"))
+            .args(["--listen", &addr.to_string()])
+            .env("AETHER_DATA_DIR", &data)
+            .env("AETHER_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the kernel binary");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "the kernel did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        KernelProcess { child, addr, data }
+    }
+}
+
+impl Drop for KernelProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
