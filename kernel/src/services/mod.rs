@@ -9,8 +9,8 @@ mod sessions;
 mod subscriptions;
 pub mod vm;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace};
 
@@ -22,31 +22,40 @@ pub struct Services {
     bus: Bus,
     config: Arc<Config>,
     rate_buckets: Arc<AtomicI64>,
-    vm: Option<vm::VmService>,
+    /// The WASM runner, started on the first `vm.*` request (its engine reserves memory and
+    /// runs a ticker thread: a kernel that never runs programs should not pay for it).
+    vm: OnceLock<Option<vm::VmService>>,
 }
 
 impl Services {
     /// Builds the services over a bus; `rate_buckets` is the guardrails' live bucket count,
     /// reported by `kernel.stats`.
     pub fn new(bus: Bus, config: Arc<Config>, rate_buckets: Arc<AtomicI64>) -> Services {
-        let vm = match vm::VmService::new(bus.clone(), &config) {
-            Ok(vm) => Some(vm),
-            Err(e) => {
-                tracing::error!("the WASM runner is unavailable: {e:#}");
-                None
-            }
-        };
         Services {
             bus,
             config,
             rate_buckets,
-            vm,
+            vm: OnceLock::new(),
         }
+    }
+
+    fn vm(&self) -> Option<&vm::VmService> {
+        self.vm
+            .get_or_init(
+                || match vm::VmService::new(self.bus.clone(), &self.config) {
+                    Ok(vm) => Some(vm),
+                    Err(e) => {
+                        tracing::error!("the WASM runner is unavailable: {e:#}");
+                        None
+                    }
+                },
+            )
+            .as_ref()
     }
 
     /// Releases what a disconnected client held (its running programs stop).
     pub fn client_gone(&self, client_id: &str) {
-        if let Some(vm) = &self.vm {
+        if let Some(Some(vm)) = self.vm.get() {
             vm.client_gone(client_id);
         }
     }
@@ -65,7 +74,7 @@ impl Services {
                 env,
             ),
             Namespace::Vfs | Namespace::Compute => sessions::handle(&self.bus, client, env),
-            Namespace::Vm | Namespace::Wasm => match &self.vm {
+            Namespace::Vm | Namespace::Wasm => match self.vm() {
                 Some(vm) => vm.handle(client, env),
                 None => self.bus.emit_error(
                     &env,
