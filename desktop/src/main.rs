@@ -1,7 +1,8 @@
 //! The Aether desktop: a Leptos (CSR) app, built to wasm32 by Trunk and served by the kernel.
 //!
 //! Start-up order: panic hook, the bus client (connecting at once), `window.aether` for the
-//! console and end-to-end tests, then the shell. `services/` holds the UI-free parts, `shell/`
+//! console and end-to-end tests, the VFS proxy (opening its store, then serving it), then the
+//! shell. `services/` holds the UI-free parts, `shell/`
 //! the desktop chrome, `apps/` one folder per app. On a native host the crate only builds (for
 //! `cargo test` and clippy); running it there just says where it belongs.
 
@@ -24,13 +25,16 @@ fn main() {
     }
 }
 
-/// Connects the bus, installs the devtools hook and mounts the desktop.
+/// Connects the bus, installs the devtools hook, starts this tab's VFS and mounts the desktop.
 fn start() {
     console_error_panic_hook::set_once();
     let bus = BusClient::connect_from_page();
     services::devtools::install(bus.clone());
+    let vfs = services::vfs::start(bus.clone());
+    services::vfs::devtools::install(vfs.clone());
     leptos::mount::mount_to_body(move || {
         provide_context(bus);
+        provide_context(vfs);
         view! { <Desktop /> }
     });
 }

@@ -1,34 +1,54 @@
 //! The app registry: every app the desktop can open, with what the shell needs to show it.
 //!
-//! An app is a folder (`apps/<id>/mod.rs`) that exports a `META: AppMeta`; adding one to
-//! [`APPS`] puts it in the dock. The registry only describes apps; the shell decides where and
-//! when they are shown.
+//! An app is one Leptos component plus an [`AppMeta`], in its own folder (`apps/<id>/mod.rs`
+//! exporting `pub const META: AppMeta`). The one [`registry!`] line below declares the module
+//! and puts the app in the dock, the launcher and the saved layout. The registry only
+//! describes apps; the shell decides where and when they are shown. See `docs/add-an-app.md`.
 
 use leptos::prelude::AnyView;
 
 use crate::shell::geometry::Size;
 
-pub mod about;
-
 /// What the shell knows about an app.
 #[derive(Clone, Copy, Debug)]
 pub struct AppMeta {
-    /// Stable id: `data-app` in the DOM, and the key tests and launchers use.
+    /// Stable id: `data-app` in the DOM, the key of saved layouts, tests and launchers.
+    /// Lowercase ASCII letters and `-`.
     pub id: &'static str,
-    /// Window title and dock label.
+    /// Window title, dock label and launcher entry.
     pub title: &'static str,
-    /// A short glyph shown in the dock and the title bar.
+    /// The icon: SVG path data for a 24×24 view box, stroked in the theme's accent colour.
     pub icon: &'static str,
     /// The size a new window opens at, in CSS pixels.
     pub default_size: Size,
-    /// Builds the app's view inside its window.
+    /// The smallest a window may be resized to, in CSS pixels.
+    pub min_size: Size,
+    /// True when the app may have several windows at once; otherwise opening it again focuses
+    /// its window.
+    pub multi_instance: bool,
+    /// Builds the app's view inside its window. The window's [`crate::shell::windows::WindowId`]
+    /// is in context while it runs.
     pub render: fn() -> AnyView,
 }
 
-/// Every app, in dock order.
-pub static APPS: &[AppMeta] = &[about::META];
+/// Declares each app's module and lists it in [`APPS`], in dock order: one line per app.
+macro_rules! registry {
+    ($($app:ident),+ $(,)?) => {
+        $(pub mod $app;)+
 
-/// Apps opened when the desktop starts.
+        /// Every app, in dock order.
+        pub static APPS: &[AppMeta] = &[$($app::META),+];
+    };
+}
+
+registry! {
+    about,
+    notes,
+    console,
+    files,
+}
+
+/// Apps opened when the desktop starts without a saved layout.
 pub const START_APPS: &[&str] = &[about::META.id];
 
 /// The app with id `id`.
@@ -52,9 +72,15 @@ mod tests {
     }
 
     #[test]
-    fn every_app_has_a_usable_window_size_and_a_title() {
+    fn every_app_has_a_usable_window_size_a_title_and_an_icon() {
         for app in APPS {
-            assert!(app.default_size.width >= 200.0 && app.default_size.height >= 120.0);
+            let (min, size) = (app.min_size, app.default_size);
+            assert!(min.width >= 160.0 && min.height >= 100.0, "{}", app.id);
+            assert!(
+                size.width >= min.width && size.height >= min.height,
+                "{}",
+                app.id
+            );
             assert!(!app.title.is_empty() && !app.icon.is_empty());
             assert!(app.id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
         }

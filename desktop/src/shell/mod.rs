@@ -1,21 +1,54 @@
-//! The shell: the desktop surface, the top bar, the dock and the window frames.
+//! The shell: the desktop surface, the top bar, the dock, the window frames, the overlays
+//! (launcher, shortcut help) and the toasts.
 //!
-//! [`Desktop`] is the root view. It owns the [`WindowManager`] (provided as context) and opens
-//! the start apps; the pieces live one per file: `top_bar`, `dock`, `window_frame`, with the
-//! pure placement rules in `geometry` and the window list in `windows`. The shell renders and
-//! routes clicks; it never talks to the bus except to show its state.
+//! [`Desktop`] is the root view. It owns the [`WindowManager`] and the [`Overlays`] (both
+//! provided as context), restores the saved layout (or opens the start apps), saves the layout
+//! whenever it changes, refits the windows when the browser window is resized, and installs the
+//! keyboard shortcuts. The pieces live one per file; the pure rules (`geometry`, `layout`,
+//! `shortcuts`, `toast_stack`, the launcher's `matching`) are unit tested natively. The shell
+//! renders and routes input; it never talks to the bus except to show its state and its errors.
+//!
+//! DOM contract for end-to-end tests (details in each file's header):
+//! - top bar: `[data-testid=bus-state][data-state]`, `[data-testid=open-launcher]`,
+//!   `[data-testid=open-help]`
+//! - surface: `[data-testid=desktop-surface]`
+//! - windows: `section.window[data-app][data-window-id][data-state=normal|maximized|minimized]`,
+//!   `.focused`, `.window-titlebar`, `.window-minimize`, `.window-maximize`, `.window-close`,
+//!   `.window-resize[data-edge=n|s|e|w|ne|nw|se|sw]`
+//! - dock: `button.dock-item[data-testid=dock-<app>][data-windows][data-minimized]`
+//! - launcher: `[data-testid=launcher]`, `[data-testid=launcher-input]`,
+//!   `[data-testid=launcher-item-<app>][aria-selected]`
+//! - help: `[data-testid=help]`
+//! - toasts: `[data-testid=toasts]`, `.toast[data-code][data-topic]`, `.toast-count`,
+//!   `.toast-dismiss`
+//! - apps: About `[data-testid=about-version|about-client-id|about-ping]`, Notes
+//!   `[data-testid=notes-text]`
 
 pub mod dock;
 pub mod geometry;
+pub mod help;
+pub mod icons;
+pub mod keyboard;
+pub mod launcher;
+pub mod layout;
+pub mod overlay;
+pub mod shortcuts;
+pub mod toast_stack;
+pub mod toasts;
 pub mod top_bar;
 pub mod window_frame;
 pub mod windows;
 
+use leptos::ev;
 use leptos::prelude::*;
 
 use crate::apps::{self, START_APPS};
 use dock::Dock;
 use geometry::Size;
+use help::Help;
+use launcher::Launcher;
+use overlay::{Overlay, Overlays};
+use toasts::Toasts;
 use top_bar::TopBar;
 use window_frame::WindowFrame;
 use windows::WindowManager;
@@ -23,11 +56,33 @@ use windows::WindowManager;
 /// The whole desktop.
 #[component]
 pub fn Desktop() -> impl IntoView {
-    let wm = WindowManager::new();
+    let wm = WindowManager::new(viewport());
+    let overlays = Overlays::new();
     provide_context(wm);
-    for app in START_APPS.iter().filter_map(|id| apps::find(id)) {
-        wm.open(app, viewport());
+    provide_context(overlays);
+
+    match layout::load() {
+        Some(saved) => wm.restore(layout::plan(&saved, viewport(), apps::find)),
+        None => {
+            for app in START_APPS.iter().filter_map(|id| apps::find(id)) {
+                wm.open(app);
+            }
+        }
     }
+    // Runs again whenever a window opens, closes, moves or changes state.
+    Effect::new(move |_| layout::save(&wm.snapshot()));
+    let resize = window_event_listener(ev::resize, move |_| wm.fit_to(viewport()));
+    let keys = keyboard::install(wm, overlays);
+    on_cleanup(move || {
+        resize.remove();
+        keys.remove();
+    });
+
+    let overlay = move || match overlays.current() {
+        Some(Overlay::Launcher) => view! { <Launcher /> }.into_any(),
+        Some(Overlay::Help) => view! { <Help /> }.into_any(),
+        None => ().into_any(),
+    };
 
     view! {
         <div class="desktop">
@@ -40,6 +95,8 @@ pub fn Desktop() -> impl IntoView {
                 />
             </main>
             <Dock />
+            <Toasts />
+            {overlay}
         </div>
     }
 }

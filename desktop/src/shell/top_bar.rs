@@ -1,17 +1,21 @@
-//! The top bar: the product name and the bus connection state.
+//! The top bar: the product name, the launcher and help buttons, and the bus connection state.
 //!
 //! DOM contract for tests: `[data-testid=bus-state]` with `data-state` =
-//! `connecting|connected|reconnecting|offline` and a label such as `Connected · c-1a2b`.
-//! It only reads the bus; it never sends.
+//! `connecting|connected|reconnecting|offline` and a label such as `Connected · c-1a2b`;
+//! `[data-testid=open-launcher]`, `[data-testid=open-help]`. It only reads the bus; it never
+//! sends.
 
 use leptos::prelude::*;
 
+use super::icons::{self, Icon};
+use super::overlay::{Overlay, Overlays};
 use crate::services::bus::{BusClient, BusState};
 
 /// The bar across the top of the desktop.
 #[component]
 pub fn TopBar() -> impl IntoView {
     let bus = expect_context::<BusClient>();
+    let overlays = expect_context::<Overlays>();
     let state = Memo::new(move |_| bus.state());
     let retry_hint = move || match state.get() {
         BusState::Reconnecting { next_retry_ms, .. } => {
@@ -22,20 +26,44 @@ pub fn TopBar() -> impl IntoView {
 
     view! {
         <header class="top-bar">
-            <div class="top-bar-brand">
-                <span class="top-bar-logo" aria-hidden="true">"◆"</span>
-                "Aether"
+            <div class="top-bar-start">
+                <div class="top-bar-brand">
+                    <span class="top-bar-logo" aria-hidden="true">"◆"</span>
+                    "Aether"
+                </div>
+                <button
+                    class="top-bar-button"
+                    data-testid="open-launcher"
+                    title="Open an app (Ctrl+K)"
+                    aria-keyshortcuts="Control+K Alt+Space"
+                    on:click=move |_| overlays.toggle(Overlay::Launcher)
+                >
+                    <Icon path=icons::SEARCH />
+                    <span>"Apps"</span>
+                </button>
             </div>
-            <div
-                class="bus-state"
-                data-testid="bus-state"
-                data-state=move || state.get().as_str()
-                title=retry_hint
-                role="status"
-                aria-live="polite"
-            >
-                <span class="bus-state-dot" aria-hidden="true"></span>
-                <span class="bus-state-label">{move || state.get().label()}</span>
+            <div class="top-bar-end">
+                <button
+                    class="top-bar-button"
+                    data-testid="open-help"
+                    title="Keyboard shortcuts (?)"
+                    aria-label="Keyboard shortcuts"
+                    aria-keyshortcuts="F1"
+                    on:click=move |_| overlays.toggle(Overlay::Help)
+                >
+                    <Icon path=icons::KEYBOARD />
+                </button>
+                <div
+                    class="bus-state"
+                    data-testid="bus-state"
+                    data-state=move || state.get().as_str()
+                    title=retry_hint
+                    role="status"
+                    aria-live="polite"
+                >
+                    <span class="bus-state-dot" aria-hidden="true"></span>
+                    <span class="bus-state-label">{move || state.get().label()}</span>
+                </div>
             </div>
         </header>
     }

@@ -16,11 +16,16 @@ use crate::shell::geometry::Size;
 pub const META: AppMeta = AppMeta {
     id: "about",
     title: "About Aether",
-    icon: "◆",
+    icon: "M12 2.5 21.5 12 12 21.5 2.5 12Z M12 11v5 M12 8v.01",
     default_size: Size {
         width: 380.0,
-        height: 300.0,
+        height: 320.0,
     },
+    min_size: Size {
+        width: 280.0,
+        height: 240.0,
+    },
+    multi_instance: false,
     render,
 };
 

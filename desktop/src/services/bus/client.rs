@@ -22,6 +22,7 @@ use send_wrapper::SendWrapper;
 use super::connection::{self, Shared};
 use super::error::BusError;
 use super::listeners::SubscriptionHandle;
+use super::page_token;
 use super::pending::Expectation;
 use super::state::BusState;
 use super::url::{PageLocation, ws_url};
@@ -55,7 +56,8 @@ impl BusClient {
     }
 
     /// Connects to the hub of the kernel that served this page (`ws(s)://<host>/ws`), or to
-    /// the build-time `AETHER_WS_URL` when set (for `trunk serve`).
+    /// the build-time `AETHER_WS_URL` when set (for `trunk serve`), presenting the tab's token
+    /// (see `page_token`) on every connection.
     pub fn connect_from_page() -> BusClient {
         let page = web_sys::window()
             .map(|window| {
@@ -63,11 +65,15 @@ impl BusClient {
                 PageLocation {
                     protocol: location.protocol().unwrap_or_default(),
                     host: location.host().unwrap_or_default(),
-                    search: location.search().unwrap_or_default(),
                 }
             })
             .unwrap_or_default();
-        BusClient::connect(ws_url(&page, option_env!("AETHER_WS_URL")))
+        let token = page_token::tab_token();
+        BusClient::connect(ws_url(
+            &page,
+            option_env!("AETHER_WS_URL"),
+            token.as_deref(),
+        ))
     }
 
     pub(super) fn from_shared(shared: Rc<Shared>) -> BusClient {

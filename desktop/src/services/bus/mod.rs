@@ -4,7 +4,7 @@
 //! ([`BusClient::on`], [`BusClient::listen`]), events ([`BusClient::publish`]) and the connection
 //! state for the shell ([`BusState`]). The rest is split by concern: pure rules that are unit
 //! tested on the native host (`backoff`, `request_id`, `pending`, `listeners`, `state`, `url`,
-//! `error`) and the browser glue (`socket`, `connection`, `client`).
+//! `error`) and the browser glue (`socket`, `connection`, `client`, `page_token`).
 //!
 //! This service never renders and never decides what a message means to an app.
 
@@ -13,6 +13,7 @@ mod client;
 mod connection;
 mod error;
 mod listeners;
+mod page_token;
 mod pending;
 mod request_id;
 mod socket;

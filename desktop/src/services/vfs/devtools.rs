@@ -1,0 +1,176 @@
+//! `window.aether.vfs`: this tab's files from the browser console and end-to-end tests.
+//!
+//! Calls the [`VfsProxy`] directly (no bus round trip). Results are plain JS objects shaped like
+//! the `vfs:*` replies; failures reject with an error payload (`{code, error}`). It adds no
+//! behaviour of its own.
+//!
+//! ```js
+//! aether.vfs.sessionId()                      // "s-0123456789abcdef"
+//! aether.vfs.ready()                          // true once the store is open
+//! await aether.vfs.write("/a.txt", "hi")      // → { size, mtime }; encoding "utf8" | "base64"
+//! await aether.vfs.read("/a.txt")             // → { content, encoding, size, mtime }
+//! await aether.vfs.readBytes("/a.bin")        // → Uint8Array (IndexedDB only, no encoding)
+//! await aether.vfs.writeBytes("/a.bin", u8)   // → { size, mtime }
+//! await aether.vfs.list("/")                  // → { entries: [...] }
+//! await aether.vfs.stat("/a.txt"); aether.vfs.mkdir("/d"); aether.vfs.delete("/d", true)
+//! await aether.vfs.rename("/a.txt", "/b.txt")
+//! ```
+
+use aether_shared::vfs::{Encoding, FileContent, Listing};
+use js_sys::{JSON, Promise, Reflect, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::{VfsProxy, VfsError, content};
+
+/// The object behind `window.aether.vfs`.
+#[wasm_bindgen(js_name = AetherVfs)]
+pub struct VfsDevtools {
+    proxy: VfsProxy,
+}
+
+/// Installs `window.aether.vfs` (after `window.aether` exists).
+pub fn install(proxy: VfsProxy) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let installed = Reflect::get(&window, &"aether".into())
+        .ok()
+        .filter(JsValue::is_object)
+        .is_some_and(|aether| {
+            Reflect::set(&aether, &"vfs".into(), &VfsDevtools { proxy }.into()).unwrap_or(false)
+        });
+    if !installed {
+        web_sys::console::warn_1(&"aether: cannot install window.aether.vfs".into());
+    }
+}
+
+#[wasm_bindgen(js_class = AetherVfs)]
+impl VfsDevtools {
+    /// This tab's session id.
+    #[wasm_bindgen(js_name = sessionId)]
+    pub fn session_id(&self) -> String {
+        self.proxy.session_id().to_owned()
+    }
+
+    /// True once the store is open.
+    pub fn ready(&self) -> bool {
+        self.proxy.is_ready()
+    }
+
+    /// Writes `content` (`encoding` `"utf8"`, the default, or `"base64"`) to `path`.
+    pub fn write(&self, path: String, content: String, encoding: Option<String>) -> Promise {
+        let proxy = self.proxy.clone();
+        future_to_promise(async move {
+            let encoding = match encoding.as_deref() {
+                None | Some("utf8") => Encoding::Utf8,
+                Some("base64") => Encoding::Base64,
+                Some(other) => {
+                    return Err(to_js_error(&VfsError::BadPayload(format!(
+                        "unknown encoding `{other}`; use utf8 or base64"
+                    ))));
+                }
+            };
+            let bytes = content::decode(&content, encoding).map_err(|e| to_js_error(&e))?;
+            settle(proxy.write(&path, &bytes).await)
+        })
+    }
+
+    /// Writes raw bytes to `path`.
+    #[wasm_bindgen(js_name = writeBytes)]
+    pub fn write_bytes(&self, path: String, bytes: Uint8Array) -> Promise {
+        let proxy = self.proxy.clone();
+        future_to_promise(async move { settle(proxy.write(&path, &bytes.to_vec()).await) })
+    }
+
+    /// Reads `path` as the `vfs:read` reply would carry it.
+    pub fn read(&self, path: String) -> Promise {
+        let proxy = self.proxy.clone();
+        future_to_promise(async move {
+            settle(proxy.read(&path).await.map(|file| {
+                let (content, encoding) = content::encode(&file.bytes);
+                FileContent {
+                    content,
+                    encoding,
+                    size: file.entry.size,
+                    mtime: file.entry.mtime,
+                }
+            }))
+        })
+    }
+
+    /// Reads the raw bytes of `path`.
+    #[wasm_bindgen(js_name = readBytes)]
+    pub fn read_bytes(&self, path: String) -> Promise {
+        let proxy = self.proxy.clone();
+        future_to_promise(async move {
+            match proxy.read(&path).await {
+                Ok(file) => Ok(Uint8Array::from(file.bytes.as_slice()).into()),
+                Err(e) => Err(to_js_error(&e)),
+            }
+        })
+    }
+
+    /// The entries directly inside the folder `path`.
+    pub fn list(&self, path: String) -> Promise {
+        let proxy = self.proxy.clone();
+        future_to_promise(async move {
+            settle(proxy.list(&path).await.map(|entries| Listing { entries }))
+        })
+    }
+
+    /// The entry at `path`.
+    pub fn stat(&self, path: String) -> Promise {
+        let proxy = self.proxy.clone();
+        future_to_promise(async move { settle(proxy.stat(&path).await) })
+    }
+
+    /// Creates the folder `path`.
+    pub fn mkdir(&self, path: String) -> Promise {
+        let proxy = self.proxy.clone();
+        future_to_promise(async move { settle(proxy.mkdir(&path).await.map(|()| Empty {})) })
+    }
+
+    /// Deletes `path` (`recursive` for a non-empty folder).
+    pub fn delete(&self, path: String, recursive: Option<bool>) -> Promise {
+        let proxy = self.proxy.clone();
+        future_to_promise(async move {
+            settle(
+                proxy
+                    .delete(&path, recursive.unwrap_or(false))
+                    .await
+                    .map(|()| Empty {}),
+            )
+        })
+    }
+
+    /// Moves `from` to `to`.
+    pub fn rename(&self, from: String, to: String) -> Promise {
+        let proxy = self.proxy.clone();
+        future_to_promise(async move {
+            settle(proxy.rename(&from, &to).await.map(|()| Empty {}))
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+fn settle<T: Serialize>(result: Result<T, VfsError>) -> Result<JsValue, JsValue> {
+    match result {
+        Ok(value) => Ok(to_js(&value)),
+        Err(e) => Err(to_js_error(&e)),
+    }
+}
+
+fn to_js<T: Serialize>(value: &T) -> JsValue {
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| JSON::parse(&text).ok())
+        .unwrap_or(JsValue::NULL)
+}
+
+fn to_js_error(error: &VfsError) -> JsValue {
+    to_js(&error.to_payload())
+}

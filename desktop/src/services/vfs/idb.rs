@@ -1,0 +1,222 @@
+//! The browser's [`VfsStore`]: one IndexedDB database per session, through `indexed_db_futures`.
+//!
+//! Two object stores keyed by normalized path: `entries` (each an [`Entry`] as JSON text) and
+//! `contents` (each file's bytes as a `Uint8Array`). A transaction spans both, so a write of an
+//! entry and its bytes commits whole or not at all — a tab closed mid-write leaves the old file.
+//! Descendants of `/dir` are the key range `["/dir/", "/dir0")` (`0` sorts right after `/`).
+//! A `QuotaExceededError` becomes [`VfsError::QuotaExceeded`] with `navigator.storage.estimate()`
+//! figures. This module never interprets paths beyond that range.
+
+use aether_shared::vfs::Entry;
+use indexed_db_futures::KeyRange;
+use indexed_db_futures::database::Database;
+use indexed_db_futures::internals::SystemRepr;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::{Transaction, TransactionMode};
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::error::VfsError;
+use super::store::{StoreTx, VfsStore};
+
+const ENTRIES: &str = "entries";
+const CONTENTS: &str = "contents";
+/// The schema version; bump it (and handle the upgrade) when the stores change.
+const SCHEMA_VERSION: u8 = 1;
+
+/// The name of the database of `session_id`.
+pub fn database_name(session_id: &str) -> String {
+    format!("aether-vfs.{session_id}")
+}
+
+/// An open VFS database.
+pub struct IdbStore {
+    db: Database,
+}
+
+impl IdbStore {
+    /// Opens (creating on first use) the database `name`.
+    pub async fn open(name: &str) -> Result<IdbStore, VfsError> {
+        let db = Database::open(name)
+            .with_version(SCHEMA_VERSION)
+            .with_on_upgrade_needed(|event, db| {
+                if event.old_version() < 1.0 {
+                    db.create_object_store(ENTRIES).build()?;
+                    db.create_object_store(CONTENTS).build()?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| VfsError::Store(format!("cannot open IndexedDB: {e}")))?;
+        Ok(IdbStore { db })
+    }
+}
+
+/// One IndexedDB transaction over both stores.
+pub struct IdbTx<'a> {
+    tx: Transaction<'a>,
+}
+
+impl VfsStore for IdbStore {
+    type Tx<'a> = IdbTx<'a>;
+
+    fn begin(&self, write: bool) -> Result<IdbTx<'_>, VfsError> {
+        let mode = if write {
+            TransactionMode::Readwrite
+        } else {
+            TransactionMode::Readonly
+        };
+        let tx = self
+            .db
+            .transaction([ENTRIES, CONTENTS])
+            .with_mode(mode)
+            .build()
+            .map_err(store_error)?;
+        Ok(IdbTx { tx })
+    }
+}
+
+fn store_error(e: impl std::fmt::Display) -> VfsError {
+    VfsError::Store(e.to_string())
+}
+
+fn parse_entry(text: &str) -> Result<Entry, VfsError> {
+    serde_json::from_str(text).map_err(|e| VfsError::Store(format!("a stored entry is unreadable: {e}")))
+}
+
+impl IdbTx<'_> {
+    /// Turns a failed request into the transaction's own error when it has one (the quota).
+    async fn failure(&self, e: impl std::fmt::Display) -> VfsError {
+        let name = self.tx.as_sys().error().map(|dom| dom.name());
+        if name.as_deref() == Some("QuotaExceededError") || e.to_string().contains("Quota") {
+            return quota_exceeded().await;
+        }
+        store_error(e)
+    }
+}
+
+impl StoreTx for IdbTx<'_> {
+    async fn entry(&self, path: &str) -> Result<Option<Entry>, VfsError> {
+        let store = self.tx.object_store(ENTRIES).map_err(store_error)?;
+        let text: Option<String> = store
+            .get(path)
+            .primitive()
+            .map_err(store_error)?
+            .await
+            .map_err(store_error)?;
+        text.as_deref().map(parse_entry).transpose()
+    }
+
+    async fn descendants(&self, dir: &str) -> Result<Vec<Entry>, VfsError> {
+        let store = self.tx.object_store(ENTRIES).map_err(store_error)?;
+        let texts: Vec<String> = if dir == "/" {
+            store
+                .get_all()
+                .primitive()
+                .map_err(store_error)?
+                .await
+                .map_err(store_error)?
+                .collect::<Result<_, _>>()
+                .map_err(store_error)?
+        } else {
+            let range = KeyRange::Bound(format!("{dir}/"), false, format!("{dir}0"), true);
+            store
+                .get_all()
+                .with_query::<String, _>(range)
+                .primitive()
+                .map_err(store_error)?
+                .await
+                .map_err(store_error)?
+                .collect::<Result<_, _>>()
+                .map_err(store_error)?
+        };
+        texts.iter().map(|t| parse_entry(t)).collect()
+    }
+
+    async fn content(&self, path: &str) -> Result<Option<Vec<u8>>, VfsError> {
+        let store = self.tx.object_store(CONTENTS).map_err(store_error)?;
+        let value: Option<JsValue> = store
+            .get(path)
+            .primitive()
+            .map_err(store_error)?
+            .await
+            .map_err(store_error)?;
+        Ok(value
+            .and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
+            .map(|array| array.to_vec()))
+    }
+
+    async fn put(&self, entry: &Entry, content: Option<&[u8]>) -> Result<(), VfsError> {
+        let text = serde_json::to_string(entry).map_err(store_error)?;
+        let key = entry.path.as_str();
+        let entries = self.tx.object_store(ENTRIES).map_err(store_error)?;
+        let contents = self.tx.object_store(CONTENTS).map_err(store_error)?;
+        let put_entry = match entries.put(text).with_key(key).primitive() {
+            Ok(request) => request.await.map(drop),
+            Err(e) => Err(e),
+        };
+        let result = match (put_entry, content) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Some(bytes)) => {
+                let array = JsValue::from(js_sys::Uint8Array::from(bytes));
+                match contents.put(array).with_key(key).primitive() {
+                    Ok(request) => request.await.map(drop),
+                    Err(e) => Err(e),
+                }
+            }
+            (Ok(()), None) => match contents.delete(key).primitive() {
+                Ok(request) => request.await,
+                Err(e) => Err(e),
+            },
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.failure(e).await),
+        }
+    }
+
+    async fn remove(&self, path: &str) -> Result<(), VfsError> {
+        for name in [ENTRIES, CONTENTS] {
+            let store = self.tx.object_store(name).map_err(store_error)?;
+            store
+                .delete(path)
+                .primitive()
+                .map_err(store_error)?
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    async fn commit(self) -> Result<(), VfsError> {
+        let sys = self.tx.as_sys().clone();
+        match self.tx.commit().await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let name = sys.error().map(|dom| dom.name());
+                if name.as_deref() == Some("QuotaExceededError") {
+                    Err(quota_exceeded().await)
+                } else {
+                    Err(store_error(e))
+                }
+            }
+        }
+    }
+}
+
+/// [`VfsError::QuotaExceeded`] with the browser's figures, when it gives them.
+async fn quota_exceeded() -> VfsError {
+    let (usage_bytes, quota_bytes) = estimate().await.unwrap_or((None, None));
+    VfsError::QuotaExceeded {
+        usage_bytes,
+        quota_bytes,
+    }
+}
+
+/// `navigator.storage.estimate()`: (usage, quota) in bytes.
+pub async fn estimate() -> Option<(Option<f64>, Option<f64>)> {
+    let navigator = web_sys::window()?.navigator();
+    let promise = navigator.storage().estimate().ok()?;
+    let value = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let estimate: web_sys::StorageEstimate = value.unchecked_into();
+    Some((estimate.get_usage(), estimate.get_quota()))
+}
