@@ -16,6 +16,7 @@ pub mod error;
 pub mod kernel;
 pub mod pattern;
 pub mod request;
+pub mod task;
 pub mod topic;
 pub mod vfs;
 pub mod vm;

@@ -1,0 +1,124 @@
+//! The `task.*` namespace (SPEC §5): a task is a named DAG of bus requests; a run executes it.
+//!
+//! A node is a bus request (`topic` + `payload`) that starts once every node in `after`
+//! succeeded. It succeeds on its reply (a `vm.spawn` node on `vm.exit` with code 0) and fails on
+//! its namespace's error topic or its timeout; a failed node skips its dependents. The graph is
+//! checked by [`graph::check`] before it is accepted.
+
+pub mod graph;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::envelope::Payload;
+use crate::request::{BusRequest, ReplyKind};
+use crate::topic::Topic;
+
+pub use graph::{GraphError, check};
+
+/// One node of a task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    /// Unique within the task: `[A-Za-z0-9_-]`, 1–64 characters.
+    pub id: String,
+    pub topic: Topic,
+    #[serde(default)]
+    pub payload: Payload,
+    /// Ids of the nodes that must succeed first.
+    #[serde(default)]
+    pub after: Vec<String>,
+    /// This node's own timeout (at most the kernel's `task.node_timeout_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// `task.define {name, nodes, timeout_ms?}` → `task.define:ack {task_id}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Define {
+    pub name: String,
+    pub nodes: Vec<Node>,
+    /// The whole run's timeout (at most the kernel's `task.run_timeout_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// The answer to [`Define`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Defined {
+    pub task_id: String,
+}
+
+impl BusRequest for Define {
+    const TOPIC: &'static str = "task.define";
+    const REPLY: ReplyKind = ReplyKind::Ack;
+    type Reply = Defined;
+}
+
+/// The state of one node in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+    Cancelled,
+    TimedOut,
+    /// The kernel stopped while the node was in flight.
+    Interrupted,
+}
+
+impl NodeState {
+    /// True once the node will not change again.
+    pub fn is_settled(self) -> bool {
+        !matches!(self, NodeState::Pending | NodeState::Running)
+    }
+}
+
+/// `task.event {run_id, node, state}`: one node changed state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub run_id: String,
+    pub node: String,
+    pub state: NodeState,
+}
+
+/// `task.done {run_id, results}`: every node succeeded; `results` holds each node's reply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Done {
+    pub run_id: String,
+    pub results: BTreeMap<String, Payload>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_definition_has_the_spec_shape() {
+        let define: Define = serde_json::from_value(json!({
+            "name": "build",
+            "nodes": [
+                {"id": "compile", "topic": "vm.spawn", "payload": {"module": {"path": "/a.wat"}}, "timeout_ms": 5000},
+                {"id": "ping", "topic": "kernel.ping", "after": ["compile"]}
+            ],
+            "timeout_ms": 60000
+        }))
+        .unwrap();
+        assert_eq!(define.nodes[1].after, ["compile"]);
+        assert_eq!(define.nodes[0].timeout_ms, Some(5000));
+        assert!(serde_json::from_value::<Node>(json!({"id": "x", "topic": "nope"})).is_err());
+        let event = Event {
+            run_id: "r".into(),
+            node: "n".into(),
+            state: NodeState::TimedOut,
+        };
+        assert_eq!(serde_json::to_value(&event).unwrap()["state"], "timed_out");
+        assert!(NodeState::Skipped.is_settled() && !NodeState::Running.is_settled());
+        assert_eq!(Define::reply_topic().as_str(), "task.define:ack");
+    }
+}
