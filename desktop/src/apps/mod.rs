@@ -3,7 +3,7 @@
 //! An app is one Leptos component plus an [`AppMeta`], in its own folder (`apps/<id>/mod.rs`
 //! exporting `pub const META: AppMeta`). The one [`registry!`] line below declares the module
 //! and puts the app in the dock, the launcher and the saved layout. The registry only
-//! describes apps; the shell decides where and when they are shown. See `docs/add-an-app.md`.
+//! describes apps; the shell decides where and when they are shown. See the README, "Add an app".
 
 use leptos::prelude::AnyView;
 
