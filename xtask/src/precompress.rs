@@ -1,0 +1,289 @@
+//! Precompressing the built desktop: a `.br` and a `.gz` beside every compressible file in `target/dist`.
+//!
+//! The kernel embeds these siblings and serves them by `Accept-Encoding`, so compression happens once at
+//! build time at the highest useful level instead of per request. Only text-like assets over 1 KiB are
+//! compressed (smaller ones gain nothing over the headers). Brotli runs at quality 11 up to 1 MiB and at
+//! quality 9 above it, where 11 costs minutes for a few percent. This module never touches other files.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use brotli::enc::BrotliEncoderParams;
+use brotli::enc::backward_references::BrotliEncoderMode;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+/// Extensions of the files worth compressing.
+pub const EXTENSIONS: &[&str] = &["js", "wasm", "css", "html", "svg", "json", "txt", "map"];
+/// Files of this size or smaller are served as they are.
+pub const MIN_BYTES: u64 = 1024;
+/// Above this size brotli drops from quality 11 to 9.
+pub const LARGE_BYTES: u64 = 1024 * 1024;
+
+/// Whether a file with this name and size gets `.br` and `.gz` siblings.
+pub fn is_compressible(path: &Path, len: u64) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default();
+    len > MIN_BYTES && EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
+}
+
+/// Brotli quality for a file of `len` bytes.
+pub fn brotli_quality(len: u64) -> i32 {
+    if len > LARGE_BYTES { 9 } else { 11 }
+}
+
+/// What [`precompress_dir`] did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub compressed: usize,
+    pub up_to_date: usize,
+    pub bytes_in: u64,
+    pub bytes_br: u64,
+    pub bytes_gz: u64,
+}
+
+/// Writes `.br` and `.gz` siblings for every compressible file under `dir` (recursively), skipping files whose
+/// siblings are no older than they are. Deletes nothing: Trunk empties the folder on every build, and a `.gz`
+/// there may be an asset of its own. Uses every core: brotli 11 on a few MiB of wasm is the slow part.
+pub fn precompress_dir(dir: &Path) -> Result<Summary> {
+    let mut files = Vec::new();
+    walk(dir, &mut files)?;
+
+    let mut summary = Summary::default();
+    let mut todo: Vec<(PathBuf, u64)> = Vec::new();
+    for path in files {
+        let meta = fs::metadata(&path)?;
+        if !is_compressible(&path, meta.len()) {
+            continue;
+        }
+        if is_up_to_date(&path, &meta) {
+            summary.up_to_date += 1;
+        } else {
+            todo.push((path, meta.len()));
+        }
+    }
+    // Largest first, so the long brotli job starts at once and the small ones fill the other cores.
+    todo.sort_by_key(|(_, len)| std::cmp::Reverse(*len));
+
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(todo.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while let Some((path, len)) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let result = compress_file(path, *len);
+                    results
+                        .lock()
+                        .expect("no worker panics while holding the lock")
+                        .push(result);
+                }
+            });
+        }
+    });
+
+    for result in results.into_inner().expect("workers finished") {
+        let done = result?;
+        println!(
+            "    {:<40} {:>9} -> br {:>9} (q{}), gz {:>9}  {:.1}s",
+            done.path.strip_prefix(dir).unwrap_or(&done.path).display(),
+            size(done.len),
+            size(done.br),
+            brotli_quality(done.len),
+            size(done.gz),
+            done.secs
+        );
+        summary.compressed += 1;
+        summary.bytes_in += done.len;
+        summary.bytes_br += done.br;
+        summary.bytes_gz += done.gz;
+    }
+    Ok(summary)
+}
+
+/// One compressed file.
+struct Done {
+    path: PathBuf,
+    len: u64,
+    br: u64,
+    gz: u64,
+    secs: f64,
+}
+
+fn compress_file(path: &Path, len: u64) -> Result<Done> {
+    let started = Instant::now();
+    let data = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+
+    let is_wasm = path.extension().is_some_and(|e| e == "wasm");
+    let params = BrotliEncoderParams {
+        quality: brotli_quality(len),
+        // A 16 MiB window helps multi-MiB wasm; every browser decodes up to 2^24.
+        lgwin: if len > LARGE_BYTES { 24 } else { 22 },
+        mode: if is_wasm {
+            BrotliEncoderMode::BROTLI_MODE_GENERIC
+        } else {
+            BrotliEncoderMode::BROTLI_MODE_TEXT
+        },
+        size_hint: data.len(),
+        ..BrotliEncoderParams::default()
+    };
+    let mut br = Vec::with_capacity(data.len() / 3);
+    brotli::BrotliCompress(&mut data.as_slice(), &mut br, &params)
+        .with_context(|| format!("brotli-compressing {}", path.display()))?;
+
+    let mut gz = GzEncoder::new(Vec::with_capacity(data.len() / 3), Compression::best());
+    gz.write_all(&data)?;
+    let gz = gz.finish()?;
+
+    let br_path = sibling(path, "br");
+    let gz_path = sibling(path, "gz");
+    fs::write(&br_path, &br).with_context(|| format!("writing {}", br_path.display()))?;
+    fs::write(&gz_path, &gz).with_context(|| format!("writing {}", gz_path.display()))?;
+    Ok(Done {
+        path: path.to_path_buf(),
+        len,
+        br: br.len() as u64,
+        gz: gz.len() as u64,
+        secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// `app.js` → `app.js.br`.
+pub fn sibling(path: &Path, ext: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(ext);
+    PathBuf::from(name)
+}
+
+/// Both siblings exist and are no older than the source.
+fn is_up_to_date(path: &Path, meta: &fs::Metadata) -> bool {
+    let Ok(source_time) = meta.modified() else {
+        return false;
+    };
+    ["br", "gz"].iter().all(|ext| {
+        fs::metadata(sibling(path, ext))
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= source_time)
+    })
+}
+
+/// Collects the plain files under `dir`.
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(&path, files)?;
+        } else if kind.is_file() {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `1234567` → `1.2 MiB`.
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+        b if b >= 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn text_and_wasm_over_one_kib_are_compressed() {
+        for name in [
+            "app.js",
+            "app_bg.wasm",
+            "style.css",
+            "index.html",
+            "icon.svg",
+            "m.json",
+            "a.txt",
+            "a.js.map",
+        ] {
+            assert!(is_compressible(Path::new(name), 1025), "{name}");
+        }
+        assert!(is_compressible(Path::new("APP.JS"), 5000));
+    }
+
+    #[test]
+    fn small_files_and_binary_assets_are_left_alone() {
+        assert!(!is_compressible(Path::new("app.js"), 1024));
+        assert!(!is_compressible(Path::new("app.js"), 10));
+        for name in [
+            "photo.png",
+            "font.woff2",
+            "app.js.br",
+            "app.js.gz",
+            "README",
+            "bios.bin",
+        ] {
+            assert!(!is_compressible(Path::new(name), 1 << 20), "{name}");
+        }
+    }
+
+    #[test]
+    fn brotli_drops_to_quality_nine_above_one_mib() {
+        assert_eq!(brotli_quality(2048), 11);
+        assert_eq!(brotli_quality(LARGE_BYTES), 11);
+        assert_eq!(brotli_quality(LARGE_BYTES + 1), 9);
+    }
+
+    #[test]
+    fn siblings_decompress_to_the_source_and_other_files_are_untouched() {
+        let dir = std::env::temp_dir().join(format!("xtask-precompress-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("snippets")).unwrap();
+        let js = "export function hello() { return 'hello aether'; }\n".repeat(100);
+        fs::write(dir.join("app.js"), &js).unwrap();
+        fs::write(dir.join("snippets/tiny.js"), "x").unwrap();
+        fs::write(dir.join("logo.png"), vec![7u8; 4096]).unwrap();
+        fs::write(dir.join("disk.img.gz"), vec![1u8; 4096]).unwrap();
+
+        let summary = precompress_dir(&dir).unwrap();
+        assert_eq!(summary.compressed, 1);
+        assert!(!dir.join("snippets/tiny.js.br").exists());
+        assert!(!dir.join("logo.png.br").exists());
+        assert!(!dir.join("disk.img.gz.br").exists());
+        assert!(dir.join("disk.img.gz").exists());
+
+        let mut br = Vec::new();
+        brotli::Decompressor::new(fs::File::open(dir.join("app.js.br")).unwrap(), 4096)
+            .read_to_end(&mut br)
+            .unwrap();
+        assert_eq!(br, js.as_bytes());
+        let mut gz = String::new();
+        flate2::read::GzDecoder::new(fs::File::open(dir.join("app.js.gz")).unwrap())
+            .read_to_string(&mut gz)
+            .unwrap();
+        assert_eq!(gz, js);
+
+        let again = precompress_dir(&dir).unwrap();
+        assert_eq!((again.compressed, again.up_to_date), (0, 1));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(size(512), "512 B");
+        assert_eq!(size(1536), "1.5 KiB");
+        assert_eq!(size(3 * 1024 * 1024), "3.0 MiB");
+    }
+}

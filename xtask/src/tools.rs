@@ -1,0 +1,274 @@
+//! Prerequisites: install what is missing, from the package registries only, and do nothing when all is there.
+//!
+//! Each check is a cheap probe (`--version`, a file's existence); an install runs only when the probe fails
+//! or reports another version. Nothing here downloads from anywhere but crates, npm and apt: Trunk would
+//! otherwise fetch wasm-bindgen and wasm-opt itself, which fails on machines that reach only registries.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use crate::lockfile;
+use crate::proc::{self, announce, cargo, cmd, probe, run};
+
+/// Trunk's version: newer releases need a newer rustc than the project's toolchain.
+pub const TRUNK_VERSION: &str = "0.21.14";
+/// The browser Playwright drives; from the distribution, never downloaded by Playwright.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// The wasm target the desktop compiles to.
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Oldest Node.js major Playwright supports.
+const NODE_MIN_MAJOR: u32 = 20;
+
+/// What building the desktop and the kernel needs: the wasm target, Trunk, wasm-bindgen-cli, wasm-opt.
+pub fn for_build() -> Result<()> {
+    rust_tools()?;
+    apt_install(&missing_apt(false))
+}
+
+/// What `cargo xtask test` needs on top of [`for_build`]: Node.js, Chromium and the end2end npm packages.
+pub fn for_test() -> Result<()> {
+    rust_tools()?;
+    node()?;
+    // One apt-get update for everything missing.
+    apt_install(&missing_apt(true))?;
+    npm_packages()
+}
+
+fn rust_tools() -> Result<()> {
+    wasm_target()?;
+    trunk()?;
+    wasm_bindgen()
+}
+
+/// The Debian packages whose programs are missing; Chromium only when `browser`.
+fn missing_apt(browser: bool) -> Vec<AptPackage> {
+    let mut apt = Vec::new();
+    if !on_path("wasm-opt") {
+        apt.push(AptPackage {
+            name: "binaryen",
+            why: "wasm-opt shrinks the desktop's wasm",
+            required: false,
+        });
+    }
+    if browser && !Path::new(CHROMIUM).exists() {
+        apt.push(AptPackage {
+            name: "chromium",
+            why: "Playwright drives it",
+            required: true,
+        });
+    }
+    apt
+}
+
+fn wasm_target() -> Result<()> {
+    let installed =
+        probe(cmd("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed.lines().any(|t| t.trim() == WASM_TARGET) {
+        return Ok(());
+    }
+    announce(&format!(
+        "installing the Rust target {WASM_TARGET} with rustup"
+    ));
+    run(cmd("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+fn trunk() -> Result<()> {
+    cargo_install("trunk", "trunk", TRUNK_VERSION)
+}
+
+fn wasm_bindgen() -> Result<()> {
+    let lock = fs::read_to_string(proc::root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let version = lockfile::single_version(&lock, "wasm-bindgen")?;
+    cargo_install("wasm-bindgen-cli", "wasm-bindgen", &version)
+}
+
+/// Installs crate `krate` at exactly `version` unless `bin --version` already reports it.
+fn cargo_install(krate: &str, bin: &str, version: &str) -> Result<()> {
+    let found = probe(cmd(bin).arg("--version"));
+    if found.as_deref().and_then(version_word) == Some(version) {
+        return Ok(());
+    }
+    let why = match &found {
+        Some(other) => format!("found `{other}`, need {version}"),
+        None => "not installed".to_string(),
+    };
+    announce(&format!(
+        "installing {krate} {version} with cargo install ({why}; takes a few minutes)"
+    ));
+    run(cargo().args(["install", "--locked", krate, "--version", version]))?;
+    match probe(cmd(bin).arg("--version")) {
+        Some(now) if version_word(&now) == Some(version) => Ok(()),
+        now => bail!(
+            "`{bin} --version` says {now:?} after installing {krate} {version}: \
+             put {} first on PATH",
+            proc::cargo_bin_dir().display()
+        ),
+    }
+}
+
+/// `trunk 0.21.14` → `0.21.14`; `wasm-bindgen 0.2.130 (abc)` → `0.2.130`.
+pub fn version_word(version_output: &str) -> Option<&str> {
+    version_output
+        .split_whitespace()
+        .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+fn node() -> Result<()> {
+    const HOW: &str =
+        "install Node.js 20+ and npm from your distribution: apt-get install nodejs npm";
+    let Some(version) = probe(cmd("node").arg("--version")) else {
+        bail!("node not found: {HOW}");
+    };
+    let major = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok());
+    if major.is_none_or(|m| m < NODE_MIN_MAJOR) {
+        bail!("node {version} is too old for Playwright: {HOW}");
+    }
+    if probe(cmd("npm").arg("--version")).is_none() {
+        bail!("npm not found: {HOW}");
+    }
+    Ok(())
+}
+
+/// `npm ci` in end2end/ when node_modules is missing or older than package-lock.json.
+fn npm_packages() -> Result<()> {
+    let dir = proc::root().join("end2end");
+    let lock = dir.join("package-lock.json");
+    // npm writes this copy of the lock file on every install: its age is the install's age.
+    let installed = dir.join("node_modules").join(".package-lock.json");
+    if !needs_npm_ci(&lock, &installed)? {
+        return Ok(());
+    }
+    announce(
+        "installing the end2end npm packages with npm ci (browsers come from the distribution)",
+    );
+    run(cmd("npm")
+        .arg("ci")
+        .current_dir(&dir)
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"))
+}
+
+/// Whether the packages recorded at `installed` are missing or older than `lock`.
+pub fn needs_npm_ci(lock: &Path, installed: &Path) -> Result<bool> {
+    let lock_time = fs::metadata(lock)
+        .and_then(|m| m.modified())
+        .with_context(|| {
+            format!(
+                "{} is missing: run `npm install` in end2end/",
+                lock.display()
+            )
+        })?;
+    Ok(match fs::metadata(installed).and_then(|m| m.modified()) {
+        Ok(installed_time) => installed_time < lock_time,
+        Err(_) => true,
+    })
+}
+
+/// A Debian package to install when its probe failed.
+struct AptPackage {
+    name: &'static str,
+    why: &'static str,
+    /// When false, failing to install it is a warning: the build goes on without it.
+    required: bool,
+}
+
+/// Installs `packages` with one `apt-get update && apt-get install -y`, as root; otherwise says what to run.
+fn apt_install(packages: &[AptPackage]) -> Result<()> {
+    if packages.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = packages.iter().map(|p| p.name).collect();
+    let line = format!("apt-get update && apt-get install -y {}", names.join(" "));
+    let required = packages.iter().any(|p| p.required);
+    let whys: Vec<String> = packages
+        .iter()
+        .map(|p| format!("{}: {}", p.name, p.why))
+        .collect();
+
+    let outcome = if proc::is_root() {
+        announce(&format!(
+            "installing {} with apt-get ({})",
+            names.join(" "),
+            whys.join("; ")
+        ));
+        run(cmd("apt-get")
+            .arg("update")
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+        .and_then(|()| {
+            run(cmd("apt-get")
+                .args(["install", "-y"])
+                .args(&names)
+                .env("DEBIAN_FRONTEND", "noninteractive"))
+        })
+    } else {
+        Err(anyhow::anyhow!("not root, so not installing"))
+    };
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(e) if required => {
+            Err(e.context(format!("{} missing: run as root: {line}", names.join(" "))))
+        }
+        Err(e) => {
+            println!(
+                "    warning: {} not installed ({e:#}); to add it run as root: {line}",
+                names.join(" ")
+            );
+            Ok(())
+        }
+    }
+}
+
+fn on_path(bin: &str) -> bool {
+    probe(cmd(bin).arg("--version")).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn version_word_reads_tool_version_lines() {
+        assert_eq!(version_word("trunk 0.21.14"), Some("0.21.14"));
+        assert_eq!(
+            version_word("wasm-bindgen 0.2.130 (1a2b3c)"),
+            Some("0.2.130")
+        );
+        assert_eq!(version_word("wasm-opt version 108"), Some("108"));
+        assert_eq!(version_word("garbage"), None);
+    }
+
+    #[test]
+    fn npm_ci_runs_when_node_modules_is_missing_or_older_than_the_lock() {
+        let dir = std::env::temp_dir().join(format!("xtask-npm-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let lock = dir.join("package-lock.json");
+        let installed = dir.join("installed.json");
+        fs::write(&lock, "{}").unwrap();
+        assert!(needs_npm_ci(&lock, &installed).unwrap(), "missing");
+
+        fs::write(&installed, "{}").unwrap();
+        let now = SystemTime::now();
+        fs::File::options()
+            .write(true)
+            .open(&lock)
+            .unwrap()
+            .set_modified(now)
+            .unwrap();
+        let older = fs::File::options().write(true).open(&installed).unwrap();
+        older.set_modified(now - Duration::from_secs(60)).unwrap();
+        assert!(needs_npm_ci(&lock, &installed).unwrap(), "older");
+
+        older.set_modified(now + Duration::from_secs(60)).unwrap();
+        assert!(!needs_npm_ci(&lock, &installed).unwrap(), "fresh");
+
+        assert!(needs_npm_ci(&dir.join("nope.json"), &installed).is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
