@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: the bus benchmark, with its table passed through untouched.
+//! `cargo xtask bench`: the bus and runner benchmarks, with their tables passed through untouched.
 //!
 //! The kernel's build script embeds `target/dist`; when the desktop was never built, build it first so the
 //! benchmark measures the same binary a person runs.
@@ -13,11 +13,17 @@ pub fn bench(extra: &[String]) -> Result<()> {
         tools::for_build()?;
         build::desktop_release()?;
     }
-    announce("running the bus benchmark (kernel/benches/bus.rs)");
-    let mut bench = cargo();
-    bench.args(["bench", "-p", "aether-kernel", "--bench", "bus"]);
-    if !extra.is_empty() {
-        bench.arg("--").args(extra);
+    for (name, what) in [
+        ("bus", "the bus and the hub"),
+        ("runner", "the WASM runner"),
+    ] {
+        announce(&format!("benchmarking {what} (kernel/benches/{name}.rs)"));
+        let mut bench = cargo();
+        bench.args(["bench", "-p", "aether-kernel", "--bench", name]);
+        if !extra.is_empty() {
+            bench.arg("--").args(extra);
+        }
+        run(&mut bench)?;
     }
-    run(&mut bench)
+    Ok(())
 }

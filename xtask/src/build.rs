@@ -38,7 +38,33 @@ pub fn desktop_release() -> Result<()> {
             dist_dir().display()
         );
     }
+    samples()?;
     precompress_dist()
+}
+
+/// The sample WASI programs the desktop offers (Console, welcome folder), served at `/samples/`.
+pub const SAMPLES: [&str; 2] = ["hello", "echo"];
+
+/// Builds `guests/` for wasm32-wasip1 and copies the samples into `target/dist/samples`.
+pub fn samples() -> Result<()> {
+    announce("building the sample WASI programs (guests/) for wasm32-wasip1");
+    run(cargo().args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-wasip1",
+        "-p",
+        "aether-guests",
+    ]))?;
+    let built = proc::target_dir().join("wasm32-wasip1").join("release");
+    let out = dist_dir().join("samples");
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    for name in SAMPLES {
+        let file = format!("{name}.wasm");
+        std::fs::copy(built.join(&file), out.join(&file))
+            .with_context(|| format!("copying the sample {file} into {}", out.display()))?;
+    }
+    Ok(())
 }
 
 /// Precompresses `target/dist`, printing each file and the totals.

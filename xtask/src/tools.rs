@@ -16,8 +16,8 @@ use crate::proc::{self, announce, cargo, cmd, probe, run};
 pub const TRUNK_VERSION: &str = "0.21.14";
 /// The browser Playwright drives; from the distribution, never downloaded by Playwright.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
-/// The wasm target the desktop compiles to.
-const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The wasm targets: the desktop's, and the sample WASI programs' (`guests/`).
+const WASM_TARGETS: [&str; 2] = ["wasm32-unknown-unknown", "wasm32-wasip1"];
 /// Oldest Node.js major Playwright supports.
 const NODE_MIN_MAJOR: u32 = 20;
 
@@ -65,13 +65,14 @@ fn missing_apt(browser: bool) -> Vec<AptPackage> {
 fn wasm_target() -> Result<()> {
     let installed =
         probe(cmd("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
-    if installed.lines().any(|t| t.trim() == WASM_TARGET) {
-        return Ok(());
+    for target in WASM_TARGETS {
+        if installed.lines().any(|t| t.trim() == target) {
+            continue;
+        }
+        announce(&format!("installing the Rust target {target} with rustup"));
+        run(cmd("rustup").args(["target", "add", target]))?;
     }
-    announce(&format!(
-        "installing the Rust target {WASM_TARGET} with rustup"
-    ));
-    run(cmd("rustup").args(["target", "add", WASM_TARGET]))
+    Ok(())
 }
 
 fn trunk() -> Result<()> {
@@ -97,7 +98,14 @@ fn cargo_install(krate: &str, bin: &str, version: &str) -> Result<()> {
     announce(&format!(
         "installing {krate} {version} with cargo install ({why}; takes a few minutes)"
     ));
-    run(cargo().args(["install", "--locked", krate, "--version", version]))?;
+    if run(cargo().args(["install", "--locked", krate, "--version", version])).is_err() {
+        // A crate's own lockfile can pin a dependency version the registry no longer serves
+        // (wasm-bindgen-cli 0.2.130 pins a webpki-roots that is gone): resolve afresh instead.
+        announce(&format!(
+            "installing {krate} {version} without its lockfile (the locked install failed)"
+        ));
+        run(cargo().args(["install", krate, "--version", version]))?;
+    }
     match probe(cmd(bin).arg("--version")) {
         Some(now) if version_word(&now) == Some(version) => Ok(()),
         now => bail!(
