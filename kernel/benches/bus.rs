@@ -11,8 +11,7 @@
 //! The WebSocket figures run against the real `aether` binary in its own process, so the
 //! kernel's memory and CPU are measured apart from the load generator's.
 
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,13 +23,12 @@ use aether_kernel::{Config, Kernel};
 use aether_shared::{Envelope, Pattern, Topic};
 use axum::extract::ws::Utf8Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 use tokio_util::sync::CancellationToken;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+mod support;
+
+use support::{KernelProcess, Socket, connect};
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -41,14 +39,14 @@ fn main() {
     rows.push(in_process_publish());
     rows.push(guardrail_overhead());
     rows.push(runtime.block_on(async { sustained_under_limit() }));
-    let kernel = KernelProcess::start();
+    let kernel = KernelProcess::start(QUEUES);
     runtime.block_on(async {
         rows.push(ping_round_trip(kernel.addr, 1, 5_000).await);
         rows.push(ping_round_trip(kernel.addr, 100, 200).await);
         rows.push(fan_out(kernel.addr, 100, 2_000).await);
     });
     drop(kernel);
-    let kernel = KernelProcess::start();
+    let kernel = KernelProcess::start(QUEUES);
     rows.push(runtime.block_on(idle_connection_memory(&kernel, 1_000)));
     drop(kernel);
 
@@ -61,6 +59,11 @@ fn main() {
 }
 
 type Row = (String, String, String);
+
+/// Queues deep enough for the fan-out burst: the bench measures delivery, not the slow-client
+/// policy (the integration tests cover that); and room for 1,000 connections.
+const QUEUES: &str =
+    "limits:\n  outbound_queue_len: 4096\n  max_connections_per_principal: 10000\n";
 
 fn in_process_publish() -> Row {
     const N: usize = 500_000;
@@ -216,17 +219,6 @@ fn sustained_under_limit() -> Row {
     )
 }
 
-async fn connect(addr: SocketAddr) -> Socket {
-    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("origin", format!("http://{addr}").parse().unwrap());
-    let (mut ws, _) = connect_async(request).await.unwrap();
-    let hello = ws.next().await.unwrap().unwrap();
-    assert!(hello.to_text().unwrap().contains("kernel.hello"));
-    ws
-}
-
 async fn ping_round_trip(addr: SocketAddr, clients: usize, pings_each: usize) -> Row {
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -336,60 +328,4 @@ async fn idle_connection_memory(kernel: &KernelProcess, connections: usize) -> R
 
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
-}
-
-/// The real kernel binary on a free loopback port.
-struct KernelProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl KernelProcess {
-    fn start() -> KernelProcess {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        // Queues deep enough for the fan-out burst: the bench measures delivery, not the
-        // slow-client policy (the integration tests cover that).
-        let config = std::env::temp_dir().join(format!("aether-bench-{port}.yaml"));
-        std::fs::write(
-            &config,
-            "limits:\n  outbound_queue_len: 4096\n  max_connections_per_principal: 10000\n",
-        )
-        .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_aether"))
-            .args(["--listen", &addr.to_string()])
-            .arg("--config")
-            .arg(&config)
-            .env("AETHER_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the kernel binary");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "the kernel did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        KernelProcess { child, addr }
-    }
-
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
-    }
-}
-
-impl Drop for KernelProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -5,22 +5,21 @@
 //! - hello spawn → `vm.exit`, p50/p99, warm (cached module) and cold (a new module each time);
 //! - hello runs per second with both cores busy (one client per core, back to back).
 
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+mod support;
+
+use support::{KernelProcess, Socket, connect};
 
 fn main() {
     let hello = build_hello();
-    let kernel = KernelProcess::start();
+    let kernel = KernelProcess::start("");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -162,55 +161,4 @@ fn build_hello() -> Vec<u8> {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
     std::fs::read(target.join("wasm32-wasip1/release/hello.wasm")).unwrap()
-}
-
-async fn connect(addr: SocketAddr) -> Socket {
-    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("origin", format!("http://{addr}").parse().unwrap());
-    let (mut ws, _) = connect_async(request).await.unwrap();
-    ws.next().await.unwrap().unwrap(); // kernel.hello
-    ws
-}
-
-/// The real kernel binary on a free loopback port, with its data in a temporary folder.
-struct KernelProcess {
-    child: Child,
-    addr: SocketAddr,
-    data: std::path::PathBuf,
-}
-
-impl KernelProcess {
-    fn start() -> KernelProcess {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let data = std::env::temp_dir().join(format!("aether-bench-runner-{port}"));
-        let child = Command::new(env!("CARGO_BIN_EXE_aether"))
-            .args(["--listen", &addr.to_string()])
-            .env("AETHER_DATA_DIR", &data)
-            .env("AETHER_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the kernel binary");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "the kernel did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        KernelProcess { child, addr, data }
-    }
-}
-
-impl Drop for KernelProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data);
-    }
 }

@@ -1,0 +1,90 @@
+//! Shared by the benchmarks: the real `aether` binary on a free loopback port (its config and
+//! data in temporary files), and a WebSocket client that presents the kernel's own origin.
+
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The real kernel binary on a free loopback port.
+pub struct KernelProcess {
+    child: Child,
+    pub addr: SocketAddr,
+    files: Vec<PathBuf>,
+}
+
+impl KernelProcess {
+    /// Starts the kernel with `config_yaml` as its config file.
+    pub fn start(config_yaml: &str) -> KernelProcess {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let config = std::env::temp_dir().join(format!("aether-bench-{port}.yaml"));
+        let data = std::env::temp_dir().join(format!("aether-bench-{port}-data"));
+        std::fs::write(&config, config_yaml).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_aether"))
+            .args(["--listen", &addr.to_string()])
+            .arg("--config")
+            .arg(&config)
+            .env("AETHER_DATA_DIR", &data)
+            .env("AETHER_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the kernel binary");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "the kernel did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        KernelProcess {
+            child,
+            addr,
+            files: vec![config, data],
+        }
+    }
+
+    /// The kernel's resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+}
+
+impl Drop for KernelProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for path in &self.files {
+            let _ = std::fs::remove_file(path).or_else(|_| std::fs::remove_dir_all(path));
+        }
+    }
+}
+
+/// Connects to `/ws` with the kernel's own origin and reads the `kernel.hello`.
+pub async fn connect(addr: SocketAddr) -> Socket {
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", format!("http://{addr}").parse().unwrap());
+    let (mut ws, _) = connect_async(request).await.unwrap();
+    let hello = ws.next().await.unwrap().unwrap();
+    assert!(hello.to_text().unwrap().contains("kernel.hello"));
+    ws
+}
