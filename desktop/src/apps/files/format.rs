@@ -91,8 +91,14 @@ mod tests {
     #[test]
     fn fresh_names_never_collide() {
         assert_eq!(fresh_name(&[], "untitled.txt"), "untitled.txt");
-        assert_eq!(fresh_name(&["untitled.txt"], "untitled.txt"), "untitled 2.txt");
-        assert_eq!(fresh_name(&["New folder", "New folder 2"], "New folder"), "New folder 3");
+        assert_eq!(
+            fresh_name(&["untitled.txt"], "untitled.txt"),
+            "untitled 2.txt"
+        );
+        assert_eq!(
+            fresh_name(&["New folder", "New folder 2"], "New folder"),
+            "New folder 3"
+        );
         assert_eq!(fresh_name(&[".env"], ".env"), ".env 2");
     }
 
@@ -120,7 +126,11 @@ mod tests {
         assert_eq!(names, ["a", "c"]);
         assert_eq!(
             crumbs("/a/b"),
-            [("/".into(), "/".into()), ("a".into(), "/a".into()), ("b".into(), "/a/b".into())]
+            [
+                ("/".into(), "/".into()),
+                ("a".into(), "/a".into()),
+                ("b".into(), "/a/b".into())
+            ]
         );
     }
 }

@@ -14,7 +14,9 @@ pub(super) fn EntryList(state: FilesState) -> impl IntoView {
     let rows = move || {
         let cwd = state.cwd.get();
         let mut rows: Vec<Entry> = state.all.with(|all| children(all, &cwd).cloned().collect());
-        rows.sort_by(|a, b| (a.kind != EntryKind::Dir, &a.name).cmp(&(b.kind != EntryKind::Dir, &b.name)));
+        rows.sort_by(|a, b| {
+            (a.kind != EntryKind::Dir, &a.name).cmp(&(b.kind != EntryKind::Dir, &b.name))
+        });
         rows
     };
     view! {
@@ -39,10 +41,22 @@ fn Row(state: FilesState, entry: Entry) -> impl IntoView {
     let path = StoredValue::new(entry.path.clone());
     let is_dir = entry.kind == EntryKind::Dir;
     let kind = if is_dir { "dir" } else { "file" };
-    let size = if is_dir { String::new() } else { human_size(entry.size) };
+    let size = if is_dir {
+        String::new()
+    } else {
+        human_size(entry.size)
+    };
     let mtime = format_mtime(entry.mtime);
-    let selected = move || state.selected.with(|s| s.as_deref() == Some(path.get_value().as_str()));
-    let renaming = move || state.renaming.with(|r| r.as_deref() == Some(path.get_value().as_str()));
+    let selected = move || {
+        state
+            .selected
+            .with(|s| s.as_deref() == Some(path.get_value().as_str()))
+    };
+    let renaming = move || {
+        state
+            .renaming
+            .with(|r| r.as_deref() == Some(path.get_value().as_str()))
+    };
     let name = entry.name.clone();
     let name_view = move || {
         if renaming() {
@@ -118,11 +132,18 @@ fn Row(state: FilesState, entry: Entry) -> impl IntoView {
     }
 }
 
-/// A modification time in the browser's locale (`—` for none).
+/// A modification time in local time, `2026-11-24 10:00` (`—` for none).
 fn format_mtime(mtime: u64) -> String {
     if mtime == 0 {
         return "—".to_owned();
     }
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(mtime as f64));
-    String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(mtime as f64));
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
 }

@@ -215,9 +215,10 @@ impl FilesState {
     }
 
     fn upload(self, list: Option<web_sys::FileList>, dir: String) {
+        let files = transfer::take_files(list);
         let vfs = self.vfs();
         self.run(async move {
-            for (name, bytes) in transfer::read_files(list).await {
+            for (name, bytes) in transfer::read_files(files).await {
                 let bytes = bytes.map_err(|e| {
                     VfsError::Store(format!("the browser could not read `{name}` ({e})"))
                 })?;
@@ -237,9 +238,10 @@ impl FilesState {
     }
 
     fn import(self, list: Option<web_sys::FileList>) {
+        let files = transfer::take_files(list);
         let vfs = self.vfs();
         self.run(async move {
-            for (name, bytes) in transfer::read_files(list).await {
+            for (name, bytes) in transfer::read_files(files).await {
                 let bytes = bytes.map_err(|e| {
                     VfsError::Store(format!("the browser could not read `{name}` ({e})"))
                 })?;

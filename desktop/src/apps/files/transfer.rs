@@ -10,16 +10,19 @@ use wasm_bindgen_futures::JsFuture;
 /// Editor app once it exists.
 pub const OPEN_FILE_EVENT: &str = "aether:open-file";
 
-/// The name and bytes of every file in `list`.
-pub async fn read_files(list: Option<web_sys::FileList>) -> Vec<(String, Result<Vec<u8>, String>)> {
+/// The files of `list`, taken now: a `FileList` is live (clearing its input empties it) and a
+/// drop's `DataTransfer` is unreadable once the event is over.
+pub fn take_files(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
     let Some(list) = list else {
         return Vec::new();
     };
+    (0..list.length()).filter_map(|i| list.item(i)).collect()
+}
+
+/// The name and bytes of every file in `files`.
+pub async fn read_files(files: Vec<web_sys::File>) -> Vec<(String, Result<Vec<u8>, String>)> {
     let mut out = Vec::new();
-    for index in 0..list.length() {
-        let Some(file) = list.item(index) else {
-            continue;
-        };
+    for file in files {
         let bytes = JsFuture::from(file.array_buffer())
             .await
             .map(|buffer| js_sys::Uint8Array::new(&buffer).to_vec())

@@ -8,11 +8,12 @@
 
 use std::io::{Cursor, Read, Write};
 
-use aether_shared::vfs::{Entry, EntryKind, normalize};
+use aether_shared::vfs::{EntryKind, normalize};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use super::error::VfsError;
+use super::ops::{NewEntry, StoredEntry};
 
 /// The most an import may unpack to, in bytes (guards against zip bombs).
 pub const MAX_IMPORT_BYTES: u64 = 1 << 30;
@@ -21,7 +22,7 @@ pub const MAX_IMPORT_BYTES: u64 = 1 << 30;
 pub const EXPORT_FILE_NAME: &str = "aether-files.zip";
 
 /// Zips `entries` (folders with `None`, files with their bytes).
-pub fn export(entries: &[(Entry, Option<Vec<u8>>)]) -> Result<Vec<u8>, VfsError> {
+pub fn export(entries: &[StoredEntry]) -> Result<Vec<u8>, VfsError> {
     let failed = |e: &dyn std::fmt::Display| VfsError::Store(format!("cannot build the zip: {e}"));
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     let options = SimpleFileOptions::default()
@@ -45,7 +46,7 @@ pub fn export(entries: &[(Entry, Option<Vec<u8>>)]) -> Result<Vec<u8>, VfsError>
 }
 
 /// Unzips `bytes` into (path, `None` for a folder or `Some(bytes)` for a file), in archive order.
-pub fn import(bytes: &[u8]) -> Result<Vec<(String, Option<Vec<u8>>)>, VfsError> {
+pub fn import(bytes: &[u8]) -> Result<Vec<NewEntry>, VfsError> {
     let bad = |why: String| VfsError::BadArchive(why);
     let mut archive = ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
     let mut total: u64 = 0;
@@ -76,6 +77,7 @@ pub fn import(bytes: &[u8]) -> Result<Vec<(String, Option<Vec<u8>>)>, VfsError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aether_shared::vfs::Entry;
 
     fn entry(path: &str, kind: EntryKind, size: u64) -> Entry {
         Entry {
@@ -93,23 +95,28 @@ mod tests {
         let tree = vec![
             (entry("/empty", EntryKind::Dir, 0), None),
             (entry("/src", EntryKind::Dir, 0), None),
-            (entry("/src/main.wat", EntryKind::File, 6), Some(b"(module)".to_vec())),
-            (entry("/src/blob.bin", EntryKind::File, 70_000), Some(binary.clone())),
+            (
+                entry("/src/main.wat", EntryKind::File, 6),
+                Some(b"(module)".to_vec()),
+            ),
+            (
+                entry("/src/blob.bin", EntryKind::File, 70_000),
+                Some(binary.clone()),
+            ),
             (entry("/ünï cödé.txt", EntryKind::File, 0), Some(Vec::new())),
         ];
         let zip = export(&tree).unwrap();
         let back = import(&zip).unwrap();
-        let expected: Vec<(String, Option<Vec<u8>>)> = tree
-            .into_iter()
-            .map(|(e, c)| (e.path, c))
-            .collect();
+        let expected: Vec<(String, Option<Vec<u8>>)> =
+            tree.into_iter().map(|(e, c)| (e.path, c)).collect();
         assert_eq!(back, expected);
     }
 
     #[test]
     fn archives_with_paths_outside_the_root_are_refused() {
         let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-        zip.start_file("../evil", SimpleFileOptions::default()).unwrap();
+        zip.start_file("../evil", SimpleFileOptions::default())
+            .unwrap();
         let bytes = zip.finish().unwrap().into_inner();
         let err = import(&bytes).unwrap_err();
         assert!(matches!(err, VfsError::BadArchive(_)), "{err}");

@@ -66,7 +66,10 @@ mod tests {
     #[test]
     fn text_travels_as_utf8_and_bytes_as_base64() {
         assert_eq!(encode(b"hello"), ("hello".to_owned(), Encoding::Utf8));
-        assert_eq!(encode(&[0, 159, 146]), ("AJ+S".to_owned(), Encoding::Base64));
+        assert_eq!(
+            encode(&[0, 159, 146]),
+            ("AJ+S".to_owned(), Encoding::Base64)
+        );
         assert_eq!(encode("ünï".as_bytes()).1, Encoding::Utf8);
         assert!(decode("not base64!", Encoding::Base64).is_err());
     }

@@ -22,7 +22,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{VfsProxy, VfsError, content};
+use super::{VfsError, VfsProxy, content};
 
 /// The object behind `window.aether.vfs`.
 #[wasm_bindgen(js_name = AetherVfs)]
@@ -148,9 +148,7 @@ impl VfsDevtools {
     /// Moves `from` to `to`.
     pub fn rename(&self, from: String, to: String) -> Promise {
         let proxy = self.proxy.clone();
-        future_to_promise(async move {
-            settle(proxy.rename(&from, &to).await.map(|()| Empty {}))
-        })
+        future_to_promise(async move { settle(proxy.rename(&from, &to).await.map(|()| Empty {})) })
     }
 }
 

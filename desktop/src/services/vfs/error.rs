@@ -129,9 +129,15 @@ mod tests {
     #[test]
     fn each_failure_has_its_spec_code_and_a_sentence_that_says_what_to_do() {
         let cases = [
-            (VfsError::BadPath(PathError::AboveRoot), ErrorCode::BadRequest),
+            (
+                VfsError::BadPath(PathError::AboveRoot),
+                ErrorCode::BadRequest,
+            ),
             (VfsError::NotFound("/a".into()), ErrorCode::NotFound),
-            (VfsError::AlreadyExists("/a".into()), ErrorCode::AlreadyExists),
+            (
+                VfsError::AlreadyExists("/a".into()),
+                ErrorCode::AlreadyExists,
+            ),
             (VfsError::NotEmpty("/a".into()), ErrorCode::Conflict),
             (
                 VfsError::QuotaExceeded {

@@ -80,7 +80,8 @@ fn store_error(e: impl std::fmt::Display) -> VfsError {
 }
 
 fn parse_entry(text: &str) -> Result<Entry, VfsError> {
-    serde_json::from_str(text).map_err(|e| VfsError::Store(format!("a stored entry is unreadable: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| VfsError::Store(format!("a stored entry is unreadable: {e}")))
 }
 
 impl IdbTx<'_> {

@@ -73,7 +73,9 @@ pub fn start(bus: BusClient) -> VfsProxy {
                 server::serve(bus, opening);
             }
             Err(e) => {
-                web_sys::console::error_1(&format!("aether: the file store is unavailable: {e}").into());
+                web_sys::console::error_1(
+                    &format!("aether: the file store is unavailable: {e}").into(),
+                );
                 *opening.inner.failure.borrow_mut() = Some(e);
                 opening.changed();
             }

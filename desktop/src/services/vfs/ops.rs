@@ -19,6 +19,12 @@ pub struct FileData {
     pub bytes: Vec<u8>,
 }
 
+/// An entry to write: its path, and `None` for a folder or the bytes of a file.
+pub type NewEntry = (String, Option<Vec<u8>>);
+
+/// A stored entry with its content (`None` for a folder).
+pub type StoredEntry = (Entry, Option<Vec<u8>>);
+
 /// The root folder as an entry.
 fn root() -> Entry {
     Entry {
@@ -193,7 +199,12 @@ pub async fn delete<S: VfsStore>(store: &S, path: &str, recursive: bool) -> Resu
 
 /// Moves the entry at `from` to `to` (a folder with everything inside it). `to` must not exist;
 /// its missing parents are created.
-pub async fn rename<S: VfsStore>(store: &S, from: &str, to: &str, now: u64) -> Result<(), VfsError> {
+pub async fn rename<S: VfsStore>(
+    store: &S,
+    from: &str,
+    to: &str,
+    now: u64,
+) -> Result<(), VfsError> {
     let (from, to) = (normalize(from)?, normalize(to)?);
     if from == "/" || to == "/" {
         return Err(VfsError::Root("renamed"));
@@ -228,7 +239,7 @@ pub async fn rename<S: VfsStore>(store: &S, from: &str, to: &str, now: u64) -> R
 }
 
 /// Every entry with its content (for export).
-pub async fn snapshot<S: VfsStore>(store: &S) -> Result<Vec<(Entry, Option<Vec<u8>>)>, VfsError> {
+pub async fn snapshot<S: VfsStore>(store: &S) -> Result<Vec<StoredEntry>, VfsError> {
     let tx = store.begin(false)?;
     let mut out = Vec::new();
     for found in tx.descendants("/").await? {
@@ -245,7 +256,7 @@ pub async fn snapshot<S: VfsStore>(store: &S) -> Result<Vec<(Entry, Option<Vec<u
 /// (`Some(bytes)`), replacing files at the same paths. All or nothing.
 pub async fn write_all<S: VfsStore>(
     store: &S,
-    items: &[(String, Option<Vec<u8>>)],
+    items: &[NewEntry],
     now: u64,
 ) -> Result<usize, VfsError> {
     let tx = store.begin(true)?;

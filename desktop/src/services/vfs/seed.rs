@@ -58,8 +58,14 @@ pub async fn seed_new_session<S: VfsStore>(store: &S, session_id: &str) {
         Err(e) => return warn(&format!("cannot check the file store: {e}")),
     }
     let mut items = vec![
-        ("/welcome/README.md".to_owned(), Some(README.as_bytes().to_vec())),
-        ("/welcome/hello.wat".to_owned(), Some(HELLO_WAT.as_bytes().to_vec())),
+        (
+            "/welcome/README.md".to_owned(),
+            Some(README.as_bytes().to_vec()),
+        ),
+        (
+            "/welcome/hello.wat".to_owned(),
+            Some(HELLO_WAT.as_bytes().to_vec()),
+        ),
     ];
     for (url, path) in SAMPLES {
         if let Some(bytes) = fetch_module(url).await {

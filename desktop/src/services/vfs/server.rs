@@ -16,9 +16,9 @@ use aether_shared::vfs::{
 use aether_shared::{BusRequest, Envelope, ErrorCode, Pattern};
 use gloo_timers::future::TimeoutFuture;
 
+use super::VfsProxy;
 use super::content;
 use super::error::VfsError;
-use super::VfsProxy;
 use crate::services::bus::{BusClient, DEFAULT_TIMEOUT_MS};
 
 /// Attempts at registering a session another client holds (a reload's old socket may linger).
@@ -122,11 +122,17 @@ async fn answer(bus: &BusClient, proxy: &VfsProxy, env: &Envelope) -> Option<Env
         }
         Stat::TOPIC => reply::<Stat>(env, async |req| proxy.stat(&req.path).await).await,
         Mkdir::TOPIC => {
-            reply::<Mkdir>(env, async |req| proxy.mkdir(&req.path).await.map(|()| Done {})).await
+            reply::<Mkdir>(env, async |req| {
+                proxy.mkdir(&req.path).await.map(|()| Done {})
+            })
+            .await
         }
         Delete::TOPIC => {
             reply::<Delete>(env, async |req| {
-                proxy.delete(&req.path, req.recursive).await.map(|()| Done {})
+                proxy
+                    .delete(&req.path, req.recursive)
+                    .await
+                    .map(|()| Done {})
             })
             .await
         }

@@ -60,7 +60,10 @@ fn bad_paths_are_bad_requests_with_the_path_sentence() {
     assert_eq!(err.code(), ErrorCode::BadRequest);
     assert!(err.to_string().contains("leave the root"));
     assert_eq!(code(run(write(&store, "", b"", 1))), ErrorCode::BadRequest);
-    assert_eq!(code(run(write(&store, "/a\0b", b"", 1))), ErrorCode::BadRequest);
+    assert_eq!(
+        code(run(write(&store, "/a\0b", b"", 1))),
+        ErrorCode::BadRequest
+    );
 }
 
 #[test]
@@ -68,7 +71,10 @@ fn files_and_folders_do_not_stand_in_for_each_other() {
     let store = MemoryStore::default();
     run(write(&store, "/f", b"x", 1)).unwrap();
     run(mkdir(&store, "/d", 1)).unwrap();
-    assert_eq!(code(run(write(&store, "/f/child", b"", 1))), ErrorCode::Conflict);
+    assert_eq!(
+        code(run(write(&store, "/f/child", b"", 1))),
+        ErrorCode::Conflict
+    );
     assert_eq!(code(run(write(&store, "/d", b"", 1))), ErrorCode::Conflict);
     assert_eq!(code(run(read(&store, "/d"))), ErrorCode::Conflict);
     assert_eq!(code(run(mkdir(&store, "/f", 1))), ErrorCode::AlreadyExists);
@@ -100,10 +106,20 @@ fn renaming_a_folder_moves_its_children() {
     run(rename(&store, "/src", "/moved/dst", 9)).unwrap();
     assert_eq!(
         store.paths(),
-        ["/moved", "/moved/dst", "/moved/dst/a.txt", "/moved/dst/sub", "/moved/dst/sub/b.bin", "/srcx"]
+        [
+            "/moved",
+            "/moved/dst",
+            "/moved/dst/a.txt",
+            "/moved/dst/sub",
+            "/moved/dst/sub/b.bin",
+            "/srcx"
+        ]
     );
     let b = run(read(&store, "/moved/dst/sub/b.bin")).unwrap();
-    assert_eq!((b.bytes, b.entry.mtime, b.entry.name.as_str()), (vec![0, 1, 2], 2, "b.bin"));
+    assert_eq!(
+        (b.bytes, b.entry.mtime, b.entry.name.as_str()),
+        (vec![0, 1, 2], 2, "b.bin")
+    );
 }
 
 #[test]
@@ -111,10 +127,22 @@ fn renames_refuse_existing_targets_missing_sources_and_moves_into_themselves() {
     let store = MemoryStore::default();
     run(write(&store, "/a/x", b"", 1)).unwrap();
     run(write(&store, "/b", b"", 1)).unwrap();
-    assert_eq!(code(run(rename(&store, "/a", "/b", 1))), ErrorCode::AlreadyExists);
-    assert_eq!(code(run(rename(&store, "/nope", "/c", 1))), ErrorCode::NotFound);
-    assert_eq!(code(run(rename(&store, "/a", "/a/inner", 1))), ErrorCode::BadRequest);
-    assert_eq!(code(run(rename(&store, "/", "/c", 1))), ErrorCode::BadRequest);
+    assert_eq!(
+        code(run(rename(&store, "/a", "/b", 1))),
+        ErrorCode::AlreadyExists
+    );
+    assert_eq!(
+        code(run(rename(&store, "/nope", "/c", 1))),
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        code(run(rename(&store, "/a", "/a/inner", 1))),
+        ErrorCode::BadRequest
+    );
+    assert_eq!(
+        code(run(rename(&store, "/", "/c", 1))),
+        ErrorCode::BadRequest
+    );
     assert_eq!(store.paths(), ["/a", "/a/x", "/b"]);
 }
 
@@ -133,9 +161,15 @@ fn an_uncommitted_transaction_leaves_the_old_file_whole() {
 #[test]
 fn a_batch_is_all_or_nothing() {
     let store = MemoryStore::default();
-    let good = [("/w/a".to_owned(), Some(b"a".to_vec())), ("/w/e".to_owned(), None)];
+    let good = [
+        ("/w/a".to_owned(), Some(b"a".to_vec())),
+        ("/w/e".to_owned(), None),
+    ];
     assert_eq!(run(write_all(&store, &good, 1)).unwrap(), 2);
-    let bad = [("/x".to_owned(), Some(vec![])), ("/w/a/under-a-file".to_owned(), None)];
+    let bad = [
+        ("/x".to_owned(), Some(vec![])),
+        ("/w/a/under-a-file".to_owned(), None),
+    ];
     assert_eq!(code(run(write_all(&store, &bad, 1))), ErrorCode::Conflict);
     assert_eq!(store.paths(), ["/w", "/w/a", "/w/e"]);
     let all = run(snapshot(&store)).unwrap();
