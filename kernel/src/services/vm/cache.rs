@@ -84,12 +84,16 @@ impl ModuleCache {
             .as_ref()
             .map(|d| d.join(format!("{}.cwasm", hex(key))));
         if let Some(path) = path.as_ref().filter(|p| p.exists()) {
-            // SAFETY: the file was written by `Module::serialize` of this kernel (the folder is
-            // the kernel's own data dir); wasmtime checks the engine and version compatibility
-            // and refuses anything else, which we then recompile.
-            match unsafe { Module::deserialize_file(&self.engine, path) } {
-                Ok(module) => return Ok((module, Source::Disk)),
-                Err(e) => tracing::debug!("stale module artifact {}: {e}", path.display()),
+            // Read, not mapped: a file changed under a mapping would crash the kernel.
+            match std::fs::read(path) {
+                // SAFETY: the file was written by `Module::serialize` of this kernel (the folder
+                // is the kernel's own data dir); wasmtime checks the engine and version
+                // compatibility and refuses anything else, which we then recompile.
+                Ok(bytes) => match unsafe { Module::deserialize(&self.engine, &bytes) } {
+                    Ok(module) => return Ok((module, Source::Disk)),
+                    Err(e) => tracing::debug!("stale module artifact {}: {e}", path.display()),
+                },
+                Err(e) => tracing::debug!("unreadable module artifact {}: {e}", path.display()),
             }
         }
         let module = Module::from_binary(&self.engine, wasm)?;
@@ -131,4 +135,37 @@ impl ModuleCache {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ComputeLimits;
+
+    #[test]
+    fn modules_are_compiled_once_then_served_from_memory_and_after_a_restart_from_disk() {
+        let dir = std::env::temp_dir().join(format!("aether-cache-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (engine, _ticker) = super::super::engine::build(&ComputeLimits::default()).unwrap();
+        let wasm = wat::parse_str(r#"(module (func (export "_start")))"#).unwrap();
+        let linker = || super::super::wasi_linker(&engine).unwrap();
+
+        let first = ModuleCache::new(engine.clone(), linker(), Some(dir.clone()));
+        assert_eq!(first.get(&wasm).unwrap().1, Source::Compiled);
+        assert_eq!(first.get(&wasm).unwrap().1, Source::Memory);
+        // A new cache over the same folder, as after a restart: no compilation.
+        let restarted = ModuleCache::new(engine.clone(), linker(), Some(dir.clone()));
+        assert_eq!(restarted.get(&wasm).unwrap().1, Source::Disk);
+        // A torn artifact is compiled again, not trusted.
+        let artifact = std::fs::read_dir(&dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        std::fs::write(&artifact, b"torn").unwrap();
+        let again = ModuleCache::new(engine.clone(), linker(), Some(dir.clone()));
+        assert_eq!(again.get(&wasm).unwrap().1, Source::Compiled);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
