@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::pattern::Pattern;
-use crate::request::{BusRequest, ReplyKind};
 
 /// `bus.subscribe {patterns}` → `bus.subscribe:ack` ([`Subscriptions`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -23,23 +22,16 @@ pub struct Subscriptions {
     pub patterns: Vec<Pattern>,
 }
 
-impl BusRequest for Subscribe {
-    const TOPIC: &'static str = "bus.subscribe";
-    const REPLY: ReplyKind = ReplyKind::Ack;
-    type Reply = Subscriptions;
-}
+crate::bus_request!(Subscribe => "bus.subscribe", Ack, Subscriptions);
 
-impl BusRequest for Unsubscribe {
-    const TOPIC: &'static str = "bus.unsubscribe";
-    const REPLY: ReplyKind = ReplyKind::Ack;
-    type Reply = Subscriptions;
-}
+crate::bus_request!(Unsubscribe => "bus.unsubscribe", Ack, Subscriptions);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog::{TopicKind, classify};
     use crate::kernel::{Ping, Stats};
+    use crate::request::BusRequest;
     use serde_json::json;
 
     fn agrees_with_catalog<R: BusRequest>() {

@@ -4,8 +4,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::request::{BusRequest, ReplyKind};
-
 /// Topic of [`Hello`].
 pub const HELLO: &str = "kernel.hello";
 
@@ -42,11 +40,7 @@ pub struct Pong {
     pub uptime_ms: u64,
 }
 
-impl BusRequest for Ping {
-    const TOPIC: &'static str = "kernel.ping";
-    const REPLY: ReplyKind = ReplyKind::Resp;
-    type Reply = Pong;
-}
+crate::bus_request!(Ping => "kernel.ping", Resp, Pong);
 
 /// `kernel.stats` → `kernel.stats:resp` ([`StatsReport`]).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -73,11 +67,7 @@ pub struct StatsReport {
     pub refusals: BTreeMap<String, u64>,
 }
 
-impl BusRequest for Stats {
-    const TOPIC: &'static str = "kernel.stats";
-    const REPLY: ReplyKind = ReplyKind::Resp;
-    type Reply = StatsReport;
-}
+crate::bus_request!(Stats => "kernel.stats", Resp, StatsReport);
 
 #[cfg(test)]
 mod tests {

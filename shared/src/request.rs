@@ -38,6 +38,18 @@ pub trait BusRequest: Serialize + DeserializeOwned {
     }
 }
 
+/// Implements [`BusRequest`]: `bus_request!(Ping => "kernel.ping", Resp, Pong);`.
+#[macro_export]
+macro_rules! bus_request {
+    ($request:ty => $topic:literal, $kind:ident, $reply:ty) => {
+        impl $crate::request::BusRequest for $request {
+            const TOPIC: &'static str = $topic;
+            const REPLY: $crate::request::ReplyKind = $crate::request::ReplyKind::$kind;
+            type Reply = $reply;
+        }
+    };
+}
+
 /// A payload with its correlation id: `{"_request_id": "r-1", ...body}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Correlated<T> {

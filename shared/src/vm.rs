@@ -91,11 +91,7 @@ pub struct Spawned {
     pub pid: u64,
 }
 
-impl BusRequest for Spawn {
-    const TOPIC: &'static str = "vm.spawn";
-    const REPLY: ReplyKind = ReplyKind::Ack;
-    type Reply = Spawned;
-}
+crate::bus_request!(Spawn => "vm.spawn", Ack, Spawned);
 
 /// Legacy `wasm.run`: a [`Spawn`] with the `wasm` backend, answered on `vm.spawn:ack`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,17 +129,9 @@ pub struct Kill {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accepted {}
 
-impl BusRequest for Stdin {
-    const TOPIC: &'static str = "vm.stdin";
-    const REPLY: ReplyKind = ReplyKind::Ack;
-    type Reply = Accepted;
-}
+crate::bus_request!(Stdin => "vm.stdin", Ack, Accepted);
 
-impl BusRequest for Kill {
-    const TOPIC: &'static str = "vm.kill";
-    const REPLY: ReplyKind = ReplyKind::Ack;
-    type Reply = Accepted;
-}
+crate::bus_request!(Kill => "vm.kill", Ack, Accepted);
 
 /// `vm.list` → `vm.list:resp` ([`Programs`]): the caller's running programs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,11 +152,7 @@ pub struct Programs {
     pub programs: Vec<ProgramInfo>,
 }
 
-impl BusRequest for ListPrograms {
-    const TOPIC: &'static str = "vm.list";
-    const REPLY: ReplyKind = ReplyKind::Resp;
-    type Reply = Programs;
-}
+crate::bus_request!(ListPrograms => "vm.list", Resp, Programs);
 
 /// `vm.stdout` / `vm.stderr`: one chunk of output, UTF-8 (invalid bytes replaced).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

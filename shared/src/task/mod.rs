@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::envelope::Payload;
-use crate::request::{BusRequest, ReplyKind};
 use crate::topic::Topic;
 
 pub use graph::{GraphError, check};
@@ -50,11 +49,7 @@ pub struct Defined {
     pub task_id: String,
 }
 
-impl BusRequest for Define {
-    const TOPIC: &'static str = "task.define";
-    const REPLY: ReplyKind = ReplyKind::Ack;
-    type Reply = Defined;
-}
+crate::bus_request!(Define => "task.define", Ack, Defined);
 
 /// The state of one node in a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -96,6 +91,7 @@ pub struct Done {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::request::BusRequest as _;
     use serde_json::json;
 
     #[test]

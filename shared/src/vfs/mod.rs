@@ -8,8 +8,6 @@ pub mod path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::request::{BusRequest, ReplyKind};
-
 pub use path::{MAX_PATH_BYTES, PathError, normalize};
 
 /// `vfs:register {sessionId}` → `vfs:register:ack {sessionId}`: this client serves the session.
@@ -26,11 +24,7 @@ pub struct Registered {
     pub session_id: String,
 }
 
-impl BusRequest for Register {
-    const TOPIC: &'static str = "vfs:register";
-    const REPLY: ReplyKind = ReplyKind::Ack;
-    type Reply = Registered;
-}
+crate::bus_request!(Register => "vfs:register", Ack, Registered);
 
 /// How `content` is encoded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,11 +71,7 @@ pub struct Written {
     pub mtime: u64,
 }
 
-impl BusRequest for Write {
-    const TOPIC: &'static str = "vfs:write";
-    const REPLY: ReplyKind = ReplyKind::Ack;
-    type Reply = Written;
-}
+crate::bus_request!(Write => "vfs:write", Ack, Written);
 
 /// `vfs:read {path}` → `:resp {content, encoding, size, mtime}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,11 +88,7 @@ pub struct FileContent {
     pub mtime: u64,
 }
 
-impl BusRequest for Read {
-    const TOPIC: &'static str = "vfs:read";
-    const REPLY: ReplyKind = ReplyKind::Resp;
-    type Reply = FileContent;
-}
+crate::bus_request!(Read => "vfs:read", Resp, FileContent);
 
 /// `vfs:list {path}` → `:resp {entries}` (directories first, then by name).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,11 +102,7 @@ pub struct Listing {
     pub entries: Vec<Entry>,
 }
 
-impl BusRequest for List {
-    const TOPIC: &'static str = "vfs:list";
-    const REPLY: ReplyKind = ReplyKind::Resp;
-    type Reply = Listing;
-}
+crate::bus_request!(List => "vfs:list", Resp, Listing);
 
 /// `vfs:delete {path, recursive?}` → `:ack`. A non-empty directory needs `recursive: true`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,29 +135,13 @@ pub struct Stat {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Done {}
 
-impl BusRequest for Delete {
-    const TOPIC: &'static str = "vfs:delete";
-    const REPLY: ReplyKind = ReplyKind::Ack;
-    type Reply = Done;
-}
+crate::bus_request!(Delete => "vfs:delete", Ack, Done);
 
-impl BusRequest for Rename {
-    const TOPIC: &'static str = "vfs:rename";
-    const REPLY: ReplyKind = ReplyKind::Ack;
-    type Reply = Done;
-}
+crate::bus_request!(Rename => "vfs:rename", Ack, Done);
 
-impl BusRequest for Mkdir {
-    const TOPIC: &'static str = "vfs:mkdir";
-    const REPLY: ReplyKind = ReplyKind::Ack;
-    type Reply = Done;
-}
+crate::bus_request!(Mkdir => "vfs:mkdir", Ack, Done);
 
-impl BusRequest for Stat {
-    const TOPIC: &'static str = "vfs:stat";
-    const REPLY: ReplyKind = ReplyKind::Resp;
-    type Reply = Entry;
-}
+crate::bus_request!(Stat => "vfs:stat", Resp, Entry);
 
 /// `compute:register {sessionId}` → `:ack {sessionId}`: this tab offers a compute backend (v86).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,11 +150,7 @@ pub struct ComputeRegister {
     pub session_id: String,
 }
 
-impl BusRequest for ComputeRegister {
-    const TOPIC: &'static str = "compute:register";
-    const REPLY: ReplyKind = ReplyKind::Ack;
-    type Reply = Registered;
-}
+crate::bus_request!(ComputeRegister => "compute:register", Ack, Registered);
 
 /// Longest session id, in bytes.
 pub const MAX_SESSION_ID_BYTES: usize = 64;
@@ -218,6 +180,7 @@ pub fn validate_session_id(id: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::catalog::{TopicKind, classify};
+    use crate::request::BusRequest;
     use serde_json::json;
 
     fn agrees<R: BusRequest>() {
