@@ -105,8 +105,7 @@ pub fn handle_text(kernel: &Kernel, peer: &mut Peer, text: &str) {
                     ErrorCode::PermissionDenied,
                     format!("Session `{to}` belongs to another principal; only its owner's clients may address it."),
                 );
-                audit::refused(bus.stats(), Reason::PermissionDenied, Some(client.id()), peer.principal.as_str(), Some(env.topic.as_str()), &error.error);
-                bus.answer_error(&env, error);
+                refuse_envelope(kernel, peer, &env, Reason::PermissionDenied, error);
             }
             Some(owner) => bus.send(&owner, Utf8Bytes::from(env.to_json())),
         }
@@ -125,8 +124,6 @@ pub fn handle_text(kernel: &Kernel, peer: &mut Peer, text: &str) {
 
 /// Permissions, then rate limits. Returns `false` (after answering) when the envelope is refused.
 fn guard(kernel: &Kernel, peer: &mut Peer, env: &Envelope) -> bool {
-    let bus = &kernel.bus;
-    let principal = peer.principal.as_str();
     if !kernel.guards.permissions.allows(&env.topic) {
         let error = ErrorPayload::new(
             ErrorCode::PermissionDenied,
@@ -135,15 +132,7 @@ fn guard(kernel: &Kernel, peer: &mut Peer, env: &Envelope) -> bool {
                 env.topic
             ),
         );
-        audit::refused(
-            bus.stats(),
-            Reason::PermissionDenied,
-            Some(peer.id()),
-            principal,
-            Some(env.topic.as_str()),
-            &error.error,
-        );
-        bus.answer_error(env, error);
+        refuse_envelope(kernel, peer, env, Reason::PermissionDenied, error);
         return false;
     }
     if let Err(wait) = peer.rate.check(&env.topic) {
@@ -156,18 +145,29 @@ fn guard(kernel: &Kernel, peer: &mut Peer, env: &Envelope) -> bool {
             ),
         )
         .with_detail("retry_after_ms", retry_after_ms);
-        audit::refused(
-            bus.stats(),
-            Reason::RateLimited,
-            Some(peer.id()),
-            principal,
-            Some(env.topic.as_str()),
-            &error.error,
-        );
-        bus.answer_error(env, error);
+        refuse_envelope(kernel, peer, env, Reason::RateLimited, error);
         return false;
     }
     true
+}
+
+/// Answers a refused envelope on its error topic and records the refusal in the audit trail.
+fn refuse_envelope(
+    kernel: &Kernel,
+    peer: &Peer,
+    env: &Envelope,
+    reason: Reason,
+    error: ErrorPayload,
+) {
+    audit::refused(
+        kernel.bus.stats(),
+        reason,
+        Some(peer.id()),
+        peer.principal.as_str(),
+        Some(env.topic.as_str()),
+        &error.error,
+    );
+    kernel.bus.answer_error(env, error);
 }
 
 /// Refuses a binary frame: the bus speaks JSON text.
