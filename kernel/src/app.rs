@@ -47,11 +47,12 @@ impl Kernel {
         let config = Arc::new(config);
         let bus = Bus::new();
         let guards = Arc::new(Guards::new(&config));
-        let services = Arc::new(Services::new(
+        let services = Services::new(
             bus.clone(),
             Arc::clone(&config),
             Arc::clone(&guards.rate_buckets),
-        ));
+            shutdown.clone(),
+        );
         Kernel {
             bus,
             services,

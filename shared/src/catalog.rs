@@ -46,6 +46,7 @@ pub const REQUESTS: &[(&str, ReplyKind)] = &[
     ("task.run", Ack),
     ("task.cancel", Ack),
     ("task.status", Resp),
+    ("task.list", Resp),
     ("ai.chat", Ack),
     ("ai.cancel", Ack),
     ("ai.complete", Resp),

@@ -105,6 +105,10 @@ pub struct TaskLimits {
     pub node_timeout_ms: NonZeroU64,
     /// Most nodes in one task.
     pub max_nodes: NonZeroU32,
+    /// Most nodes of one run in flight at once.
+    pub max_parallel: NonZeroU32,
+    /// Most runs in flight at once, over all clients.
+    pub max_runs: NonZeroU32,
 }
 
 fn nz(n: usize) -> NonZeroUsize {
@@ -170,6 +174,8 @@ impl Default for TaskLimits {
             run_timeout_ms: nz64(300_000),
             node_timeout_ms: nz64(60_000),
             max_nodes: nz32(256),
+            max_parallel: nz32(16),
+            max_runs: nz32(32),
         }
     }
 }

@@ -7,10 +7,13 @@
 mod kernel;
 mod sessions;
 mod subscriptions;
+mod task;
 pub mod vm;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
+
+use tokio_util::sync::CancellationToken;
 
 use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace};
 
@@ -25,18 +28,26 @@ pub struct Services {
     /// The WASM runner, started on the first `vm.*` request (its engine reserves memory and
     /// runs a ticker thread: a kernel that never runs programs should not pay for it).
     vm: OnceLock<Option<vm::VmService>>,
+    /// The task engine; it sends its nodes' requests back through [`Services::dispatch`].
+    task: task::TaskService,
 }
 
 impl Services {
     /// Builds the services over a bus; `rate_buckets` is the guardrails' live bucket count,
-    /// reported by `kernel.stats`.
-    pub fn new(bus: Bus, config: Arc<Config>, rate_buckets: Arc<AtomicI64>) -> Services {
-        Services {
+    /// reported by `kernel.stats`; `shutdown` stops task runs.
+    pub fn new(
+        bus: Bus,
+        config: Arc<Config>,
+        rate_buckets: Arc<AtomicI64>,
+        shutdown: CancellationToken,
+    ) -> Arc<Services> {
+        Arc::new_cyclic(|me| Services {
+            task: task::TaskService::new(bus.clone(), me.clone(), &config, shutdown),
             bus,
             config,
             rate_buckets,
             vm: OnceLock::new(),
-        }
+        })
     }
 
     fn vm(&self) -> Option<&vm::VmService> {
@@ -84,6 +95,7 @@ impl Services {
                     ),
                 ),
             },
+            Namespace::Task => self.task.handle(client, env),
             other => self.bus.emit_error(
                 &env,
                 ErrorPayload::new(

@@ -3,9 +3,12 @@
 //! A node is a bus request (`topic` + `payload`) that starts once every node in `after`
 //! succeeded. It succeeds on its reply (a `vm.spawn` node on `vm.exit` with code 0) and fails on
 //! its namespace's error topic or its timeout; a failed node skips its dependents. The graph is
-//! checked by [`graph::check`] before it is accepted.
+//! checked by [`graph::check`] before it is accepted. A payload may quote an earlier node's
+//! result with `${node.field}` ([`refs`]). Runs and their history are in [`run`].
 
 pub mod graph;
+pub mod refs;
+pub mod run;
 
 use std::collections::BTreeMap;
 
@@ -15,6 +18,10 @@ use crate::envelope::Payload;
 use crate::topic::Topic;
 
 pub use graph::{GraphError, check};
+pub use run::{
+    Cancel, Cancelling, List, NodeRecord, Run, RunRecord, RunState, RunSummary, Started, Status,
+    TaskList, TaskSummary,
+};
 
 /// One node of a task.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -73,12 +80,35 @@ impl NodeState {
     }
 }
 
-/// `task.event {run_id, node, state}`: one node changed state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// `task.event {run_id, node, state, …}`: one node changed state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub run_id: String,
     pub node: String,
     pub state: NodeState,
+    /// Time from the node's start to this change, once it has settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// The node's result (its reply; for a program `{pid, code, stdout, stderr, …}`) on success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Payload>,
+    /// Why the node failed, timed out or was skipped or cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::error::ErrorPayload>,
+}
+
+impl Event {
+    /// An event with only the state.
+    pub fn new(run_id: &str, node: &str, state: NodeState) -> Event {
+        Event {
+            run_id: run_id.to_owned(),
+            node: node.to_owned(),
+            state,
+            duration_ms: None,
+            result: None,
+            error: None,
+        }
+    }
 }
 
 /// `task.done {run_id, results}`: every node succeeded; `results` holds each node's reply.
@@ -108,11 +138,7 @@ mod tests {
         assert_eq!(define.nodes[1].after, ["compile"]);
         assert_eq!(define.nodes[0].timeout_ms, Some(5000));
         assert!(serde_json::from_value::<Node>(json!({"id": "x", "topic": "nope"})).is_err());
-        let event = Event {
-            run_id: "r".into(),
-            node: "n".into(),
-            state: NodeState::TimedOut,
-        };
+        let event = Event::new("r", "n", NodeState::TimedOut);
         assert_eq!(serde_json::to_value(&event).unwrap()["state"], "timed_out");
         assert!(NodeState::Skipped.is_settled() && !NodeState::Running.is_settled());
         assert_eq!(Define::reply_topic().as_str(), "task.define:ack");

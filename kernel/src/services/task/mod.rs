@@ -1,0 +1,457 @@
+//! The `task.*` service: task graphs defined, run, watched, cancelled, and kept across restarts.
+//!
+//! `task.define` checks the graph (ids, dependencies, cycles, `${…}` references, which topics
+//! may be nodes, the caller's permissions for every node) and stores it. `task.run` starts an
+//! [`engine`] run and acknowledges its id; `task.cancel` stops it; `task.status` and `task.list`
+//! read live runs and the [`store`]d history. Tasks and runs belong to the principal that made
+//! them (admin sees all). The store opens on the first `task.*` request.
+
+mod engine;
+mod outcome;
+mod store;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant, SystemTime};
+
+use aether_shared::catalog::{TopicKind, classify};
+use aether_shared::task::{
+    Cancel, Cancelling, Define, Defined, List, RunSummary, Started, Status, TaskList, graph, refs,
+};
+use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace};
+
+use self::engine::{Live, RunContext};
+use self::store::{Store, StoredRun, StoredTask};
+use super::{Services, decode};
+use crate::bus::{Bus, ClientHandle};
+use crate::clock::now_rfc3339;
+use crate::config::{Config, TaskLimits};
+use crate::guard::audit::{self, Reason};
+use crate::guard::{Permissions, Principal};
+use tokio_util::sync::CancellationToken;
+
+/// Runs listed by `task.list`.
+const LISTED_RUNS: usize = 50;
+
+/// The task service. Cheap to clone.
+#[derive(Clone)]
+pub struct TaskService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    bus: Bus,
+    services: Weak<Services>,
+    permissions: Arc<Permissions>,
+    limits: TaskLimits,
+    data_dir: Option<PathBuf>,
+    store: OnceLock<Result<Arc<Store>, String>>,
+    live: Mutex<HashMap<String, Arc<Live>>>,
+    shutdown: CancellationToken,
+}
+
+impl TaskService {
+    pub fn new(
+        bus: Bus,
+        services: Weak<Services>,
+        config: &Config,
+        shutdown: CancellationToken,
+    ) -> TaskService {
+        TaskService {
+            inner: Arc::new(Inner {
+                bus,
+                services,
+                permissions: Arc::new(Permissions::new(config.permissions.clone())),
+                limits: config.task.clone(),
+                data_dir: config.data_dir(),
+                store: OnceLock::new(),
+                live: Mutex::new(HashMap::new()),
+                shutdown,
+            }),
+        }
+    }
+
+    /// Handles a `task.*` request from `client`.
+    pub fn handle(&self, client: &Arc<ClientHandle>, env: Envelope) {
+        let bus = &self.inner.bus;
+        let this = self.clone();
+        let client = Arc::clone(client);
+        match env.topic.as_str() {
+            Define::TOPIC => {
+                if let Some(req) = decode::<Define>(bus, &env) {
+                    tokio::spawn(async move { this.define(&client, env, req).await });
+                }
+            }
+            aether_shared::task::Run::TOPIC => {
+                if let Some(req) = decode::<aether_shared::task::Run>(bus, &env) {
+                    tokio::spawn(async move { this.run(&client, env, req.task_id).await });
+                }
+            }
+            Cancel::TOPIC => {
+                if let Some(req) = decode::<Cancel>(bus, &env) {
+                    tokio::spawn(async move { this.cancel(&client, env, req.run_id).await });
+                }
+            }
+            Status::TOPIC => {
+                if let Some(req) = decode::<Status>(bus, &env) {
+                    tokio::spawn(async move { this.status(&client, env, req.run_id).await });
+                }
+            }
+            List::TOPIC => {
+                if decode::<List>(bus, &env).is_some() {
+                    tokio::spawn(async move { this.list(&client, env).await });
+                }
+            }
+            _ => super::unknown(bus, &env),
+        }
+    }
+
+    /// Runs `f` on the store on a blocking thread, opening the store first if needed. A store
+    /// that cannot open answers `backend_unavailable`.
+    async fn with_store<T: Send + 'static>(
+        &self,
+        env: &Envelope,
+        f: impl FnOnce(&Store) -> Result<T, store::StoreError> + Send + 'static,
+    ) -> Option<T> {
+        let inner = Arc::clone(&self.inner);
+        let outcome = tokio::task::spawn_blocking(move || {
+            let store = inner.store.get_or_init(|| {
+                let opened = match &inner.data_dir {
+                    Some(dir) => Store::open(dir),
+                    None => Store::in_memory(),
+                };
+                opened.map(Arc::new).map_err(|e| e.to_string())
+            });
+            match store {
+                Ok(store) => f(store).map_err(|e| e.to_string()),
+                Err(e) => Err(format!("the task store cannot open ({e})")),
+            }
+        })
+        .await;
+        let text = match outcome {
+            Ok(Ok(value)) => return Some(value),
+            Ok(Err(text)) => text,
+            Err(join) => format!("the task store thread failed: {join}"),
+        };
+        tracing::error!("task store: {text}");
+        self.inner.bus.emit_error(
+            env,
+            ErrorPayload::new(
+                ErrorCode::BackendUnavailable,
+                format!("Task history is unavailable: {text}. Check the kernel's data_dir."),
+            ),
+        );
+        None
+    }
+
+    async fn define(&self, client: &Arc<ClientHandle>, env: Envelope, req: Define) {
+        let bus = &self.inner.bus;
+        if let Err(error) = self.check_definition(client, &env, &req) {
+            bus.emit_error(&env, error);
+            return;
+        }
+        let task = StoredTask {
+            task_id: fresh_id("t"),
+            name: req.name,
+            nodes: req.nodes,
+            timeout_ms: req.timeout_ms,
+            owner: client.principal().as_str().to_owned(),
+            defined: now_rfc3339(),
+        };
+        let task_id = task.task_id.clone();
+        if self
+            .with_store(&env, move |store| store.put_task(&task))
+            .await
+            .is_some()
+        {
+            bus.reply::<Define>(&env, &Defined { task_id });
+        }
+    }
+
+    /// Everything `task.define` refuses, as the error to answer.
+    fn check_definition(
+        &self,
+        client: &Arc<ClientHandle>,
+        env: &Envelope,
+        req: &Define,
+    ) -> Result<(), ErrorPayload> {
+        let bad = |text: String| ErrorPayload::new(ErrorCode::BadRequest, text);
+        if req.name.trim().is_empty() || req.name.len() > 128 {
+            return Err(bad("Give the task a name of 1 to 128 characters.".into()));
+        }
+        let max = self.inner.limits.max_nodes.get() as usize;
+        if req.nodes.len() > max {
+            return Err(ErrorPayload::new(
+                ErrorCode::ResourceExceeded,
+                format!(
+                    "The task has {} nodes; this kernel allows at most {max} (task.max_nodes).",
+                    req.nodes.len()
+                ),
+            )
+            .with_detail("limit", "max_nodes")
+            .with_detail("value", max as u64));
+        }
+        graph::check(&req.nodes).map_err(|e| bad(e.to_string()))?;
+        refs::check(&req.nodes).map_err(|e| bad(e.to_string()))?;
+        for node in &req.nodes {
+            let topic = &node.topic;
+            let nestable = matches!(classify(topic), Some(TopicKind::Request(_)))
+                && !matches!(topic.namespace(), Namespace::Task | Namespace::Bus)
+                && !topic.as_str().ends_with(":register");
+            if !nestable {
+                return Err(bad(format!(
+                    "Node `{}`: `{topic}` cannot be a node; a node is a request of kernel.*, vm.*, wasm.* or ai.*.",
+                    node.id
+                )));
+            }
+            let principal = client.principal();
+            if !principal.is_admin() && !self.inner.permissions.allows(topic) {
+                let text = format!(
+                    "Node `{}` sends `{topic}`, which the kernel's permission rules do not allow you to send.",
+                    node.id
+                );
+                audit::refused(
+                    self.inner.bus.stats(),
+                    Reason::PermissionDenied,
+                    Some(client.id()),
+                    principal.as_str(),
+                    Some(env.topic.as_str()),
+                    &text,
+                );
+                return Err(ErrorPayload::new(ErrorCode::PermissionDenied, text)
+                    .with_detail("node", node.id.as_str())
+                    .with_detail("topic", topic.as_str()));
+            }
+        }
+        Ok(())
+    }
+
+    async fn run(&self, client: &Arc<ClientHandle>, env: Envelope, task_id: String) {
+        let inner = &self.inner;
+        let wanted = task_id.clone();
+        let Some(task) = self
+            .with_store(&env, move |store| store.task(&wanted))
+            .await
+        else {
+            return;
+        };
+        let Some(task) = task.filter(|t| may_see(client.principal(), &t.owner)) else {
+            inner.bus.emit_error(
+                &env,
+                ErrorPayload::new(
+                    ErrorCode::NotFound,
+                    format!("There is no task `{task_id}`; define it with task.define first."),
+                ),
+            );
+            return;
+        };
+        let run_id = fresh_id("r");
+        let live = {
+            let mut live = inner.live.lock().expect("live runs lock");
+            let max = inner.limits.max_runs.get() as usize;
+            if live.len() >= max {
+                drop(live);
+                inner.bus.emit_error(
+                    &env,
+                    ErrorPayload::new(
+                        ErrorCode::ResourceExceeded,
+                        format!("{max} task runs are in flight (task.max_runs); wait for one to end or cancel one."),
+                    )
+                    .with_detail("limit", "max_runs")
+                    .with_detail("value", max as u64),
+                );
+                return;
+            }
+            let run = Arc::new(Live {
+                owner: client.principal(),
+                record: Mutex::new(store::fresh_record(&run_id, &task, now_rfc3339())),
+                cancel: CancellationToken::new(),
+            });
+            live.insert(run_id.clone(), Arc::clone(&run));
+            run
+        };
+        let first = StoredRun {
+            owner: task.owner.clone(),
+            record: live.record.lock().expect("run record lock").clone(),
+        };
+        if self
+            .with_store(&env, move |store| store.put_run(&first))
+            .await
+            .is_none()
+        {
+            inner.live.lock().expect("live runs lock").remove(&run_id);
+            return;
+        }
+        inner.bus.reply::<aether_shared::task::Run>(
+            &env,
+            &Started {
+                run_id: run_id.clone(),
+            },
+        );
+
+        let limits = &inner.limits;
+        let configured = limits.run_timeout_ms.get();
+        let run_ms = task
+            .timeout_ms
+            .map_or(configured, |asked| asked.min(configured));
+        let ctx = RunContext {
+            bus: inner.bus.clone(),
+            services: inner.services.clone(),
+            permissions: Arc::clone(&inner.permissions),
+            run_id: run_id.clone(),
+            task: Arc::new(task),
+            caller_id: client.id().to_owned(),
+            principal: client.principal(),
+            node_timeout_cap: limits.node_timeout_ms.get(),
+            run_timeout: Duration::from_millis(run_ms),
+            max_parallel: limits.max_parallel.get() as usize,
+            live: Arc::clone(&live),
+            shutdown: inner.shutdown.clone(),
+        };
+        let this = self.clone();
+        let span = tracing::info_span!("task_run", run_id = %run_id, task = %ctx.task.name);
+        tokio::spawn(tracing::Instrument::instrument(
+            async move { this.finish(ctx, env).await },
+            span,
+        ));
+    }
+
+    /// Executes a run, then records and announces how it ended.
+    async fn finish(&self, ctx: RunContext, env: Envelope) {
+        let started = Instant::now();
+        let (bus, caller, run_id, task, live) = (
+            ctx.bus.clone(),
+            ctx.caller_id.clone(),
+            ctx.run_id.clone(),
+            Arc::clone(&ctx.task),
+            Arc::clone(&ctx.live),
+        );
+        let (ending, results) = engine::execute(ctx).await;
+        let (state, error) = engine::final_state(&ending);
+        let record = {
+            let mut record = live.record.lock().expect("run record lock");
+            record.state = state;
+            record.error = error.map(|e| e.with_detail("run_id", run_id.as_str()));
+            record.ended = Some(now_rfc3339());
+            record.duration_ms = Some(started.elapsed().as_millis() as u64);
+            record.clone()
+        };
+        tracing::info!(state = ?state, duration_ms = record.duration_ms, "task run ended");
+        engine::announce(&bus, &caller, &run_id, &task, &ending, &results);
+        let stored = StoredRun {
+            owner: task.owner.clone(),
+            record,
+        };
+        let _ = self
+            .with_store(&env, move |store| store.put_run(&stored))
+            .await;
+        self.inner
+            .live
+            .lock()
+            .expect("live runs lock")
+            .remove(&run_id);
+    }
+
+    async fn cancel(&self, client: &Arc<ClientHandle>, env: Envelope, run_id: String) {
+        let live = self
+            .inner
+            .live
+            .lock()
+            .expect("live runs lock")
+            .get(&run_id)
+            .cloned();
+        match live {
+            Some(run) if may_see(client.principal(), run.owner.as_str()) => {
+                run.cancel.cancel();
+                self.inner.bus.reply::<Cancel>(&env, &Cancelling {});
+            }
+            _ => {
+                let wanted = run_id.clone();
+                let Some(stored) = self.with_store(&env, move |s| s.run(&wanted)).await else {
+                    return;
+                };
+                let error = match stored.filter(|r| may_see(client.principal(), &r.owner)) {
+                    Some(r) => ErrorPayload::new(
+                        ErrorCode::Conflict,
+                        format!("Run `{run_id}` has already ended ({:?}).", r.record.state),
+                    ),
+                    None => not_found_run(&run_id),
+                };
+                self.inner.bus.emit_error(&env, error);
+            }
+        }
+    }
+
+    async fn status(&self, client: &Arc<ClientHandle>, env: Envelope, run_id: String) {
+        let live = self
+            .inner
+            .live
+            .lock()
+            .expect("live runs lock")
+            .get(&run_id)
+            .cloned();
+        if let Some(run) = live.filter(|r| may_see(client.principal(), r.owner.as_str())) {
+            let record = run.record.lock().expect("run record lock").clone();
+            self.inner.bus.reply::<Status>(&env, &record);
+            return;
+        }
+        let wanted = run_id.clone();
+        let Some(stored) = self.with_store(&env, move |s| s.run(&wanted)).await else {
+            return;
+        };
+        match stored.filter(|r| may_see(client.principal(), &r.owner)) {
+            Some(run) => self.inner.bus.reply::<Status>(&env, &run.record),
+            None => self.inner.bus.emit_error(&env, not_found_run(&run_id)),
+        }
+    }
+
+    async fn list(&self, client: &Arc<ClientHandle>, env: Envelope) {
+        let principal = client.principal();
+        let owner = (!principal.is_admin()).then(|| principal.as_str().to_owned());
+        let Some((tasks, runs)) = self
+            .with_store(&env, move |s| s.list(owner.as_deref(), LISTED_RUNS))
+            .await
+        else {
+            return;
+        };
+        let live = self.inner.live.lock().expect("live runs lock");
+        let runs = runs
+            .iter()
+            .map(|r| match live.get(&r.record.run_id) {
+                // A live run's stored record is its start; its state is the live one.
+                Some(l) => RunSummary::from(&*l.record.lock().expect("run record lock")),
+                None => RunSummary::from(&r.record),
+            })
+            .collect();
+        drop(live);
+        let list = TaskList {
+            tasks: tasks.iter().map(StoredTask::summary).collect(),
+            runs,
+        };
+        self.inner.bus.reply::<List>(&env, &list);
+    }
+}
+
+fn not_found_run(run_id: &str) -> ErrorPayload {
+    ErrorPayload::new(
+        ErrorCode::NotFound,
+        format!("There is no run `{run_id}`; see task.list for your runs."),
+    )
+}
+
+/// True when `principal` may run or read what `owner` made.
+fn may_see(principal: Principal, owner: &str) -> bool {
+    principal.is_admin() || principal.as_str() == owner
+}
+
+/// A fresh id that sorts by creation time: `<prefix>-<ms since 1970, hex>-<random>`.
+fn fresh_id(prefix: &str) -> String {
+    let ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    format!(
+        "{prefix}-{ms:012x}-{:06x}",
+        rand::random::<u32>() & 0xff_ffff
+    )
+}
