@@ -23,7 +23,7 @@ commands:
   test                     fmt, clippy (host and wasm32), cargo test, release build, Playwright end2end
   e2e [-- playwright args] release build and the Playwright suite only
   dev [-- kernel args]     trunk serve on :8081 (live reload) beside a debug kernel on :8080
-  bench [-- bench args]    the bus and runner benchmarks (kernel/benches/)
+  bench [-- bench args]    the bus, runner and task-engine benchmarks (kernel/benches/)
   build                    the release build alone: desktop, precompressed assets, kernel
   precompress              (re)write the .br/.gz siblings in target/dist after a manual trunk build
   setup                    install the missing prerequisites only
