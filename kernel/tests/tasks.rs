@@ -469,3 +469,59 @@ async fn runs_beyond_the_cap_are_refused_and_unknown_ids_are_not_found() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_program_node_reads_its_module_from_the_callers_own_session() {
+    let kernel = start(Config::default()).await;
+    let mut tab = Client::connect(kernel.addr).await;
+    tab.request("vfs:register", json!({"sessionId": "s-tasks"}))
+        .await;
+    assert_eq!(tab.recv().await.topic.as_str(), "vfs:register:ack");
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 8) "from the vfs\n")
+      (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 8))
+        (i32.store (i32.const 4) (i32.const 13))
+        (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 32)))))"#;
+    let task = define(
+        &mut tab,
+        vec![node(
+            "read",
+            "vm.spawn",
+            json!({"module": {"path": "/hello.wat"}}),
+            &[],
+        )],
+        None,
+    )
+    .await;
+    let run_id = run(&mut tab, &task).await;
+    // The tab serves the relayed read the run's program node causes, then watches the run.
+    let mut events = Vec::new();
+    let end = loop {
+        let env = tab.recv().await;
+        match env.topic.as_str() {
+            "vfs:read" => {
+                assert_eq!(payload(&env)["path"], "/hello.wat");
+                let reply = env.reply(
+                    env.topic.resp(),
+                    &json!({"content": wat, "encoding": "utf8", "size": wat.len(), "mtime": 1}),
+                );
+                tab.send(serde_json::to_value(reply.to(env.from.clone().unwrap())).unwrap())
+                    .await;
+            }
+            "task.event" => events.push(payload(&env)),
+            "task.done" | "task.error" => break env,
+            other => panic!("unexpected {other}"),
+        }
+    };
+    assert_eq!(
+        end.topic.as_str(),
+        "task.done",
+        "{:?} {events:?}",
+        payload(&end)
+    );
+    assert_eq!(payload(&end)["run_id"], run_id.as_str());
+    assert_eq!(payload(&end)["results"]["read"]["stdout"], "from the vfs\n");
+}

@@ -27,6 +27,9 @@ pub enum Delivery {
 pub struct ClientHandle {
     id: String,
     principal: Principal,
+    /// The client this one acts for: a task run's agent acts for the client that started the
+    /// run (its VFS session is the one a `{path}` module is read from).
+    acting_for: Option<String>,
     tx: mpsc::Sender<Utf8Bytes>,
     subscriptions: RwLock<Vec<Pattern>>,
     kicked: CancellationToken,
@@ -44,6 +47,7 @@ impl ClientHandle {
         let handle = ClientHandle {
             id,
             principal,
+            acting_for: None,
             tx,
             subscriptions: RwLock::new(Vec::new()),
             kicked: CancellationToken::new(),
@@ -52,9 +56,26 @@ impl ClientHandle {
         (handle, rx)
     }
 
+    /// A kernel-made client that sends requests on behalf of `caller` (with its principal).
+    pub fn agent(
+        id: String,
+        principal: Principal,
+        caller: String,
+        queue_len: usize,
+    ) -> (ClientHandle, mpsc::Receiver<Utf8Bytes>) {
+        let (mut handle, rx) = ClientHandle::new(id, principal, queue_len);
+        handle.acting_for = Some(caller);
+        (handle, rx)
+    }
+
     /// The client id (the `from` of everything it sends).
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The client whose sessions this one uses: the caller for an agent, else itself.
+    pub fn acting_for(&self) -> &str {
+        self.acting_for.as_deref().unwrap_or(&self.id)
     }
 
     /// Who the client acts as.

@@ -100,7 +100,8 @@ struct Runner {
 /// Executes the run to its end and returns how it ended. The caller persists the result.
 pub async fn execute(ctx: RunContext) -> (Ending, Vec<Option<Value>>) {
     let agent_id = format!("task-{}", ctx.run_id);
-    let (handle, mut rx) = ClientHandle::new(agent_id, ctx.principal, AGENT_QUEUE);
+    let (handle, mut rx) =
+        ClientHandle::agent(agent_id, ctx.principal, ctx.caller_id.clone(), AGENT_QUEUE);
     let agent = Arc::new(handle);
     ctx.bus.attach(Arc::clone(&agent));
     let mut runner = Runner::new(ctx, Arc::clone(&agent));

@@ -65,7 +65,7 @@ async fn read_from_vfs(
             }
             session
         }
-        None => bus.sessions_of(requester.id()).into_iter().next().ok_or_else(|| {
+        None => bus.sessions_of(requester.acting_for()).into_iter().next().ok_or_else(|| {
             ErrorPayload::new(
                 ErrorCode::SessionNotFound,
                 "This client serves no VFS session to read the module from; register one with `vfs:register` or send the module as `wat` or `base64`.",
