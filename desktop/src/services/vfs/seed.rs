@@ -1,4 +1,4 @@
-//! The welcome folder of a new session: a README, a WASI hello world in WAT, and the sample
+//! The welcome folder of a new session: a README, a WASI hello world in WAT, a task graph, and the sample
 //! modules the kernel serves at `/samples/*.wasm` when it has them (skipped silently otherwise).
 //!
 //! A session is seeded once: only when its store is empty and this tab has not seeded it before
@@ -24,6 +24,7 @@ Aether is a desktop in your browser, backed by a small Rust kernel over one WebS
 - Use the Files app to create, rename, move, upload and download files, and to export the
   whole tree as a .zip (and import it back in another browser).
 - `hello.wat` is a WebAssembly program in text form: it prints a greeting through WASI.
+- `pipeline.task.yaml` is a task graph: open the Tasks app and press Run to watch it.
 ";
 
 const HELLO_WAT: &str = r#";; Hello world for WASI: writes one line to stdout with fd_write.
@@ -65,6 +66,10 @@ pub async fn seed_new_session<S: VfsStore>(store: &S, session_id: &str) {
         (
             "/welcome/hello.wat".to_owned(),
             Some(HELLO_WAT.as_bytes().to_vec()),
+        ),
+        (
+            "/welcome/pipeline.task.yaml".to_owned(),
+            Some(crate::apps::tasks::SAMPLE.as_bytes().to_vec()),
         ),
     ];
     for (url, path) in SAMPLES {
