@@ -4,7 +4,7 @@
 //   AETHER_BIN=../target/release/aether npx playwright test
 // Browsers are never downloaded: Chromium comes from the distribution (see TOOLCHAIN.md).
 import { defineConfig, devices } from '@playwright/test';
-import { kernelBinary, CHROMIUM_PATH, CHROMIUM_ARGS } from './tests/support/env';
+import { kernelBinary, freshDataDir, CHROMIUM_PATH, CHROMIUM_ARGS } from './tests/support/env';
 
 /** Port of the shared kernel that `webServer` starts; specs that kill a kernel start their own. */
 const PORT = Number(process.env.AETHER_E2E_PORT ?? 18080);
@@ -40,5 +40,6 @@ export default defineConfig({
     stdout: 'ignore',
     stderr: 'pipe',
     gracefulShutdown: { signal: 'SIGTERM', timeout: 2_000 },
+    env: { AETHER_DATA_DIR: freshDataDir() },
   },
 });

@@ -1,5 +1,6 @@
 // Where the kernel binary and the browser live; shared by the config and the helpers.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 /** The distribution's Chromium: Playwright never downloads a browser here. */
@@ -31,4 +32,12 @@ export function kernelBinary(): string {
     throw new Error(`kernel binary ${bin} not found: run \`cargo xtask test\` or set AETHER_BIN`);
   }
   return bin;
+}
+
+/**
+ * A fresh data folder for one kernel (compiled modules, task history), so test kernels never share
+ * the user's data dir or each other's task database.
+ */
+export function freshDataDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'aether-e2e-'));
 }

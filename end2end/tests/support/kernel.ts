@@ -4,7 +4,7 @@
 // these instead. It never reuses a port it did not pick, and `stop()` always reaps the process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
-import { kernelBinary } from './env';
+import { freshDataDir, kernelBinary } from './env';
 
 /** How long a kernel may take from spawn to a 200 on `/healthz`. */
 const START_TIMEOUT_MS = 20_000;
@@ -48,6 +48,8 @@ export async function waitForHealthz(baseUrl: string, alive: () => boolean = () 
 export class Kernel {
   private child: ChildProcess | undefined;
   private stderr = '';
+  /** Kept across restarts, like a real kernel's. */
+  private readonly dataDir = freshDataDir();
 
   private constructor(readonly port: number) {}
 
@@ -72,6 +74,7 @@ export class Kernel {
     this.stderr = '';
     const child = spawn(kernelBinary(), ['--listen', `127.0.0.1:${this.port}`], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, AETHER_DATA_DIR: this.dataDir },
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       // Keep the tail only: enough to explain a failed start.

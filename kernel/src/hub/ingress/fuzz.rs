@@ -1,7 +1,8 @@
 //! Property tests of the edge: arbitrary bytes and arbitrary envelopes through parsing and the
 //! guardrail path (permissions and rate limits configured). Nothing panics, every frame that is
 //! not an envelope gets exactly one `kernel.error`, and every request gets exactly one answer
-//! carrying its `_request_id`.
+//! carrying its `_request_id` (some services answer from a task: the request cases run on a
+//! runtime and wait for the answer).
 
 use std::num::{NonZeroU32, NonZeroU64};
 
@@ -19,7 +20,9 @@ use crate::guard::Principal;
 use crate::hub::Peer;
 
 fn guarded_kernel() -> Kernel {
+    let data_dir = std::env::temp_dir().join(format!("aether-fuzz-{:016x}", rand::random::<u64>()));
     let config = Config {
+        data_dir: Some(data_dir),
         permissions: vec![
             PermissionRule {
                 topic_prefix: TopicPrefix::parse("vm.kill").unwrap(),
@@ -104,24 +107,46 @@ proptest! {
         mut body in payload(),
         repeats in 1usize..6,
     ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let kernel = guarded_kernel();
-        let (mut peer, mut rx) = peer(&kernel);
-        for i in 0..repeats {
-            let id = format!("r-{i}");
-            body["_request_id"] = serde_json::Value::from(id.clone());
-            let text = serde_json::json!({"topic": topic, "payload": body}).to_string();
-            handle_text(&kernel, &mut peer, &text);
-            let out = drain(&mut rx);
-            let parsed = Envelope::from_json(&text).ok();
-            let is_request = parsed
-                .as_ref()
-                .is_some_and(|e| matches!(classify(&e.topic), Some(TopicKind::Request(_))));
-            let is_unknown = parsed.as_ref().is_some_and(|e| classify(&e.topic).is_none());
-            if is_request || is_unknown || parsed.is_none() {
+        let data_dir = kernel.config.data_dir.clone();
+        let outcome: Result<(), TestCaseError> = runtime.block_on(async {
+            let (mut peer, mut rx) = peer(&kernel);
+            for i in 0..repeats {
+                let id = format!("r-{i}");
+                body["_request_id"] = serde_json::Value::from(id.clone());
+                let text = serde_json::json!({"topic": topic, "payload": body}).to_string();
+                handle_text(&kernel, &mut peer, &text);
+                let parsed = Envelope::from_json(&text).ok();
+                let is_request = parsed
+                    .as_ref()
+                    .is_some_and(|e| matches!(classify(&e.topic), Some(TopicKind::Request(_))));
+                let is_unknown = parsed.as_ref().is_some_and(|e| classify(&e.topic).is_none());
+                if !(is_request || is_unknown || parsed.is_none()) {
+                    drain(&mut rx);
+                    continue;
+                }
+                let first = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv()).await;
+                let Ok(Some(first)) = first else {
+                    return Err(TestCaseError::fail(format!("{text} got no answer")));
+                };
+                // Let anything else it caused arrive, then nothing more may be there.
+                for _ in 0..4 {
+                    tokio::task::yield_now().await;
+                }
+                let mut out = vec![Envelope::from_json(&first).expect("a valid envelope")];
+                out.extend(drain(&mut rx));
                 prop_assert_eq!(out.len(), 1, "{} → {:?}", text, out);
                 prop_assert_eq!(out[0].request_id(), Some(id.as_str()));
                 prop_assert_eq!(out[0].to.as_deref(), Some(peer.id()));
             }
+            Ok(())
+        });
+        drop(kernel);
+        drop(runtime);
+        if let Some(dir) = data_dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
+        outcome?;
     }
 }
