@@ -74,6 +74,11 @@ async fn watch(client: &mut Client, run_id: &str) -> (Vec<(String, String)>, Env
     }
 }
 
+/// Reads until a node of the run is running.
+async fn wait_until_running(client: &mut Client) {
+    while payload(&client.recv().await)["state"] != "running" {}
+}
+
 fn position(events: &[(String, String)], node: &str, state: &str) -> usize {
     events
         .iter()
@@ -352,13 +357,7 @@ async fn cancel_stops_a_run_midway() {
     )
     .await;
     let run_id = run(&mut client, &task).await;
-    // Wait until the program runs.
-    loop {
-        let env = client.recv().await;
-        if payload(&env)["state"] == "running" {
-            break;
-        }
-    }
+    wait_until_running(&mut client).await;
     client
         .request("task.cancel", json!({"run_id": run_id}))
         .await;
@@ -396,11 +395,7 @@ async fn a_run_in_flight_when_the_kernel_stops_is_reported_interrupted() {
     )
     .await;
     let run_id = run(&mut client, &task).await;
-    loop {
-        if payload(&client.recv().await)["state"] == "running" {
-            break;
-        }
-    }
+    wait_until_running(&mut client).await;
     first.shutdown.cancel();
     first.task.await.unwrap().unwrap();
     drop(client);

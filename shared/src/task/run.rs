@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::NodeState;
+use super::{Node, NodeState};
 use crate::envelope::Payload;
 use crate::error::ErrorPayload;
 use crate::topic::Topic;
@@ -78,6 +78,21 @@ pub struct NodeRecord {
     pub result: Option<Payload>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorPayload>,
+}
+
+impl NodeRecord {
+    /// A node that has not started.
+    pub fn pending(node: &Node) -> NodeRecord {
+        NodeRecord {
+            id: node.id.clone(),
+            topic: node.topic.clone(),
+            after: node.after.clone(),
+            state: NodeState::Pending,
+            duration_ms: None,
+            result: None,
+            error: None,
+        }
+    }
 }
 
 /// A run: its task, state, times and every node in definition order.

@@ -2,20 +2,8 @@
 //! runs), from a `task.status` record (the history), and moved on by `task.event`, `task.done`
 //! and `task.error`. Pure state, unit tested natively; `mod.rs` feeds it and `graph` draws it.
 
-use aether_shared::task::{Define, Done, Event, NodeState, RunRecord, RunState};
-use aether_shared::{ErrorPayload, Payload, Topic};
-
-/// One node as shown.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NodeView {
-    pub id: String,
-    pub topic: Topic,
-    pub after: Vec<String>,
-    pub state: NodeState,
-    pub duration_ms: Option<u64>,
-    pub result: Option<Payload>,
-    pub error: Option<ErrorPayload>,
-}
+use aether_shared::ErrorPayload;
+use aether_shared::task::{Define, Done, Event, NodeRecord, NodeState, RunRecord, RunState};
 
 /// A run (or a definition not run yet) as shown.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,7 +13,7 @@ pub struct Board {
     pub run_id: Option<String>,
     /// `None` before the run starts.
     pub state: Option<RunState>,
-    pub nodes: Vec<NodeView>,
+    pub nodes: Vec<NodeRecord>,
     /// The run's error sentence, once it failed, timed out or was cancelled.
     pub error: Option<String>,
     pub duration_ms: Option<u64>,
@@ -39,19 +27,7 @@ impl Board {
             task_id: None,
             run_id: None,
             state: None,
-            nodes: define
-                .nodes
-                .iter()
-                .map(|n| NodeView {
-                    id: n.id.clone(),
-                    topic: n.topic.clone(),
-                    after: n.after.clone(),
-                    state: NodeState::Pending,
-                    duration_ms: None,
-                    result: None,
-                    error: None,
-                })
-                .collect(),
+            nodes: define.nodes.iter().map(NodeRecord::pending).collect(),
             error: None,
             duration_ms: None,
         }
@@ -64,19 +40,7 @@ impl Board {
             task_id: Some(run.task_id.clone()),
             run_id: Some(run.run_id.clone()),
             state: Some(run.state),
-            nodes: run
-                .nodes
-                .iter()
-                .map(|n| NodeView {
-                    id: n.id.clone(),
-                    topic: n.topic.clone(),
-                    after: n.after.clone(),
-                    state: n.state,
-                    duration_ms: n.duration_ms,
-                    result: n.result.clone(),
-                    error: n.error.clone(),
-                })
-                .collect(),
+            nodes: run.nodes.clone(),
             error: run.error.as_ref().map(|e| e.error.clone()),
             duration_ms: run.duration_ms,
         }

@@ -353,56 +353,56 @@ impl TaskService {
             .remove(&run_id);
     }
 
+    /// The run in flight with this id, if the client may see it.
+    fn live_run(&self, client: &ClientHandle, run_id: &str) -> Option<Arc<Live>> {
+        let live = self.inner.live.lock().expect("live runs lock");
+        live.get(run_id)
+            .filter(|run| may_see(client.principal(), run.owner.as_str()))
+            .cloned()
+    }
+
+    /// The stored run with this id, if the client may see it (`None` after answering when the
+    /// store failed).
+    async fn stored_run(
+        &self,
+        client: &ClientHandle,
+        env: &Envelope,
+        run_id: &str,
+    ) -> Option<Option<StoredRun>> {
+        let wanted = run_id.to_owned();
+        let stored = self.with_store(env, move |s| s.run(&wanted)).await?;
+        Some(stored.filter(|r| may_see(client.principal(), &r.owner)))
+    }
+
     async fn cancel(&self, client: &Arc<ClientHandle>, env: Envelope, run_id: String) {
-        let live = self
-            .inner
-            .live
-            .lock()
-            .expect("live runs lock")
-            .get(&run_id)
-            .cloned();
-        match live {
-            Some(run) if may_see(client.principal(), run.owner.as_str()) => {
-                run.cancel.cancel();
-                self.inner.bus.reply::<Cancel>(&env, &Cancelling {});
-            }
-            _ => {
-                let wanted = run_id.clone();
-                let Some(stored) = self.with_store(&env, move |s| s.run(&wanted)).await else {
-                    return;
-                };
-                let error = match stored.filter(|r| may_see(client.principal(), &r.owner)) {
-                    Some(r) => ErrorPayload::new(
-                        ErrorCode::Conflict,
-                        format!("Run `{run_id}` has already ended ({:?}).", r.record.state),
-                    ),
-                    None => not_found_run(&run_id),
-                };
-                self.inner.bus.emit_error(&env, error);
-            }
+        if let Some(run) = self.live_run(client, &run_id) {
+            run.cancel.cancel();
+            self.inner.bus.reply::<Cancel>(&env, &Cancelling {});
+            return;
         }
+        let Some(stored) = self.stored_run(client, &env, &run_id).await else {
+            return;
+        };
+        let error = match stored {
+            Some(r) => ErrorPayload::new(
+                ErrorCode::Conflict,
+                format!("Run `{run_id}` has already ended ({:?}).", r.record.state),
+            ),
+            None => not_found_run(&run_id),
+        };
+        self.inner.bus.emit_error(&env, error);
     }
 
     async fn status(&self, client: &Arc<ClientHandle>, env: Envelope, run_id: String) {
-        let live = self
-            .inner
-            .live
-            .lock()
-            .expect("live runs lock")
-            .get(&run_id)
-            .cloned();
-        if let Some(run) = live.filter(|r| may_see(client.principal(), r.owner.as_str())) {
+        if let Some(run) = self.live_run(client, &run_id) {
             let record = run.record.lock().expect("run record lock").clone();
             self.inner.bus.reply::<Status>(&env, &record);
             return;
         }
-        let wanted = run_id.clone();
-        let Some(stored) = self.with_store(&env, move |s| s.run(&wanted)).await else {
-            return;
-        };
-        match stored.filter(|r| may_see(client.principal(), &r.owner)) {
-            Some(run) => self.inner.bus.reply::<Status>(&env, &run.record),
-            None => self.inner.bus.emit_error(&env, not_found_run(&run_id)),
+        match self.stored_run(client, &env, &run_id).await {
+            Some(Some(run)) => self.inner.bus.reply::<Status>(&env, &run.record),
+            Some(None) => self.inner.bus.emit_error(&env, not_found_run(&run_id)),
+            None => {}
         }
     }
 

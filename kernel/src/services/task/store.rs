@@ -248,19 +248,7 @@ pub fn fresh_record(run_id: &str, task: &StoredTask, started: String) -> RunReco
         started,
         ended: None,
         duration_ms: None,
-        nodes: task
-            .nodes
-            .iter()
-            .map(|n| NodeRecord {
-                id: n.id.clone(),
-                topic: n.topic.clone(),
-                after: n.after.clone(),
-                state: NodeState::Pending,
-                duration_ms: None,
-                result: None,
-                error: None,
-            })
-            .collect(),
+        nodes: task.nodes.iter().map(NodeRecord::pending).collect(),
         error: None,
     }
 }
