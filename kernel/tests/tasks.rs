@@ -241,6 +241,20 @@ async fn bad_definitions_are_refused_naming_the_problem() {
     .await;
     assert_eq!(big["code"], "resource_exceeded");
     assert_eq!(big["details"]["limit"], "max_nodes");
+
+    // Text as users write it is read by `task.parse`, and bad text is explained with its line.
+    client
+        .request("task.parse", json!({"text": aether_shared::task::SAMPLE_YAML}))
+        .await;
+    let parsed = payload(&client.recv().await);
+    assert_eq!(parsed["nodes"][2]["id"], "echo", "{parsed}");
+    client
+        .request("task.parse", json!({"text": "name: x\nnodes: [oops"}))
+        .await;
+    let env = client.recv().await;
+    assert_eq!(env.topic.as_str(), "task.error");
+    let text = payload(&env)["error"].as_str().unwrap().to_owned();
+    assert!(text.contains("YAML") && text.contains("line"), "{text}");
 }
 
 #[tokio::test]

@@ -43,6 +43,7 @@ pub const REQUESTS: &[(&str, ReplyKind)] = &[
     ("vm.list", Resp),
     ("wasm.run", Ack),
     ("task.define", Ack),
+    ("task.parse", Resp),
     ("task.run", Ack),
     ("task.cancel", Ack),
     ("task.status", Resp),

@@ -58,6 +58,21 @@ pub struct Defined {
 
 crate::bus_request!(Define => "task.define", Ack, Defined);
 
+/// A definition to start from, in YAML (the Tasks app's first text and the welcome folder's
+/// `pipeline.task.yaml`): three nodes, the second running a program from the welcome folder, the
+/// third quoting its output.
+pub const SAMPLE_YAML: &str = include_str!("sample.task.yaml");
+
+/// `task.parse {text}` → `task.parse:resp` [`Define`]: reads a definition written as YAML or
+/// JSON (what a user keeps in a file) without defining it; `bad_request` names the line that
+/// does not parse. The desktop uses it so it need not carry a YAML parser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parse {
+    pub text: String,
+}
+
+crate::bus_request!(Parse => "task.parse", Resp, Define);
+
 /// The state of one node in a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

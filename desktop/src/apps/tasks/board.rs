@@ -155,8 +155,15 @@ pub fn run_word(state: RunState) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apps::tasks::definition::{SAMPLE, parse};
     use aether_shared::ErrorCode;
+
+    fn sample() -> Define {
+        serde_json::from_value(serde_json::json!({"name": "t", "nodes": [
+            {"id": "check", "topic": "kernel.ping"},
+            {"id": "hello", "topic": "vm.spawn", "after": ["check"]},
+        ]}))
+        .unwrap()
+    }
 
     fn event(run: &str, node: &str, state: NodeState) -> Event {
         Event::new(run, node, state)
@@ -164,7 +171,7 @@ mod tests {
 
     #[test]
     fn events_of_this_run_move_its_nodes_and_others_are_ignored() {
-        let mut board = Board::planned(&parse(SAMPLE).unwrap());
+        let mut board = Board::planned(&sample());
         assert!(!board.apply(&event("r-1", "check", NodeState::Running)));
         board.started("t-1".into(), "r-1".into());
         assert!(board.is_running());
@@ -181,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_run_error_names_its_run_and_sets_the_ending() {
-        let mut board = Board::planned(&parse(SAMPLE).unwrap());
+        let mut board = Board::planned(&sample());
         board.started("t-1".into(), "r-1".into());
         let other = ErrorPayload::new(ErrorCode::Timeout, "slow").with_detail("run_id", "r-9");
         assert!(!board.failed(&other));

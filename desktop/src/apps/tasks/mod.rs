@@ -3,9 +3,10 @@
 //! arrive, with its output and time. Cancel a run, run it again, and open any past run from the
 //! history the kernel keeps across restarts.
 //!
-//! Files: `definition` reads the text, `board` is the shown run (pure, moved by events),
-//! `layout` places the graph (pure), `graph`, `details` and `history` render. This module holds
-//! the window's signals and talks to the bus and the VFS.
+//! Files: `board` is the shown run (pure, moved by events), `layout` places the graph (pure),
+//! `graph`, `details` and `history` render. This module holds the window's signals and talks to
+//! the bus and the VFS. The kernel reads the text (`task.parse`), so the desktop carries no YAML
+//! parser.
 //!
 //! A run's events are addressed to this page, so one `task.*` listener (no subscription) feeds
 //! the board; events that arrive before the window learns its run id (the `task.run:ack` and the
@@ -16,14 +17,13 @@
 //! those of `graph`, `details` and `history`.
 
 mod board;
-mod definition;
 mod details;
 mod graph;
 mod history;
 mod layout;
 
 use aether_shared::task::{
-    Cancel, Define, Done, Event, List, Run, RunSummary, Started, Status,
+    Cancel, Define, Done, Event, List, Parse, Run, RunSummary, SAMPLE_YAML, Started, Status,
 };
 use aether_shared::{Envelope, ErrorPayload, Pattern};
 use leptos::prelude::*;
@@ -37,8 +37,6 @@ use board::{Board, run_word};
 use details::Details;
 use graph::Graph;
 use history::History;
-
-pub use definition::SAMPLE;
 
 /// The registry entry.
 pub const META: AppMeta = AppMeta {
@@ -83,17 +81,30 @@ impl App {
         self.status.set(Some(text.into()));
     }
 
+    /// Reads the text (the kernel parses YAML and JSON) and shows its graph, not run yet.
+    async fn preview(&self) -> Option<Define> {
+        let text = self.source.get_untracked();
+        match self.bus.send_request(&Parse { text }, DEFAULT_TIMEOUT_MS).await {
+            Ok(define) => {
+                self.board.set(Some(Board::planned(&define)));
+                self.selected.set(None);
+                Some(define)
+            }
+            Err(e) => {
+                self.say(e.to_string());
+                None
+            }
+        }
+    }
+
     /// Defines the text's task and runs it.
     fn run(&self) {
-        let define = match definition::parse(&self.source.get_untracked()) {
-            Ok(d) => d,
-            Err(e) => return self.say(e),
-        };
-        self.board.set(Some(Board::planned(&define)));
-        self.selected.set(None);
         self.status.set(None);
         let app = self.clone();
         spawn_local(async move {
+            let Some(define) = app.preview().await else {
+                return;
+            };
             match app.bus.send_request::<Define>(&define, DEFAULT_TIMEOUT_MS).await {
                 Ok(defined) => app.start(defined.task_id).await,
                 Err(e) => app.say(format!("Not defined: {e}")),
@@ -163,7 +174,9 @@ impl App {
                 Ok(file) => match as_text(&file.bytes) {
                     Some(text) => {
                         app.source.set(text.to_owned());
-                        app.say(format!("Loaded {path}."));
+                        if app.preview().await.is_some() {
+                            app.say(format!("Loaded {path}."));
+                        }
                     }
                     None => app.say(format!("{path} is not text.")),
                 },
@@ -256,9 +269,9 @@ pub fn Tasks() -> impl IntoView {
     let app = App {
         bus: expect_context::<BusClient>(),
         vfs: expect_context::<VfsProxy>(),
-        source: RwSignal::new(SAMPLE.to_owned()),
+        source: RwSignal::new(SAMPLE_YAML.to_owned()),
         path: RwSignal::new("/welcome/pipeline.task.yaml".to_owned()),
-        board: RwSignal::new(definition::parse(SAMPLE).ok().map(|d| Board::planned(&d))),
+        board: RwSignal::new(None),
         selected: RwSignal::new(None),
         history: RwSignal::new(Vec::new()),
         status: RwSignal::new(None),
@@ -275,12 +288,19 @@ pub fn Tasks() -> impl IntoView {
             bus.off(handle);
         });
     }
-    // The history, once connected (and again after a reconnect).
+    // Once connected (and again after a reconnect): the history, and the graph of the text
+    // when nothing is shown yet.
     {
         let app = app.clone();
         Effect::new(move |_| {
             if app.bus.state().is_connected() {
                 app.refresh_history();
+                if app.board.with_untracked(Option::is_none) {
+                    let app = app.clone();
+                    spawn_local(async move {
+                        app.preview().await;
+                    });
+                }
             }
         });
     }

@@ -69,7 +69,7 @@ pub async fn seed_new_session<S: VfsStore>(store: &S, session_id: &str) {
         ),
         (
             "/welcome/pipeline.task.yaml".to_owned(),
-            Some(crate::apps::tasks::SAMPLE.as_bytes().to_vec()),
+            Some(aether_shared::task::SAMPLE_YAML.as_bytes().to_vec()),
         ),
     ];
     for (url, path) in SAMPLES {

@@ -1,11 +1,12 @@
 //! The `task.*` service: task graphs defined, run, watched, cancelled, and kept across restarts.
 //!
-//! `task.define` checks the graph (ids, dependencies, cycles, `${…}` references, which topics
+//! `task.parse` reads YAML or JSON text into a definition. `task.define` checks the graph (ids, dependencies, cycles, `${…}` references, which topics
 //! may be nodes, the caller's permissions for every node) and stores it. `task.run` starts an
 //! [`engine`] run and acknowledges its id; `task.cancel` stops it; `task.status` and `task.list`
 //! read live runs and the [`store`]d history. Tasks and runs belong to the principal that made
 //! them (admin sees all). The store opens on the first `task.*` request.
 
+mod definition;
 mod engine;
 mod outcome;
 mod store;
@@ -17,7 +18,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aether_shared::catalog::{TopicKind, classify};
 use aether_shared::task::{
-    Cancel, Cancelling, Define, Defined, List, RunSummary, Started, Status, TaskList, graph, refs,
+    Cancel, Cancelling, Define, Defined, List, Parse, RunSummary, Started, Status, TaskList, graph,
+    refs,
 };
 use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace};
 
@@ -96,6 +98,16 @@ impl TaskService {
             Status::TOPIC => {
                 if let Some(req) = decode::<Status>(bus, &env) {
                     tokio::spawn(async move { this.status(&client, env, req.run_id).await });
+                }
+            }
+            Parse::TOPIC => {
+                if let Some(req) = decode::<Parse>(bus, &env) {
+                    match definition::parse(&req.text) {
+                        Ok(define) => bus.reply::<Parse>(&env, &define),
+                        Err(text) => {
+                            bus.emit_error(&env, ErrorPayload::new(ErrorCode::BadRequest, text))
+                        }
+                    }
                 }
             }
             List::TOPIC => {
