@@ -244,7 +244,10 @@ async fn bad_definitions_are_refused_naming_the_problem() {
 
     // Text as users write it is read by `task.parse`, and bad text is explained with its line.
     client
-        .request("task.parse", json!({"text": aether_shared::task::SAMPLE_YAML}))
+        .request(
+            "task.parse",
+            json!({"text": aether_shared::task::SAMPLE_YAML}),
+        )
         .await;
     let parsed = payload(&client.recv().await);
     assert_eq!(parsed["nodes"][2]["id"], "echo", "{parsed}");
