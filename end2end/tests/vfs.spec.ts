@@ -1,6 +1,6 @@
 // The VFS: each tab's files live in its IndexedDB under its own session id, are managed in the
-// Files app, survive reloads, are reachable through the kernel's relay by clients of the same
-// principal, and move between browsers by export/import.
+// Files app, survive reloads, are private to the tab (only the tab itself and the kernel acting for
+// it may use the relay to them), and move between browsers by export/import.
 import type { Page } from '@playwright/test';
 import { test, expect } from './support/fixtures';
 import { openDesktop, type BusError } from './support/aether';
@@ -67,16 +67,23 @@ async function openFiles(page: Page) {
 /** A list row of the Files app. */
 const entry = (page: Page, path: string) => page.locator(`[data-testid=vfs-entry][data-path="${path}"]`);
 
-/** Starts a kernel of the test's own that accepts frames of `maxFrameBytes` (large files travel in one frame). */
-async function kernelWithFrames(maxFrameBytes: number): Promise<Kernel> {
-  const before = process.env.AETHER_LIMITS__MAX_FRAME_BYTES;
-  process.env.AETHER_LIMITS__MAX_FRAME_BYTES = String(maxFrameBytes);
+/** Starts a kernel of the test's own with the `AETHER_*` variables in `vars` set. */
+async function kernelWith(vars: Record<string, string>): Promise<Kernel> {
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
   try {
     return await Kernel.start();
   } finally {
-    if (before === undefined) delete process.env.AETHER_LIMITS__MAX_FRAME_BYTES;
-    else process.env.AETHER_LIMITS__MAX_FRAME_BYTES = before;
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
+}
+
+/** Starts a kernel of the test's own that accepts frames of `maxFrameBytes` (large files travel in one frame). */
+async function kernelWithFrames(maxFrameBytes: number): Promise<Kernel> {
+  return await kernelWith({ AETHER_LIMITS__MAX_FRAME_BYTES: String(maxFrameBytes) });
 }
 
 test('a new session starts with the welcome folder', async ({ page }) => {
@@ -150,72 +157,126 @@ test('files survive a reload of the tab', async ({ page }) => {
   await expect(entry(page, '/keep')).toBeVisible();
 });
 
-test('two tabs have separate sessions and each lists only its own files', async ({ page, context }) => {
-  const a = await openWithVfs(page);
-  const pageB = await context.newPage();
-  const b = await openWithVfs(pageB);
-  expect(a).not.toBe(b);
-  await page.evaluate(() => window.__vfs().write('/only-a.txt', 'a'));
-  await pageB.evaluate(() => window.__vfs().write('/only-b.txt', 'b'));
-  const names = async (p: Page) => (await p.evaluate(() => window.__vfs().list('/'))).entries.map((e) => e.name);
-  expect(await names(page)).toContain('only-a.txt');
-  expect(await names(page)).not.toContain('only-b.txt');
-  expect(await names(pageB)).toContain('only-b.txt');
-  expect(await names(pageB)).not.toContain('only-a.txt');
+test('two tabs have separate sessions and one cannot read the other\'s files through the relay', async ({ browser }) => {
+  // Both tabs present the same token: one principal, still two private file sessions.
+  const kernel = await kernelWith({ AETHER_CLIENT_TOKEN: 'same-token-for-both' });
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const a = await openWithVfs(page, `${kernel.baseUrl}/?token=same-token-for-both`);
+    const pageB = await context.newPage();
+    const b = await openWithVfs(pageB, `${kernel.baseUrl}/?token=same-token-for-both`);
+    expect(a).not.toBe(b);
+    await page.evaluate(() => window.__vfs().write('/only-a.txt', 'a'));
+    await pageB.evaluate(() => window.__vfs().write('/only-b.txt', 'b'));
+    const names = async (p: Page) => (await p.evaluate(() => window.__vfs().list('/'))).entries.map((e) => e.name);
+    expect(await names(page)).toContain('only-a.txt');
+    expect(await names(page)).not.toContain('only-b.txt');
+    expect(await names(pageB)).toContain('only-b.txt');
+    expect(await names(pageB)).not.toContain('only-a.txt');
+
+    // Every file request from tab B to tab A's session is refused, whatever the operation.
+    const requests: [string, Record<string, unknown>][] = [
+      ['vfs:read', { path: '/only-a.txt' }],
+      ['vfs:list', { path: '/' }],
+      ['vfs:stat', { path: '/only-a.txt' }],
+      ['vfs:write', { path: '/only-a.txt', content: 'overwritten by B' }],
+      ['vfs:delete', { path: '/only-a.txt' }],
+      ['vfs:rename', { from: '/only-a.txt', to: '/stolen.txt' }],
+      ['vfs:mkdir', { path: '/from-b' }],
+    ];
+    for (const [topic, payload] of requests) {
+      const err = (await pageB.evaluate(
+        ([t, p, to]) => window.aether.request(t, p, { to, timeoutMs: 5000 }).catch((e: BusError) => e),
+        [topic, payload, a] as const,
+      )) as BusError;
+      expect(err.code, topic).toBe('permission_denied');
+      expect(err.error).toContain('another tab');
+    }
+    // The kernel will not read tab A's files for tab B either.
+    const spawn = await pageB.evaluate(async (session) => {
+      window.__got = [];
+      window.aether.subscribe('vm.*', (e) => window.__got.push(e));
+      const ack = await window.aether.request('vm.spawn', { module: { path: '/only-a.txt', session } });
+      return ack.pid;
+    }, a);
+    expect(typeof spawn).toBe('number');
+    await expect.poll(() => pageB.evaluate(() => window.__got.find((e) => e.topic === 'vm.error')?.payload?.code)).toBe(
+      'permission_denied',
+    );
+    // Tab A's files are untouched; tab A itself still reaches them through the relay.
+    expect(await names(page)).toEqual(expect.arrayContaining(['only-a.txt']));
+    expect(await names(page)).not.toContain('stolen.txt');
+    const own = await page.evaluate((to) => window.aether.request('vfs:read', { path: '/only-a.txt' }, { to }), a);
+    expect(own).toMatchObject({ content: 'a', encoding: 'utf8', size: 1 });
+  } finally {
+    await context.close();
+    await kernel.kill();
+  }
 });
 
-test('a second client of the same principal reads and writes a file through the relay', async ({ page, context }) => {
+test('a kernel service reads the tab\'s file through the relay, and the tab itself may use the relay', async ({ page }) => {
   const a = await openWithVfs(page);
-  await page.evaluate(() => window.__vfs().write('/shared/note.md', '# from A'));
-  const pageB = await context.newPage();
-  await openWithVfs(pageB);
+  await page.evaluate(() => window.__vfs().write('/prog/hi.wat', `(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 8) "read through the relay\\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 8))
+    (i32.store (i32.const 4) (i32.const 23))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 40)))))`));
+  // The kernel's module reader asks this tab's session for the file on the tab's behalf.
+  await page.evaluate(async () => {
+    window.__got = [];
+    window.aether.subscribe('vm.*', (e) => window.__got.push(e));
+    await window.aether.request('vm.spawn', { module: { path: '/prog/hi.wat' } });
+  });
+  await expect.poll(() => page.evaluate(() => window.__got.filter((e) => e.topic === 'vm.exit').length)).toBe(1);
+  const stdout = await page.evaluate(() =>
+    window.__got.filter((e) => e.topic === 'vm.stdout').map((e) => e.payload?.data).join(''),
+  );
+  expect(stdout).toBe('read through the relay\n');
 
-  const reply = await pageB.evaluate((to) => window.aether.request('vfs:read', { path: '/shared/note.md' }, { to }), a);
-  expect(reply).toMatchObject({ content: '# from A', encoding: 'utf8', size: 8 });
+  // The tab addressing its own session through the kernel: replies come back correlated.
+  const reply = await page.evaluate((to) => window.aether.request('vfs:read', { path: '/prog/hi.wat' }, { to }), a);
+  expect(reply).toMatchObject({ encoding: 'utf8' });
   expect(typeof reply._request_id).toBe('string');
-
-  const listing = await pageB.evaluate((to) => window.aether.request('vfs:list', { path: '/shared' }, { to }), a);
-  expect((listing.entries as { path: string }[]).map((e) => e.path)).toEqual(['/shared/note.md']);
-
-  await pageB.evaluate((to) => window.aether.request('vfs:write', { path: '/shared/from-b.txt', content: 'hi A' }, { to }), a);
-  expect((await page.evaluate(() => window.__vfs().read('/shared/from-b.txt'))).content).toBe('hi A');
-
-  const missing = await pageB.evaluate(
+  await page.evaluate((to) => window.aether.request('vfs:write', { path: '/prog/note.txt', content: 'hi' }, { to }), a);
+  expect((await page.evaluate(() => window.__vfs().read('/prog/note.txt'))).content).toBe('hi');
+  const listing = await page.evaluate((to) => window.aether.request('vfs:list', { path: '/prog' }, { to }), a);
+  expect((listing.entries as { path: string }[]).map((e) => e.path)).toEqual(['/prog/hi.wat', '/prog/note.txt']);
+  const missing = await page.evaluate(
     (to) => window.aether.request('vfs:read', { path: '/nope' }, { to }).catch((e: BusError) => e),
     a,
   );
   expect(missing).toMatchObject({ code: 'not_found' });
-  const notEmpty = await pageB.evaluate(
-    (to) => window.aether.request('vfs:delete', { path: '/shared' }, { to }).catch((e: BusError) => e),
+  const notEmpty = await page.evaluate(
+    (to) => window.aether.request('vfs:delete', { path: '/prog' }, { to }).catch((e: BusError) => e),
     a,
   );
   expect(notEmpty).toMatchObject({ code: 'conflict' });
 });
 
-test('bad paths are refused with bad_request, through the relay and locally', async ({ page, context }) => {
+test('bad paths are refused with bad_request, through the relay and locally', async ({ page }) => {
   const a = await openWithVfs(page);
-  const pageB = await context.newPage();
-  await openWithVfs(pageB);
-  const err = (await pageB.evaluate(
+  const err = (await page.evaluate(
     (to) => window.aether.request('vfs:read', { path: '/../etc/passwd' }, { to }).catch((e: BusError) => e),
     a,
   )) as BusError;
   expect(err.code).toBe('bad_request');
   expect(err.error).toContain('leave the root');
-  if ((await pageB.getByTestId('toasts').count()) > 0) {
-    await expect(pageB.locator('[data-testid=toasts] .toast[data-code=bad_request]')).toHaveCount(1);
+  if ((await page.getByTestId('toasts').count()) > 0) {
+    await expect(page.locator('[data-testid=toasts] .toast[data-code=bad_request]')).toHaveCount(1);
   }
   const local = await page.evaluate(() => window.__vfs().write('/a\u0000b', 'x').catch((e: BusError) => e.code));
   expect(local).toBe('bad_request');
 });
 
-test('a file too large for one bus frame is refused with payload_too_large, not dropped', async ({ page, context }) => {
+test('a file too large for one bus frame is refused with payload_too_large, not dropped', async ({ page }) => {
   const a = await openWithVfs(page);
   // 900 KB of bytes is 1.2 MB of base64: over the default 1 MiB frame.
   await page.evaluate(() => window.__vfs().writeBytes('/big.bin', window.__random(900_000)));
-  const pageB = await context.newPage();
-  await openWithVfs(pageB);
-  const err = await pageB.evaluate(
+  const err = await page.evaluate(
     (to) => window.aether.request('vfs:read', { path: '/big.bin' }, { to, timeoutMs: 5000 }).catch((e: BusError) => e),
     a,
   );
@@ -229,9 +290,7 @@ test('a 10 MB binary file round-trips byte for byte through the relay', async ({
   try {
     const pageA = await context.newPage();
     const a = await openWithVfs(pageA, `${kernel.baseUrl}/`);
-    const pageB = await context.newPage();
-    await openWithVfs(pageB, `${kernel.baseUrl}/`);
-    const result = await pageB.evaluate(async (to) => {
+    const result = await pageA.evaluate(async (to) => {
       const size = 10 * 1024 * 1024;
       const bytes = window.__random(size);
       let binary = '';
@@ -317,8 +376,6 @@ test('figures: relayed vfs:read round trip against the direct IndexedDB read', a
   try {
     const pageA = await context.newPage();
     const a = await openWithVfs(pageA, `${kernel.baseUrl}/`);
-    const pageB = await context.newPage();
-    await openWithVfs(pageB, `${kernel.baseUrl}/`);
     const RUNS = 20;
     for (const [label, size] of [['1 KB', 1024], ['1 MB', 1024 * 1024]] as const) {
       const path = `/bench/${size}.bin`;
@@ -351,7 +408,7 @@ test('figures: relayed vfs:read round trip against the direct IndexedDB read', a
         },
         [path, RUNS] as const,
       );
-      const relayed = await pageB.evaluate(
+      const relayed = await pageA.evaluate(
         async ([to, p, runs]) => {
           const times: number[] = [];
           for (let i = 0; i < runs; i++) {

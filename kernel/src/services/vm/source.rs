@@ -1,15 +1,16 @@
 //! Getting a program's bytes: WAT text, base64, or a file read through the VFS relay from the
-//! requester's session (or a named session of the same principal).
+//! requester's own session (a session of another tab is `permission_denied`, audited).
 
 use std::time::Duration;
 
 use aether_shared::vfs::{self, Encoding};
-use aether_shared::vm::ModuleSource;
-use aether_shared::{ErrorCode, ErrorPayload};
+use aether_shared::vm::{ModuleSource, Spawn};
+use aether_shared::{BusRequest as _, ErrorCode, ErrorPayload};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::bus::{Bus, ClientHandle, RequestError};
+use crate::guard::audit::{self, Reason};
 
 /// How long a relayed `vfs:read` of a module may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(15);
@@ -57,11 +58,21 @@ async fn read_from_vfs(
             let owner = bus.resolve(&session).ok_or_else(|| {
                 ErrorPayload::new(ErrorCode::SessionNotFound, format!("No tab serves session `{session}`; open it and retry."))
             })?;
-            if owner.principal() != requester.principal() && !requester.principal().is_admin() {
-                return Err(ErrorPayload::new(
+            // A VFS session is private to its tab: the kernel reads only for that tab.
+            if owner.id() != requester.id() {
+                let error = ErrorPayload::new(
                     ErrorCode::PermissionDenied,
-                    format!("Session `{session}` belongs to another principal."),
-                ));
+                    format!("Session `{session}` is another tab's; the kernel reads modules only from the requesting tab's own files."),
+                );
+                // Logged here, counted when `Job::run` answers it.
+                audit::log(
+                    Reason::PermissionDenied,
+                    Some(requester.id()),
+                    requester.principal().as_str(),
+                    Some(Spawn::TOPIC),
+                    &error.error,
+                );
+                return Err(error);
             }
             session
         }
