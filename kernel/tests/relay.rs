@@ -1,5 +1,6 @@
 //! The session relay (SPEC §3) against a real kernel: a tab registers a session and serves the
-//! requests addressed to it; ids are exclusive, released on disconnect, and guarded by principal.
+//! requests addressed to it; ids are exclusive, released on disconnect, and a VFS session is
+//! private to its tab (only the tab itself and the kernel acting for it may use it).
 
 mod support;
 
@@ -22,23 +23,115 @@ async fn a_request_addressed_to_a_session_reaches_its_tab_and_the_reply_comes_ba
     assert_eq!(ack.topic.as_str(), "vfs:register:ack");
     assert_eq!(payload(&ack)["sessionId"], "s-tab1");
 
-    let mut reader = Client::connect(kernel.addr).await;
-    reader
-        .send(json!({"topic": "vfs:read", "to": "s-tab1", "payload": {"_request_id": "r-7", "path": "/a.txt"}}))
+    // The tab itself addresses its session through the relay.
+    tab.send(json!({"topic": "vfs:read", "to": "s-tab1", "payload": {"_request_id": "r-7", "path": "/a.txt"}}))
         .await;
     let relayed = tab.recv().await;
     assert_eq!(relayed.topic.as_str(), "vfs:read");
-    assert_eq!(relayed.from.as_deref(), Some(reader.id.as_str()));
-    // The tab answers its requester; the reply reaches the reader only.
+    assert_eq!(relayed.to.as_deref(), Some("s-tab1"));
+    assert_eq!(relayed.from.as_deref(), Some(tab.id.as_str()));
+    // The tab answers its requester (here: itself).
     let reply = relayed.reply(
         relayed.topic.resp(),
         &json!({"content": "hi", "encoding": "utf8", "size": 2, "mtime": 1}),
     );
     tab.send(serde_json::to_value(&reply).unwrap()).await;
-    let got = reader.recv().await;
+    let got = tab.recv().await;
     assert_eq!(got.topic.as_str(), "vfs:read:resp");
     assert_eq!(got.request_id(), Some("r-7"));
     assert_eq!(payload(&got)["content"], "hi");
+}
+
+/// The refusal counter of `reason` in `kernel.stats`.
+async fn refusals(client: &mut Client, reason: &str) -> u64 {
+    client.request("kernel.stats", json!({})).await;
+    let stats = client.recv().await;
+    assert_eq!(stats.topic.as_str(), "kernel.stats:resp");
+    payload(&stats)["refusals"][reason].as_u64().unwrap_or(0)
+}
+
+/// Sends `vfs:read` from `other` to `session` and checks it is refused, audited, and that the
+/// owning `tab` never sees it.
+async fn refused_relay(tab: &mut Client, other: &mut Client, session: &str) {
+    let before = refusals(other, "permission_denied").await;
+    other
+        .send(json!({"topic": "vfs:read", "to": session, "payload": {"_request_id": "r-x", "path": "/secret"}}))
+        .await;
+    let err = other.recv().await;
+    assert_eq!(err.topic.as_str(), "vfs:error");
+    assert_eq!(err.request_id(), Some("r-x"));
+    assert_eq!(payload(&err)["code"], "permission_denied");
+    assert!(
+        payload(&err)["error"]
+            .as_str()
+            .unwrap()
+            .contains("another tab")
+    );
+    assert_eq!(refusals(other, "permission_denied").await, before + 1);
+    // The tab's next message is the answer to its own ping: the read never reached it.
+    let ping = tab.request("kernel.ping", json!({})).await;
+    let next = tab.recv().await;
+    assert_eq!(next.topic.as_str(), "kernel.ping:resp");
+    assert_eq!(next.request_id(), Some(ping.as_str()));
+}
+
+#[tokio::test]
+async fn a_vfs_session_is_private_to_its_tab_even_within_one_principal() {
+    let config = Config {
+        client_token: Some("shared-token".into()),
+        admin_token: Some("root".into()),
+        ..Config::default()
+    };
+    let kernel = start(config).await;
+    let user = Dial {
+        bearer: Some("shared-token".into()),
+        ..Dial::default()
+    };
+    let mut tab = Client::connect_as(kernel.addr, &user).await;
+    register(&mut tab, "vfs:register", "s-private").await;
+    // A second tab with the same token, and an admin tool: both refused.
+    let mut sibling = Client::connect_as(kernel.addr, &user).await;
+    refused_relay(&mut tab, &mut sibling, "s-private").await;
+    let admin = Dial {
+        bearer: Some("root".into()),
+        ..Dial::default()
+    };
+    let mut root = Client::connect_as(kernel.addr, &admin).await;
+    refused_relay(&mut tab, &mut root, "s-private").await;
+    // Addressing the tab's client id instead of its session changes nothing.
+    let tab_id = tab.id.clone();
+    refused_relay(&mut tab, &mut sibling, &tab_id).await;
+}
+
+#[tokio::test]
+async fn the_module_reader_reads_only_the_requesters_own_session() {
+    let kernel = start(Config::default()).await;
+    let mut tab = Client::connect(kernel.addr).await;
+    register(&mut tab, "vfs:register", "s-owner").await;
+    let mut other = Client::connect(kernel.addr).await;
+    let id = other
+        .request(
+            "vm.spawn",
+            json!({"module": {"path": "/bin/hello.wasm", "session": "s-owner"}}),
+        )
+        .await;
+    let ack = other.recv().await;
+    assert_eq!(ack.topic.as_str(), "vm.spawn:ack");
+    let err = other.recv().await;
+    assert_eq!(err.topic.as_str(), "vm.error");
+    assert_eq!(err.request_id(), Some(id.as_str()));
+    assert_eq!(payload(&err)["code"], "permission_denied");
+    assert_eq!(refusals(&mut other, "permission_denied").await, 1);
+    // The owner naming its own session is served: the kernel relays the read to it.
+    tab.request(
+        "vm.spawn",
+        json!({"module": {"path": "/bin/hello.wasm", "session": "s-owner"}}),
+    )
+    .await;
+    assert_eq!(tab.recv().await.topic.as_str(), "vm.spawn:ack");
+    let read = tab.recv().await;
+    assert_eq!(read.topic.as_str(), "vfs:read");
+    assert_eq!(read.from.as_deref(), Some("kernel"));
 }
 
 #[tokio::test]

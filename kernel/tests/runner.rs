@@ -394,3 +394,81 @@ async fn a_module_is_read_from_the_requesters_vfs_session() {
     assert_exit(&run, 0);
     assert_eq!(run.stdout, "Hello from WebAssembly!\n");
 }
+
+#[tokio::test]
+async fn a_module_larger_than_a_chunk_is_read_in_chunks_and_a_change_between_them_is_refused() {
+    let kernel = start(Config::default()).await;
+    let mut tab = Client::connect(kernel.addr).await;
+    tab.request("vfs:register", json!({"sessionId": "s-chunks"}))
+        .await;
+    assert_eq!(tab.recv().await.topic.as_str(), "vfs:register:ack");
+    let hello = guest("hello");
+    let half = hello.len() / 2;
+    let pid = spawn_from(&mut tab, "/bin/hello.wasm").await;
+    // The kernel asks for chunks; this tab answers at most half the file at a time.
+    let first = tab.recv().await;
+    assert_eq!(payload(&first)["offset"], 0);
+    assert!(payload(&first)["length"].as_u64().unwrap() > 0);
+    answer_chunk(&mut tab, &first, &hello[..half], 0, hello.len(), 5, false).await;
+    let second = tab.recv().await;
+    assert_eq!(second.topic.as_str(), "vfs:read");
+    assert_eq!(payload(&second)["offset"], half);
+    answer_chunk(
+        &mut tab,
+        &second,
+        &hello[half..],
+        half,
+        hello.len(),
+        5,
+        true,
+    )
+    .await;
+    let run = finish(&mut tab, pid).await;
+    assert_exit(&run, 0);
+    assert_eq!(run.stdout, "Hello from WebAssembly!\n");
+
+    // A file whose mtime moves between chunks is refused with `conflict`, not half-loaded.
+    let pid = spawn_from(&mut tab, "/bin/hello.wasm").await;
+    let first = tab.recv().await;
+    answer_chunk(&mut tab, &first, &hello[..half], 0, hello.len(), 5, false).await;
+    let second = tab.recv().await;
+    answer_chunk(
+        &mut tab,
+        &second,
+        &hello[half..],
+        half,
+        hello.len(),
+        6,
+        true,
+    )
+    .await;
+    let run = finish(&mut tab, pid).await;
+    assert_error(&run, "conflict", None);
+}
+
+/// Spawns `path` from the tab's own session; returns the pid.
+async fn spawn_from(tab: &mut Client, path: &str) -> u64 {
+    tab.request("vm.spawn", json!({"module": {"path": path}}))
+        .await;
+    let ack = tab.recv().await;
+    assert_eq!(ack.topic.as_str(), "vm.spawn:ack");
+    payload(&ack)["pid"].as_u64().unwrap()
+}
+
+/// Answers a relayed `vfs:read` with one chunk.
+async fn answer_chunk(
+    tab: &mut Client,
+    read: &Envelope,
+    bytes: &[u8],
+    offset: usize,
+    size: usize,
+    mtime: u64,
+    eof: bool,
+) {
+    let reply = read.reply(
+        read.topic.resp(),
+        &json!({"content": base64(bytes), "encoding": "base64", "size": size, "mtime": mtime, "offset": offset, "eof": eof}),
+    );
+    tab.send(serde_json::to_value(reply.to("kernel")).unwrap())
+        .await;
+}

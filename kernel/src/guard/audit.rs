@@ -40,6 +40,18 @@ pub fn refused(
     message: &str,
 ) {
     stats.count_refusal(reason.as_str());
+    log(reason, client_id, principal, topic, message);
+}
+
+/// Records one refusal in the log only, for a caller whose error reply is counted on its way
+/// out (`Bus::emit_error`).
+pub fn log(
+    reason: Reason,
+    client_id: Option<&str>,
+    principal: &str,
+    topic: Option<&str>,
+    message: &str,
+) {
     tracing::info!(
         target: "aether::audit",
         reason = reason.as_str(),

@@ -93,8 +93,22 @@ pub fn handle_text(kernel: &Kernel, peer: &mut Peer, text: &str) {
                 ),
             ),
             None => tracing::debug!(to, "dropped an envelope for an absent address"),
-            // SPEC §3: requests relayed to a session come only from the kernel or from clients of
-            // the session owner's principal (admin tools too).
+            // A VFS session is private to the tab that registered it: relayed `vfs:*` requests
+            // come only from that tab itself (kernel services relay in-process, not through
+            // here). Stricter than, and so within, SPEC §3's same-principal rule.
+            Some(owner)
+                if is_request
+                    && env.topic.namespace() == Namespace::Vfs
+                    && owner.id() != client.id() =>
+            {
+                let error = ErrorPayload::new(
+                    ErrorCode::PermissionDenied,
+                    format!("`{to}` is another tab's file session; only that tab (and the kernel acting for it) may use it. Read your own tab's files, or have that tab share them."),
+                );
+                refuse_envelope(kernel, peer, &env, Reason::PermissionDenied, error);
+            }
+            // SPEC §3: other requests relayed to a session (`compute:`) come only from the kernel
+            // or from clients of the session owner's principal (admin tools too).
             Some(owner)
                 if is_request
                     && owner.id() != to

@@ -2,8 +2,10 @@
 //! addressed to that session from its IndexedDB store; the kernel only relays them.
 //!
 //! Paths are normalized by [`path::normalize`] on both sides. Content travels as UTF-8 text or
-//! base64 ([`Encoding`]). `mtime` is milliseconds since the Unix epoch.
+//! base64 ([`Encoding`]). `mtime` is milliseconds since the Unix epoch. A file larger than one
+//! frame travels in chunks ([`chunk`]): reads with `offset`/`length`, writes as an `upload`.
 
+pub mod chunk;
 pub mod path;
 
 use serde::{Deserialize, Serialize};
@@ -56,36 +58,85 @@ pub struct Entry {
 }
 
 /// `vfs:write {path, content, encoding}` → `:ack {size, mtime}`. Creates missing parents.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Chunked (a file larger than one frame): every chunk names the same `upload` id (chosen by the
+/// writer) and its `offset`; the chunks are staged and the file is replaced whole, atomically,
+/// when the chunk with `last: true` arrives. An upload that never finishes changes nothing (its
+/// chunks are dropped after a minute idle). `offset: 0` starts an upload again.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Write {
     pub path: String,
     pub content: String,
     #[serde(default)]
     pub encoding: Encoding,
+    /// The upload this chunk belongs to; absent for a write in one message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<String>,
+    /// Where this chunk starts in the file (chunked writes only).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offset: u64,
+    /// False while more chunks of the upload follow.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub last: bool,
 }
 
-/// The answer to [`Write`].
+/// The answer to [`Write`]. For a chunk that is not the last, `size` is the bytes staged so far
+/// and `committed` is false; the file is unchanged until the last chunk.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Written {
     pub size: u64,
     pub mtime: u64,
+    #[serde(default = "yes")]
+    pub committed: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 crate::bus_request!(Write => "vfs:write", Ack, Written);
 
-/// `vfs:read {path}` → `:resp {content, encoding, size, mtime}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// `vfs:read {path}` → `:resp {content, encoding, size, mtime, offset, eof}`: the whole file, or
+/// `payload_too_large` when it does not fit in one frame.
+///
+/// Chunked: with `offset` and/or `length`, at most `length` bytes from `offset` (fewer when they
+/// would not fit in one frame; `eof` once the end is in). See [`chunk::ChunkedRead`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Read {
     pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
 }
 
-/// The answer to [`Read`]: text files come back as `utf8`, others as `base64`.
+impl Read {
+    /// True for the chunked form.
+    pub fn is_chunked(&self) -> bool {
+        self.offset.is_some() || self.length.is_some()
+    }
+}
+
+/// The answer to [`Read`]: text comes back as `utf8`, anything else as `base64`. `size` is the
+/// whole file's; `offset` is where `content` starts and `eof` whether it reaches the end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileContent {
     pub content: String,
     pub encoding: Encoding,
     pub size: u64,
     pub mtime: u64,
+    #[serde(default)]
+    pub offset: u64,
+    #[serde(default = "yes")]
+    pub eof: bool,
 }
 
 crate::bus_request!(Read => "vfs:read", Resp, FileContent);
@@ -215,6 +266,28 @@ mod tests {
         assert_eq!(write.encoding, Encoding::Base64);
         let write: Write = serde_json::from_value(json!({"path": "/a", "content": "hi"})).unwrap();
         assert_eq!(write.encoding, Encoding::Utf8);
+        assert!(write.last && write.upload.is_none());
+        // The single-message forms serialize as before; the chunked fields only when used.
+        assert_eq!(
+            serde_json::to_value(&write).unwrap(),
+            json!({"path": "/a", "content": "hi", "encoding": "utf8"})
+        );
+        let chunk: Write = serde_json::from_value(
+            json!({"path": "/a", "content": "", "upload": "u1", "offset": 9, "last": false}),
+        )
+        .unwrap();
+        assert_eq!(
+            (chunk.upload.as_deref(), chunk.offset, chunk.last),
+            (Some("u1"), 9, false)
+        );
+        let read: Read = serde_json::from_value(json!({"path": "/a"})).unwrap();
+        assert!(!read.is_chunked());
+        assert_eq!(serde_json::to_value(&read).unwrap(), json!({"path": "/a"}));
+        let old_reply: FileContent = serde_json::from_value(
+            json!({"content": "hi", "encoding": "utf8", "size": 2, "mtime": 1}),
+        )
+        .unwrap();
+        assert_eq!((old_reply.offset, old_reply.eof), (0, true));
         let entry = Entry {
             name: "a".into(),
             path: "/a".into(),

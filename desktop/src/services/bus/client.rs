@@ -227,6 +227,27 @@ impl BusClient {
             })
     }
 
+    /// [`BusClient::send_request`] addressed `to` a client or session (the relay, SPEC §3).
+    pub async fn send_request_to<R: BusRequest>(
+        &self,
+        request: &R,
+        to: &str,
+        timeout_ms: u32,
+    ) -> Result<R::Reply, BusError> {
+        let request_id = self.next_request_id();
+        let envelope = Envelope::request(request, &request_id).to(to);
+        let reply = self
+            .exchange(envelope, request_id, Expectation::typed::<R>(), timeout_ms)
+            .await?;
+        reply
+            .decode::<Correlated<R::Reply>>()
+            .map(|correlated| correlated.body)
+            .map_err(|e| BusError::BadReply {
+                topic: R::TOPIC.to_owned(),
+                why: e.to_string(),
+            })
+    }
+
     /// Sends a request known only by its topic (the devtools hook) and returns the reply payload.
     ///
     /// The reply is the catalog's `:ack` or `:resp` for `topic`, or either for a topic the

@@ -31,6 +31,20 @@ pub fn encode(bytes: &[u8]) -> (String, Encoding) {
     }
 }
 
+/// `bytes` as base64, whatever they hold (chunks of an upload).
+pub fn encode_base64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
+/// `bytes` for a chunked reply of at most `budget` wire bytes: text as `utf8` when it is valid
+/// text that fits, else `base64` (which always fits a chunk sized by `chunk_len`).
+pub fn encode_chunk(bytes: &[u8], budget: u64) -> (String, Encoding) {
+    match as_text(bytes) {
+        Some(text) if encoded_len(bytes) <= budget => (text.to_owned(), Encoding::Utf8),
+        _ => (STANDARD.encode(bytes), Encoding::Base64),
+    }
+}
+
 /// `bytes` as text, when they are valid UTF-8 without NUL bytes.
 pub fn as_text(bytes: &[u8]) -> Option<&str> {
     if bytes.contains(&0) {

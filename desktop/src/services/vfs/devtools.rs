@@ -1,6 +1,7 @@
 //! `window.aether.vfs`: this tab's files from the browser console and end-to-end tests.
 //!
-//! Calls the [`VfsProxy`] directly (no bus round trip). Results are plain JS objects shaped like
+//! Calls the [`VfsProxy`] directly (no bus round trip), except `relayRead`/`relayWrite`, which go
+//! through the kernel's relay with the chunked client of `remote`. Results are plain JS objects shaped like
 //! the `vfs:*` replies; failures reject with an error payload (`{code, error}`). It adds no
 //! behaviour of its own.
 //!
@@ -14,6 +15,8 @@
 //! await aether.vfs.list("/")                  // → { entries: [...] }
 //! await aether.vfs.stat("/a.txt"); aether.vfs.mkdir("/d"); aether.vfs.delete("/d", true)
 //! await aether.vfs.rename("/a.txt", "/b.txt")
+//! await aether.vfs.relayRead(session, "/a.bin")        // → Uint8Array, through the kernel, chunked
+//! await aether.vfs.relayWrite(session, "/a.bin", u8)   // → { size, mtime, committed }
 //! ```
 
 use aether_shared::vfs::{Encoding, FileContent, Listing};
@@ -22,7 +25,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{VfsError, VfsProxy, content};
+use super::{VfsError, VfsProxy, content, remote};
 
 /// The object behind `window.aether.vfs`.
 #[wasm_bindgen(js_name = AetherVfs)]
@@ -57,6 +60,12 @@ impl VfsDevtools {
     /// True once the store is open.
     pub fn ready(&self) -> bool {
         self.proxy.is_ready()
+    }
+
+    /// Chunked uploads staged and waiting for their last chunk.
+    #[wasm_bindgen(js_name = uploadsInFlight)]
+    pub fn uploads_in_flight(&self) -> usize {
+        self.proxy.uploads_in_flight()
     }
 
     /// Writes `content` (`encoding` `"utf8"`, the default, or `"base64"`) to `path`.
@@ -95,6 +104,8 @@ impl VfsDevtools {
                     encoding,
                     size: file.entry.size,
                     mtime: file.entry.mtime,
+                    offset: 0,
+                    eof: true,
                 }
             }))
         })
@@ -108,6 +119,32 @@ impl VfsDevtools {
             match proxy.read(&path).await {
                 Ok(file) => Ok(Uint8Array::from(file.bytes.as_slice()).into()),
                 Err(e) => Err(to_js_error(&e)),
+            }
+        })
+    }
+
+    /// Reads `path` from `session` through the kernel's relay, in chunks when it is larger than
+    /// one frame (`vfs:read {offset, length}`); resolves with the bytes.
+    #[wasm_bindgen(js_name = relayRead)]
+    pub fn relay_read(&self, session: String, path: String) -> Promise {
+        let bus = self.proxy.bus().clone();
+        future_to_promise(async move {
+            match remote::read(&bus, &session, &path).await {
+                Ok(bytes) => Ok(Uint8Array::from(bytes.as_slice()).into()),
+                Err(e) => Err(to_js(&e)),
+            }
+        })
+    }
+
+    /// Writes `bytes` to `path` in `session` through the kernel's relay: one `vfs:write`, or an
+    /// upload in chunks committed whole by its last chunk.
+    #[wasm_bindgen(js_name = relayWrite)]
+    pub fn relay_write(&self, session: String, path: String, bytes: Uint8Array) -> Promise {
+        let bus = self.proxy.bus().clone();
+        future_to_promise(async move {
+            match remote::write(&bus, &session, &path, &bytes.to_vec()).await {
+                Ok(written) => Ok(to_js(&written)),
+                Err(e) => Err(to_js(&e)),
             }
         })
     }

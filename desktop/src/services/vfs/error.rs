@@ -44,13 +44,33 @@ pub enum VfsError {
     },
     /// The answer would not fit in one bus frame.
     #[error(
-        "`{path}` is {size} bytes, too large to send in one bus message (the kernel accepts {max_frame_bytes} bytes); raise `limits.max_frame_bytes` or use a smaller file"
+        "`{path}` is {size} bytes, too large to send in one bus message (the kernel accepts {max_frame_bytes} bytes); read it in chunks with `offset` and `length`"
     )]
     TooLargeToSend {
         path: String,
         size: u64,
         max_frame_bytes: u64,
     },
+    /// A chunk of an upload this tab does not know (never started, expired or already done).
+    #[error(
+        "upload `{0}` is not in progress (never started, idle too long, or finished); send it again from offset 0"
+    )]
+    UnknownUpload(String),
+    /// A chunk that does not continue its upload.
+    #[error(
+        "upload `{upload}` expected the chunk at offset {expected}, got {offset}; the upload was dropped, send it again from offset 0"
+    )]
+    UploadOutOfOrder {
+        upload: String,
+        expected: u64,
+        offset: u64,
+    },
+    #[error("{0} uploads are already in progress in this tab; finish one, or retry in a minute")]
+    TooManyUploads(usize),
+    #[error(
+        "uploads in progress would stage more than {0} bytes in this tab; upload fewer or smaller files at once"
+    )]
+    UploadTooLarge(u64),
     /// The file store has not finished opening.
     #[error("the file store of this tab is still opening; retry in a moment")]
     NotReady,
@@ -88,7 +108,11 @@ impl VfsError {
             VfsError::IsFolder(_) | VfsError::NotFolder(_) | VfsError::NotEmpty(_) => {
                 ErrorCode::Conflict
             }
-            VfsError::QuotaExceeded { .. } => ErrorCode::ResourceExceeded,
+            VfsError::QuotaExceeded { .. }
+            | VfsError::TooManyUploads(_)
+            | VfsError::UploadTooLarge(_) => ErrorCode::ResourceExceeded,
+            VfsError::UnknownUpload(_) => ErrorCode::NotFound,
+            VfsError::UploadOutOfOrder { .. } => ErrorCode::Conflict,
             VfsError::TooLargeToSend { .. } => ErrorCode::PayloadTooLarge,
             VfsError::NotReady => ErrorCode::BackendUnavailable,
             VfsError::Store(_) => ErrorCode::Internal,
@@ -117,6 +141,15 @@ impl VfsError {
             } => payload
                 .with_detail("limit", "max_frame_bytes")
                 .with_detail("value", *max_frame_bytes),
+            VfsError::TooManyUploads(max) => payload
+                .with_detail("limit", "uploads")
+                .with_detail("value", *max as u64),
+            VfsError::UploadTooLarge(max) => payload
+                .with_detail("limit", "staged_upload_bytes")
+                .with_detail("value", *max),
+            VfsError::UploadOutOfOrder { expected, .. } => {
+                payload.with_detail("expected_offset", *expected)
+            }
             _ => payload,
         }
     }

@@ -95,6 +95,20 @@ impl IdbTx<'_> {
     }
 }
 
+impl IdbTx<'_> {
+    /// The stored content of `path` as the browser holds it.
+    async fn content_array(&self, path: &str) -> Result<Option<js_sys::Uint8Array>, VfsError> {
+        let store = self.tx.object_store(CONTENTS).map_err(store_error)?;
+        let value: Option<JsValue> = store
+            .get(path)
+            .primitive()
+            .map_err(store_error)?
+            .await
+            .map_err(store_error)?;
+        Ok(value.and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok()))
+    }
+}
+
 impl StoreTx for IdbTx<'_> {
     async fn entry(&self, path: &str) -> Result<Option<Entry>, VfsError> {
         let store = self.tx.object_store(ENTRIES).map_err(store_error)?;
@@ -134,16 +148,22 @@ impl StoreTx for IdbTx<'_> {
     }
 
     async fn content(&self, path: &str) -> Result<Option<Vec<u8>>, VfsError> {
-        let store = self.tx.object_store(CONTENTS).map_err(store_error)?;
-        let value: Option<JsValue> = store
-            .get(path)
-            .primitive()
-            .map_err(store_error)?
-            .await
-            .map_err(store_error)?;
-        Ok(value
-            .and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
-            .map(|array| array.to_vec()))
+        Ok(self.content_array(path).await?.map(|array| array.to_vec()))
+    }
+
+    async fn content_range(
+        &self,
+        path: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Option<Vec<u8>>, VfsError> {
+        // Slice on the JS side: only the range is copied into wasm memory.
+        Ok(self.content_array(path).await?.map(|array| {
+            let len = array.length();
+            let start = offset.min(u64::from(len)) as u32;
+            let end = offset.saturating_add(length).min(u64::from(len)) as u32;
+            array.subarray(start, end).to_vec()
+        }))
     }
 
     async fn put(&self, entry: &Entry, content: Option<&[u8]>) -> Result<(), VfsError> {

@@ -5,7 +5,9 @@
 //! (local or relayed) so views refresh. The parts, one concern each: `ops` (the semantics,
 //! unit tested on `store::memory`), `store` (the transactional seam) and `idb` (IndexedDB),
 //! `content` (utf8/base64 at the edge), `archive` (zip export/import), `session` (the tab's id),
-//! `seed` (the welcome folder), `server` (the bus glue) and `devtools` (`window.aether.vfs`).
+//! `seed` (the welcome folder), `server` (the bus glue), `uploads` (chunked writes staged until
+//! their last chunk), `remote` (a session over the relay, chunked) and `devtools`
+//! (`window.aether.vfs`).
 //!
 //! The proxy never renders and never decides what a file means; it never loses a file silently:
 //! every failure is a [`VfsError`] with a sentence.
@@ -16,10 +18,12 @@ pub mod devtools;
 mod error;
 mod idb;
 mod ops;
+pub mod remote;
 mod seed;
 mod server;
 mod session;
 mod store;
+mod uploads;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -45,11 +49,15 @@ pub struct VfsProxy {
 
 struct Inner {
     session_id: String,
+    /// The bus this tab serves its files on (and reaches sessions through).
+    bus: BusClient,
     store: RefCell<Option<Rc<IdbStore>>>,
     /// Moves after every change, and once when the store opens.
     revision: ArcRwSignal<u64>,
     /// Why the store could not open, if it could not.
     failure: RefCell<Option<VfsError>>,
+    /// Chunked writes waiting for their last chunk.
+    uploads: RefCell<uploads::Uploads>,
 }
 
 /// Starts the VFS of this tab: opens its store (seeding a new session), then serves it on `bus`.
@@ -57,9 +65,11 @@ pub fn start(bus: BusClient) -> VfsProxy {
     let proxy = VfsProxy {
         inner: SendWrapper::new(Rc::new(Inner {
             session_id: session::tab_session_id(),
+            bus: bus.clone(),
             store: RefCell::new(None),
             revision: ArcRwSignal::new(0),
             failure: RefCell::new(None),
+            uploads: RefCell::new(uploads::Uploads::default()),
         })),
     };
     let opening = proxy.clone();
@@ -88,6 +98,16 @@ impl VfsProxy {
     /// This tab's session id (the address other clients and the kernel use for its files).
     pub fn session_id(&self) -> &str {
         &self.inner.session_id
+    }
+
+    /// The bus the files are served on.
+    pub fn bus(&self) -> &BusClient {
+        &self.inner.bus
+    }
+
+    /// Chunked uploads in progress (staged, not yet written).
+    pub fn uploads_in_flight(&self) -> usize {
+        self.inner.uploads.borrow().len()
     }
 
     /// True once the store is open.
@@ -138,6 +158,16 @@ impl VfsProxy {
     /// The file at `path`.
     pub async fn read(&self, path: &str) -> Result<FileData, VfsError> {
         ops::read(&*self.store()?, path).await
+    }
+
+    /// `length` bytes of the file at `path` from `offset` (fewer at its end).
+    pub async fn read_range(
+        &self,
+        path: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<FileData, VfsError> {
+        ops::read_range(&*self.store()?, path, offset, length).await
     }
 
     /// The entries directly inside the folder `path`, folders first.

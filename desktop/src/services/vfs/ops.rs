@@ -86,6 +86,7 @@ pub async fn write<S: VfsStore>(
     Ok(Written {
         size: bytes.len() as u64,
         mtime: now,
+        committed: true,
     })
 }
 
@@ -114,6 +115,38 @@ pub async fn read<S: VfsStore>(store: &S, path: &str) -> Result<FileData, VfsErr
         return Err(VfsError::IsFolder(path));
     }
     let bytes = tx.content(&path).await?.unwrap_or_default();
+    Ok(FileData {
+        entry: found,
+        bytes,
+    })
+}
+
+/// `length` bytes (fewer at the end) of the file at `path` from `offset`, with its entry. An
+/// offset past the end is `bad_request`.
+pub async fn read_range<S: VfsStore>(
+    store: &S,
+    path: &str,
+    offset: u64,
+    length: u64,
+) -> Result<FileData, VfsError> {
+    let path = normalize(path)?;
+    let tx = store.begin(false)?;
+    let found = lookup(&tx, &path)
+        .await?
+        .ok_or_else(|| VfsError::NotFound(path.clone()))?;
+    if found.kind == EntryKind::Dir {
+        return Err(VfsError::IsFolder(path));
+    }
+    if offset > found.size {
+        return Err(VfsError::BadPayload(format!(
+            "offset {offset} is past the end of `{path}` ({} bytes); read from 0 to {}",
+            found.size, found.size
+        )));
+    }
+    let bytes = tx
+        .content_range(&path, offset, length)
+        .await?
+        .unwrap_or_default();
     Ok(FileData {
         entry: found,
         bytes,

@@ -3,22 +3,27 @@
 //! or `vfs:error`, addressed to the requester.
 //!
 //! Payloads are parsed into the contract's typed requests here and nowhere else; the work is done
-//! by the same [`VfsProxy`] methods the apps call. A read whose answer would not fit in one bus
-//! frame (`kernel.hello` limits) is answered `payload_too_large` instead of being dropped by the
-//! kernel. A session taken by another client (a duplicated tab) is retried a few times, then
-//! left with a console warning.
+//! by the same [`VfsProxy`] methods the apps call. A whole-file read whose answer would not fit in
+//! one bus frame (`kernel.hello` limits) is answered `payload_too_large` (read it in chunks); a
+//! chunked read answers at most what fits. Chunked writes are staged in [`Uploads`] and written
+//! in one transaction when their last chunk arrives. A session taken by another client (a
+//! duplicated tab) is retried a few times, then left with a console warning.
 
 use std::rc::Rc;
 
+use aether_shared::vfs::chunk::chunk_len;
 use aether_shared::vfs::{
-    Delete, Done, FileContent, List, Listing, Mkdir, Read, Register, Rename, Stat, Write,
+    Delete, Done, FileContent, List, Listing, Mkdir, Read, Register, Rename, Stat, Write, Written,
+    normalize,
 };
 use aether_shared::{BusRequest, Envelope, ErrorCode, Pattern};
+use gloo_timers::callback::Interval;
 use gloo_timers::future::TimeoutFuture;
 
-use super::VfsProxy;
 use super::content;
 use super::error::VfsError;
+use super::uploads::Staging;
+use super::{VfsProxy, now_ms};
 use crate::services::bus::{BusClient, DEFAULT_TIMEOUT_MS};
 
 /// Attempts at registering a session another client holds (a reload's old socket may linger).
@@ -27,31 +32,51 @@ const REGISTER_ATTEMPTS: u32 = 5;
 const REGISTER_RETRY_MS: u32 = 1_000;
 /// Room for the envelope around a read's content, in bytes.
 const ENVELOPE_OVERHEAD_BYTES: u64 = 1_024;
+/// How often abandoned uploads are looked for, in milliseconds.
+const UPLOAD_SWEEP_MS: u32 = 10_000;
+/// Longest upload id, in bytes.
+const MAX_UPLOAD_ID_BYTES: usize = 64;
+
+/// What the request handlers share.
+struct Served {
+    bus: BusClient,
+    proxy: VfsProxy,
+}
 
 /// Serves `proxy` on `bus` for the life of the page.
 pub fn serve(bus: BusClient, proxy: VfsProxy) {
-    let shared = Rc::new((bus.clone(), proxy.clone()));
+    let served = Rc::new(Served {
+        bus: bus.clone(),
+        proxy: proxy.clone(),
+    });
     let requests = Pattern::parse("vfs:*").expect("a valid pattern");
     {
-        let shared = Rc::clone(&shared);
+        let served = Rc::clone(&served);
         bus.on(requests, move |envelope| {
-            let (bus, proxy) = &*shared;
-            if envelope.to.as_deref() != Some(proxy.session_id()) {
+            if envelope.to.as_deref() != Some(served.proxy.session_id()) {
                 return;
             }
-            let (bus, proxy, envelope) = (bus.clone(), proxy.clone(), envelope.clone());
+            let (served, envelope) = (Rc::clone(&served), envelope.clone());
             wasm_bindgen_futures::spawn_local(async move {
-                if let Some(answer) = answer(&bus, &proxy, &envelope).await
-                    && let Err(e) = bus.publish(answer)
+                if let Some(answer) = answer(&served, &envelope).await
+                    && let Err(e) = served.bus.publish(answer)
                 {
                     warn(&format!("could not answer `{}`: {e}", envelope.topic));
                 }
             });
         });
     }
+    {
+        // Abandoned uploads go even when no further chunk arrives; lives as long as the page.
+        let served = Rc::clone(&served);
+        Interval::new(UPLOAD_SWEEP_MS, move || {
+            served.proxy.inner.uploads.borrow_mut().sweep(now_ms());
+        })
+        .forget();
+    }
     let hello = Pattern::parse("kernel.hello").expect("a valid pattern");
     bus.on(hello, move |_| {
-        let (bus, proxy) = (shared.0.clone(), shared.1.clone());
+        let (bus, proxy) = (served.bus.clone(), served.proxy.clone());
         wasm_bindgen_futures::spawn_local(register(bus, proxy));
     });
     if bus.state_untracked().is_connected() {
@@ -80,39 +105,11 @@ async fn register(bus: BusClient, proxy: VfsProxy) {
 }
 
 /// The answer to one relayed envelope (`None` for what is not a request to serve).
-async fn answer(bus: &BusClient, proxy: &VfsProxy, env: &Envelope) -> Option<Envelope> {
+async fn answer(served: &Served, env: &Envelope) -> Option<Envelope> {
+    let proxy = &served.proxy;
     let result = match env.topic.as_str() {
-        Write::TOPIC => {
-            reply::<Write>(env, async |req| {
-                let bytes = content::decode(&req.content, req.encoding)?;
-                proxy.write(&req.path, &bytes).await
-            })
-            .await
-        }
-        Read::TOPIC => {
-            reply::<Read>(env, async |req| {
-                let file = proxy.read(&req.path).await?;
-                let max_frame_bytes = bus
-                    .hello_untracked()
-                    .map_or(u64::MAX, |h| h.limits.max_frame_bytes);
-                let wire = content::encoded_len(&file.bytes) + ENVELOPE_OVERHEAD_BYTES;
-                if wire > max_frame_bytes {
-                    return Err(VfsError::TooLargeToSend {
-                        path: file.entry.path,
-                        size: file.entry.size,
-                        max_frame_bytes,
-                    });
-                }
-                let (content, encoding) = content::encode(&file.bytes);
-                Ok(FileContent {
-                    content,
-                    encoding,
-                    size: file.entry.size,
-                    mtime: file.entry.mtime,
-                })
-            })
-            .await
-        }
+        Write::TOPIC => reply::<Write>(env, async |req| write(served, env, req).await).await,
+        Read::TOPIC => reply::<Read>(env, async |req| read(served, req).await).await,
         List::TOPIC => {
             reply::<List>(env, async |req| {
                 let entries = proxy.list(&req.path).await?;
@@ -146,6 +143,84 @@ async fn answer(bus: &BusClient, proxy: &VfsProxy, env: &Envelope) -> Option<Env
         _ => return None,
     };
     Some(result.unwrap_or_else(|e| env.error_reply(e.to_payload())))
+}
+
+/// `vfs:write`: in one message, or one chunk of an upload (committed by its last chunk).
+async fn write(served: &Served, env: &Envelope, req: Write) -> Result<Written, VfsError> {
+    let bytes = content::decode(&req.content, req.encoding)?;
+    let Some(upload) = req.upload else {
+        if req.offset != 0 || !req.last {
+            return Err(VfsError::BadPayload(
+                "`offset` and `last: false` belong to a chunked write; name its `upload`".into(),
+            ));
+        }
+        return served.proxy.write(&req.path, &bytes).await;
+    };
+    if upload.is_empty() || upload.len() > MAX_UPLOAD_ID_BYTES {
+        return Err(VfsError::BadPayload(format!(
+            "an upload id has 1 to {MAX_UPLOAD_ID_BYTES} bytes"
+        )));
+    }
+    let path = normalize(&req.path)?;
+    let writer = env.from.clone().unwrap_or_default();
+    let staged = served.proxy.inner.uploads.borrow_mut().stage(
+        (writer, upload),
+        &path,
+        req.offset,
+        &bytes,
+        req.last,
+        now_ms(),
+    )?;
+    match staged {
+        Staging::Partial(size) => Ok(Written {
+            size,
+            mtime: 0,
+            committed: false,
+        }),
+        Staging::Complete { path, bytes } => served.proxy.write(&path, &bytes).await,
+    }
+}
+
+/// `vfs:read`: the whole file in one message, or one chunk of at most what fits in a frame.
+async fn read(served: &Served, req: Read) -> Result<FileContent, VfsError> {
+    let max_frame_bytes = served
+        .bus
+        .hello_untracked()
+        .map_or(u64::MAX, |h| h.limits.max_frame_bytes);
+    if req.is_chunked() {
+        let budget = chunk_len(max_frame_bytes);
+        let offset = req.offset.unwrap_or(0);
+        let length = req.length.unwrap_or(budget).min(budget);
+        let file = served.proxy.read_range(&req.path, offset, length).await?;
+        let (content, encoding) = content::encode_chunk(&file.bytes, budget.div_ceil(3) * 4);
+        let end = offset + file.bytes.len() as u64;
+        return Ok(FileContent {
+            content,
+            encoding,
+            size: file.entry.size,
+            mtime: file.entry.mtime,
+            offset,
+            eof: end >= file.entry.size,
+        });
+    }
+    let file = served.proxy.read(&req.path).await?;
+    let wire = content::encoded_len(&file.bytes) + ENVELOPE_OVERHEAD_BYTES;
+    if wire > max_frame_bytes {
+        return Err(VfsError::TooLargeToSend {
+            path: file.entry.path,
+            size: file.entry.size,
+            max_frame_bytes,
+        });
+    }
+    let (content, encoding) = content::encode(&file.bytes);
+    Ok(FileContent {
+        content,
+        encoding,
+        size: file.entry.size,
+        mtime: file.entry.mtime,
+        offset: 0,
+        eof: true,
+    })
 }
 
 /// Decodes `env` as `R`, runs it, and builds the correlated reply.

@@ -1,18 +1,25 @@
 //! Getting a program's bytes: WAT text, base64, or a file read through the VFS relay from the
-//! requester's session (or a named session of the same principal).
+//! requester's own session (a session of another tab is `permission_denied`, audited), in chunks
+//! so a module of any size up to [`MAX_MODULE_BYTES`] passes the frame cap.
 
 use std::time::Duration;
 
-use aether_shared::vfs::{self, Encoding};
-use aether_shared::vm::ModuleSource;
-use aether_shared::{ErrorCode, ErrorPayload};
+use aether_shared::vfs::Encoding;
+use aether_shared::vfs::chunk::{ChunkError, ChunkedRead};
+use aether_shared::vm::{ModuleSource, Spawn};
+use aether_shared::{BusRequest as _, ErrorCode, ErrorPayload};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::bus::{Bus, ClientHandle, RequestError};
+use crate::guard::audit::{self, Reason};
 
-/// How long a relayed `vfs:read` of a module may take.
+/// How long one relayed `vfs:read` chunk of a module may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(15);
+/// Bytes asked for per chunk; the serving tab answers fewer when they would not fit in a frame.
+const CHUNK_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest module read from a tab's files.
+const MAX_MODULE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// A short label of the source for `vm.list`.
 pub fn label(source: &ModuleSource) -> String {
@@ -57,11 +64,21 @@ async fn read_from_vfs(
             let owner = bus.resolve(&session).ok_or_else(|| {
                 ErrorPayload::new(ErrorCode::SessionNotFound, format!("No tab serves session `{session}`; open it and retry."))
             })?;
-            if owner.principal() != requester.principal() && !requester.principal().is_admin() {
-                return Err(ErrorPayload::new(
+            // A VFS session is private to its tab: the kernel reads only for that tab.
+            if owner.id() != requester.id() {
+                let error = ErrorPayload::new(
                     ErrorCode::PermissionDenied,
-                    format!("Session `{session}` belongs to another principal."),
-                ));
+                    format!("Session `{session}` is another tab's; the kernel reads modules only from the requesting tab's own files."),
+                );
+                // Logged here, counted when `Job::run` answers it.
+                audit::log(
+                    Reason::PermissionDenied,
+                    Some(requester.id()),
+                    requester.principal().as_str(),
+                    Some(Spawn::TOPIC),
+                    &error.error,
+                );
+                return Err(error);
             }
             session
         }
@@ -72,36 +89,59 @@ async fn read_from_vfs(
             )
         })?,
     };
-    let read = vfs::Read {
-        path: path.to_owned(),
-    };
-    let file = bus
-        .request(&session, &read, READ_TIMEOUT)
-        .await
-        .map_err(|e| match e {
-            RequestError::Remote(err) => {
-                ErrorPayload::new(err.code, format!("Reading `{path}`: {}", err.error))
+    let mut reading = ChunkedRead::new(path, CHUNK_BYTES, MAX_MODULE_BYTES);
+    loop {
+        let answer = bus
+            .request(&session, &reading.request(), READ_TIMEOUT)
+            .await
+            .map_err(|e| relay_error(path, e))?;
+        let chunk = match answer.encoding {
+            Encoding::Utf8 => answer.content.as_bytes().to_vec(),
+            Encoding::Base64 => BASE64.decode(answer.content.trim()).map_err(|e| {
+                ErrorPayload::new(
+                    ErrorCode::BadRequest,
+                    format!("The tab sent `{path}` as invalid base64: {e}"),
+                )
+            })?,
+        };
+        match reading.push(&answer, &chunk) {
+            Ok(true) => return Ok(reading.into_bytes()),
+            Ok(false) => {}
+            Err(e @ ChunkError::TooLarge { .. }) => {
+                return Err(ErrorPayload::new(
+                    ErrorCode::ResourceExceeded,
+                    format!("{e}; the runner loads modules of at most {MAX_MODULE_BYTES} bytes."),
+                )
+                .with_detail("limit", "max_module_bytes")
+                .with_detail("value", MAX_MODULE_BYTES));
             }
-            RequestError::Timeout(_) => ErrorPayload::new(
-                ErrorCode::Timeout,
-                format!("The tab did not answer the read of `{path}` in time; retry."),
-            ),
-            RequestError::Unreachable(s) => ErrorPayload::new(
-                ErrorCode::SessionNotFound,
-                format!("Session `{s}` is gone; reopen its tab."),
-            ),
-            RequestError::BadAnswer(why) => ErrorPayload::new(
-                ErrorCode::Internal,
-                format!("The tab answered the read of `{path}` wrongly: {why}"),
-            ),
-        })?;
-    match file.encoding {
-        Encoding::Utf8 => Ok(file.content.into_bytes()),
-        Encoding::Base64 => BASE64.decode(file.content.trim()).map_err(|e| {
-            ErrorPayload::new(
-                ErrorCode::BadRequest,
-                format!("The tab sent `{path}` as invalid base64: {e}"),
-            )
-        }),
+            Err(e @ ChunkError::Changed { .. }) => {
+                return Err(ErrorPayload::new(ErrorCode::Conflict, e.to_string()));
+            }
+            Err(e @ ChunkError::OutOfStep { .. }) => {
+                return Err(ErrorPayload::new(ErrorCode::Internal, e.to_string()));
+            }
+        }
+    }
+}
+
+/// The error to answer a spawn with when the relayed read failed.
+fn relay_error(path: &str, e: RequestError) -> ErrorPayload {
+    match e {
+        RequestError::Remote(err) => {
+            ErrorPayload::new(err.code, format!("Reading `{path}`: {}", err.error))
+        }
+        RequestError::Timeout(_) => ErrorPayload::new(
+            ErrorCode::Timeout,
+            format!("The tab did not answer the read of `{path}` in time; retry."),
+        ),
+        RequestError::Unreachable(s) => ErrorPayload::new(
+            ErrorCode::SessionNotFound,
+            format!("Session `{s}` is gone; reopen its tab."),
+        ),
+        RequestError::BadAnswer(why) => ErrorPayload::new(
+            ErrorCode::Internal,
+            format!("The tab answered the read of `{path}` wrongly: {why}"),
+        ),
     }
 }

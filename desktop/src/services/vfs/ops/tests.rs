@@ -212,3 +212,30 @@ proptest! {
         prop_assert_eq!(run(snapshot(&store)).unwrap(), before);
     }
 }
+
+#[test]
+fn a_range_read_gives_the_slice_and_refuses_an_offset_past_the_end() {
+    let store = MemoryStore::default();
+    run(write(&store, "/f.bin", b"0123456789", 3)).unwrap();
+    let part = run(read_range(&store, "/f.bin", 4, 3)).unwrap();
+    assert_eq!((part.bytes.as_slice(), part.entry.size), (&b"456"[..], 10));
+    assert_eq!(
+        run(read_range(&store, "/f.bin", 8, 100)).unwrap().bytes,
+        b"89"
+    );
+    assert!(
+        run(read_range(&store, "/f.bin", 10, 5))
+            .unwrap()
+            .bytes
+            .is_empty()
+    );
+    assert_eq!(
+        code(run(read_range(&store, "/f.bin", 11, 1))),
+        ErrorCode::BadRequest
+    );
+    run(mkdir(&store, "/d", 1)).unwrap();
+    assert_eq!(
+        code(run(read_range(&store, "/d", 0, 1))),
+        ErrorCode::Conflict
+    );
+}
