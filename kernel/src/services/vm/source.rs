@@ -65,7 +65,7 @@ async fn read_from_vfs(
                 ErrorPayload::new(ErrorCode::SessionNotFound, format!("No tab serves session `{session}`; open it and retry."))
             })?;
             // A VFS session is private to its tab: the kernel reads only for that tab.
-            if owner.id() != requester.id() {
+            if owner.id() != requester.acting_for() {
                 let error = ErrorPayload::new(
                     ErrorCode::PermissionDenied,
                     format!("Session `{session}` is another tab's; the kernel reads modules only from the requesting tab's own files."),
