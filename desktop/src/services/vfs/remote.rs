@@ -120,8 +120,8 @@ pub async fn write(
     path: &str,
     bytes: &[u8],
 ) -> Result<Written, ErrorPayload> {
-    let (text, encoding) = content::encode(bytes);
-    if text.len() as u64 + FRAME_OVERHEAD_BYTES <= max_frame_bytes(bus) {
+    if content::encoded_len(bytes) + FRAME_OVERHEAD_BYTES <= max_frame_bytes(bus) {
+        let (text, encoding) = content::encode(bytes);
         let single = Write {
             path: path.to_owned(),
             content: text,
@@ -133,7 +133,6 @@ pub async fn write(
             .await
             .map_err(remote);
     }
-    drop(text);
     let upload = upload_id();
     let mut written = None;
     for (offset, piece, last) in pieces(bytes, frame_chunk(bus)) {
