@@ -23,9 +23,9 @@ const STEP_TIMEOUT_MS: u32 = 30_000;
 const MAX_READ_BYTES: u64 = 1024 * 1024 * 1024;
 /// Bytes per chunk of a read (fewer when the frame cap is lower): a few hundred KB per message
 /// moves fastest through the browser's WebSocket.
-const PIPELINE_CHUNK_BYTES: u64 = 192 * 1024;
+const PIPELINE_CHUNK_BYTES: u64 = 128 * 1024;
 /// Chunks of a read in flight at once.
-const WINDOW: usize = 4;
+const WINDOW: usize = 8;
 
 /// Raw bytes that fit in one frame of this connection, as base64.
 fn frame_chunk(bus: &BusClient) -> u64 {
