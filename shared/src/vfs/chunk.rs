@@ -110,6 +110,11 @@ impl ChunkedRead {
         Ok(end == answer.size)
     }
 
+    /// Bytes read so far (the offset of the next chunk).
+    pub fn position(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
     /// The file's modification time (ms since the epoch), once an answer arrived.
     pub fn mtime(&self) -> u64 {
         self.mtime

@@ -4,8 +4,11 @@
 //! `contents` (each file's bytes as a `Uint8Array`). A transaction spans both, so a write of an
 //! entry and its bytes commits whole or not at all — a tab closed mid-write leaves the old file.
 //! Descendants of `/dir` are the key range `["/dir/", "/dir0")` (`0` sorts right after `/`).
-//! A `QuotaExceededError` becomes [`VfsError::QuotaExceeded`] with `navigator.storage.estimate()`
+//! The content of the file read last by a chunked read is kept for its next chunks (a few
+//! seconds, while its entry is unchanged; any write drops it). A `QuotaExceededError` becomes [`VfsError::QuotaExceeded`] with `navigator.storage.estimate()`
 //! figures. This module never interprets paths beyond that range.
+
+use std::cell::RefCell;
 
 use aether_shared::vfs::Entry;
 use indexed_db_futures::KeyRange;
@@ -28,9 +31,23 @@ pub fn database_name(session_id: &str) -> String {
     format!("aether-vfs.{session_id}")
 }
 
+/// How long the content of the file read last stays at hand for the next chunk, in ms.
+const RECENT_TTL_MS: f64 = 3_000.0;
+
 /// An open VFS database.
 pub struct IdbStore {
     db: Database,
+    /// The file read last by a chunked read, so its next chunks skip IndexedDB.
+    recent: RefCell<Option<Recent>>,
+}
+
+/// The content of one file as the browser holds it, with the entry it was read for.
+struct Recent {
+    path: String,
+    size: u64,
+    mtime: u64,
+    array: js_sys::Uint8Array,
+    read_at_ms: f64,
 }
 
 impl IdbStore {
@@ -47,13 +64,17 @@ impl IdbStore {
             })
             .await
             .map_err(|e| VfsError::Store(format!("cannot open IndexedDB: {e}")))?;
-        Ok(IdbStore { db })
+        Ok(IdbStore {
+            db,
+            recent: RefCell::new(None),
+        })
     }
 }
 
 /// One IndexedDB transaction over both stores.
 pub struct IdbTx<'a> {
     tx: Transaction<'a>,
+    recent: &'a RefCell<Option<Recent>>,
 }
 
 impl VfsStore for IdbStore {
@@ -71,7 +92,10 @@ impl VfsStore for IdbStore {
             .with_mode(mode)
             .build()
             .map_err(store_error)?;
-        Ok(IdbTx { tx })
+        Ok(IdbTx {
+            tx,
+            recent: &self.recent,
+        })
     }
 }
 
@@ -153,12 +177,34 @@ impl StoreTx for IdbTx<'_> {
 
     async fn content_range(
         &self,
-        path: &str,
+        entry: &Entry,
         offset: u64,
         length: u64,
     ) -> Result<Option<Vec<u8>>, VfsError> {
-        // Slice on the JS side: only the range is copied into wasm memory.
-        Ok(self.content_array(path).await?.map(|array| {
+        // The chunks of one read come one after the other: the file read last is kept (as the
+        // browser holds it) while its entry is unchanged, for a few seconds, and is dropped by
+        // any write. Only the range is copied into wasm memory.
+        let now = js_sys::Date::now();
+        let cached = self.recent.borrow().as_ref().and_then(|r| {
+            let fresh = now - r.read_at_ms < RECENT_TTL_MS;
+            let same = r.path == entry.path && r.size == entry.size && r.mtime == entry.mtime;
+            (fresh && same).then(|| r.array.clone())
+        });
+        let array = match cached {
+            Some(array) => Some(array),
+            None => {
+                let array = self.content_array(&entry.path).await?;
+                *self.recent.borrow_mut() = array.as_ref().map(|array| Recent {
+                    path: entry.path.clone(),
+                    size: entry.size,
+                    mtime: entry.mtime,
+                    array: array.clone(),
+                    read_at_ms: now,
+                });
+                array
+            }
+        };
+        Ok(array.map(|array| {
             let len = array.length();
             let start = offset.min(u64::from(len)) as u32;
             let end = offset.saturating_add(length).min(u64::from(len)) as u32;
@@ -167,6 +213,7 @@ impl StoreTx for IdbTx<'_> {
     }
 
     async fn put(&self, entry: &Entry, content: Option<&[u8]>) -> Result<(), VfsError> {
+        self.recent.take();
         let text = serde_json::to_string(entry).map_err(store_error)?;
         let key = entry.path.as_str();
         let entries = self.tx.object_store(ENTRIES).map_err(store_error)?;
@@ -196,6 +243,7 @@ impl StoreTx for IdbTx<'_> {
     }
 
     async fn remove(&self, path: &str) -> Result<(), VfsError> {
+        self.recent.take();
         for name in [ENTRIES, CONTENTS] {
             let store = self.tx.object_store(name).map_err(store_error)?;
             store

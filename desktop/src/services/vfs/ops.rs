@@ -144,7 +144,7 @@ pub async fn read_range<S: VfsStore>(
         )));
     }
     let bytes = tx
-        .content_range(&path, offset, length)
+        .content_range(&found, offset, length)
         .await?
         .unwrap_or_default();
     Ok(FileData {

@@ -30,14 +30,15 @@ pub trait StoreTx {
     async fn descendants(&self, dir: &str) -> Result<Vec<Entry>, VfsError>;
     /// The content of the file at `path`, if stored.
     async fn content(&self, path: &str) -> Result<Option<Vec<u8>>, VfsError>;
-    /// `length` bytes (fewer at the end) of the content of the file at `path`, from `offset`.
+    /// `length` bytes (fewer at the end) of the content of the file `entry` (as just looked up
+    /// in this transaction), from `offset`.
     async fn content_range(
         &self,
-        path: &str,
+        entry: &Entry,
         offset: u64,
         length: u64,
     ) -> Result<Option<Vec<u8>>, VfsError> {
-        Ok(self.content(path).await?.map(|bytes| {
+        Ok(self.content(&entry.path).await?.map(|bytes| {
             let start = (offset as usize).min(bytes.len());
             let end = start.saturating_add(length as usize).min(bytes.len());
             bytes[start..end].to_vec()
