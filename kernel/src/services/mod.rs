@@ -4,6 +4,7 @@
 //! service decodes the typed payload (a bad payload is `bad_request`) and answers through the bus
 //! helpers. Services never read sockets and never block the runtime.
 
+pub mod ai;
 mod kernel;
 mod sessions;
 mod subscriptions;
@@ -25,6 +26,8 @@ pub struct Services {
     /// The WASM runner, started on the first `vm.*` request (its engine reserves memory and
     /// runs a ticker thread: a kernel that never runs programs should not pay for it).
     vm: OnceLock<Option<vm::VmService>>,
+    /// The AI provider client (cheap: no connection until the first request).
+    ai: ai::AiService,
 }
 
 impl Services {
@@ -32,6 +35,7 @@ impl Services {
     /// reported by `kernel.stats`.
     pub fn new(bus: Bus, config: Arc<Config>, rate_buckets: Arc<AtomicI64>) -> Services {
         Services {
+            ai: ai::AiService::new(bus.clone(), &config.ai),
             bus,
             config,
             rate_buckets,
@@ -53,8 +57,9 @@ impl Services {
             .as_ref()
     }
 
-    /// Releases what a disconnected client held (its running programs stop).
+    /// Releases what a disconnected client held (its running programs and AI requests stop).
     pub fn client_gone(&self, client_id: &str) {
+        self.ai.client_gone(client_id);
         if let Some(Some(vm)) = self.vm.get() {
             vm.client_gone(client_id);
         }
@@ -84,6 +89,7 @@ impl Services {
                     ),
                 ),
             },
+            Namespace::Ai => self.ai.handle(client, env),
             other => self.bus.emit_error(
                 &env,
                 ErrorPayload::new(
