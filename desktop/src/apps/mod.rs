@@ -46,6 +46,7 @@ registry! {
     notes,
     console,
     files,
+    editor,
 }
 
 /// Apps opened when the desktop starts without a saved layout.

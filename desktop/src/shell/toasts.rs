@@ -89,6 +89,14 @@ fn ToastView(stack: RwSignal<ToastStack>, id: u32) -> impl IntoView {
 
 /// Shows the error in `envelope` and schedules its toast's departure.
 fn show(stack: RwSignal<ToastStack>, envelope: &Envelope) {
+    // An AI request the user cancelled (typing on past an inline completion, Stop) is no error.
+    if envelope.topic.as_str() == "ai.error"
+        && envelope
+            .decode::<ErrorPayload>()
+            .is_ok_and(|e| e.code == ErrorCode::Cancelled)
+    {
+        return;
+    }
     let (code, error) = match envelope.decode::<ErrorPayload>() {
         Ok(payload) => (payload.code.as_str(), payload.error),
         Err(e) => (
