@@ -11,6 +11,7 @@ use aether_shared::ai::{CHUNK, Cancel, Chat, Chunk, Complete, Completion, DONE, 
 use aether_shared::{BusRequest as _, Envelope, ErrorCode, ErrorPayload, Pattern};
 
 use crate::services::bus::{BusClient, SubscriptionHandle};
+use crate::shell::toasts::SILENT_REQUEST_PREFIX;
 
 /// Something the kernel said about one AI request.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,15 +62,21 @@ impl AiClient {
         }
     }
 
-    fn fresh_id(&self) -> String {
+    fn fresh_id(&self, silent: bool) -> String {
         let mut next = self.next.borrow_mut();
         *next += 1;
         let entropy = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
-        format!("{}{}-{entropy:x}", self.prefix, *next)
+        let quiet = if silent { SILENT_REQUEST_PREFIX } else { "" };
+        format!("{quiet}{}{}-{entropy:x}", self.prefix, *next)
     }
 
-    fn send<R: aether_shared::BusRequest>(&self, request: &R, on: impl Fn(AiEvent) + 'static) -> String {
-        let id = self.fresh_id();
+    fn send<R: aether_shared::BusRequest>(
+        &self,
+        request: &R,
+        silent: bool,
+        on: impl Fn(AiEvent) + 'static,
+    ) -> String {
+        let id = self.fresh_id(silent);
         self.handlers.borrow_mut().insert(id.clone(), Rc::new(on));
         if let Err(e) = self.bus.publish(Envelope::request(request, &id)) {
             let handler = self.handlers.borrow_mut().remove(&id);
@@ -82,12 +89,13 @@ impl AiClient {
 
     /// Starts a chat; `on` hears its chunks and its end. Returns the request id.
     pub fn chat(&self, messages: Vec<Message>, on: impl Fn(AiEvent) + 'static) -> String {
-        self.send(&Chat { messages, model: None }, on)
+        self.send(&Chat { messages, model: None }, false, on)
     }
 
-    /// Asks for an inline completion; `on` hears the text or the failure. Returns the id.
+    /// Asks for an inline completion; `on` hears the text or the failure (which is not toasted:
+    /// the user did not ask for it). Returns the id.
     pub fn complete(&self, request: Complete, on: impl Fn(AiEvent) + 'static) -> String {
-        self.send(&request, on)
+        self.send(&request, true, on)
     }
 
     /// Cancels request `id` (its handler hears `cancelled` from the kernel, if still there).
@@ -95,7 +103,7 @@ impl AiClient {
         let cancel = Cancel {
             request_id: id.to_owned(),
         };
-        let cancel_id = self.fresh_id();
+        let cancel_id = self.fresh_id(true);
         let _ = self.bus.publish(Envelope::request(&cancel, &cancel_id));
     }
 
