@@ -35,7 +35,7 @@ test('a file opened from Files is edited, saved with Ctrl+S and still saved afte
   await expect.poll(() => modelText(page, '/welcome/README.md')).toContain('Edited in the editor.');
 });
 
-test('unsaved work survives a reload as a draft, and closing its tab asks first', async ({ page }) => {
+test('unsaved work survives a reload and a closed window as a draft, and closing its tab asks first', async ({ page }) => {
   await openFromFiles(page, '/welcome/hello.wat');
   await typeAtEnd(page, '\n;; not saved yet');
   const tab = editorTab(page, '/welcome/hello.wat');
@@ -45,6 +45,13 @@ test('unsaved work survives a reload as a draft, and closing its tab asks first'
   await expect(tab).toHaveAttribute('data-dirty', 'true');
   await expect.poll(() => modelText(page, '/welcome/hello.wat')).toContain(';; not saved yet');
   expect(await readFile(page, '/welcome/hello.wat')).not.toContain('not saved yet');
+
+  // Closing the window loses nothing either: the draft comes back with the window.
+  await editorWindow(page).locator('.window-close').click();
+  await expect(editorWindow(page)).toHaveCount(0);
+  await page.getByTestId('dock-editor').click();
+  await expect(tab).toHaveAttribute('data-dirty', 'true');
+  await expect.poll(() => modelText(page, '/welcome/hello.wat')).toContain(';; not saved yet');
 
   await tab.getByTestId('editor-tab-close').click();
   const confirm = editorWindow(page).getByTestId('editor-confirm-close');

@@ -1,6 +1,7 @@
-//! What survives a reload: the Editor's open tabs, the one in front, and the text of every
-//! unsaved buffer (a draft), in `sessionStorage` (the tab's files are the tab's own, so are its drafts) under one key per window. A draft is dropped when
-//! its file is saved or its tab closed.
+//! What survives a reload (and closing the Editor's window): its open tabs, the one in front,
+//! and the text of every unsaved buffer (a draft), in `sessionStorage` — the browser tab's files
+//! are its own, so are its drafts. The Editor has one window, so there is one key. A draft is
+//! dropped when its file is saved or its tab closed.
 
 use std::collections::BTreeMap;
 
@@ -17,23 +18,21 @@ pub struct Session {
     pub drafts: BTreeMap<String, String>,
 }
 
-/// The storage key of window `window`.
-pub fn key(window: u32) -> String {
-    format!("aether.editor.{window}")
-}
+/// The storage key.
+pub const KEY: &str = "aether.editor.session";
 
-/// The session saved for `window` (empty when none or unreadable).
-pub fn load(window: u32) -> Session {
+/// The saved session (empty when none or unreadable).
+pub fn load() -> Session {
     Area::Session
-        .get(&key(window))
+        .get(KEY)
         .and_then(|json| serde_json::from_str(&json).ok())
         .unwrap_or_default()
 }
 
-/// Saves `session` for `window`.
-pub fn save(window: u32, session: &Session) {
+/// Saves `session`.
+pub fn save(session: &Session) {
     if let Ok(json) = serde_json::to_string(session) {
-        Area::Session.set(&key(window), &json);
+        Area::Session.set(KEY, &json);
     }
 }
 
@@ -51,6 +50,5 @@ mod tests {
         session.drafts.insert("/a.rs".into(), "unsaved".into());
         let json = serde_json::to_string(&session).unwrap();
         assert_eq!(serde_json::from_str::<Session>(&json).unwrap(), session);
-        assert_eq!(key(3), "aether.editor.3");
     }
 }

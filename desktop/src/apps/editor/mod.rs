@@ -5,7 +5,8 @@
 //!
 //! Monaco is loaded when the first Editor window opens (`services::monaco::load`), never with
 //! the desktop. Dirty tabs are marked; closing one asks first; unsaved buffers are kept as
-//! drafts in `sessionStorage` ([`drafts`]) and come back after a reload with their tabs. The
+//! drafts in `sessionStorage` ([`drafts`]) and come back with their tabs after a reload or when
+//! the window is opened again, so closing the window loses nothing. The
 //! Files app opens files here through [`open_in_editor`]. Pure rules live in `tabs`,
 //! `language`, `output`, `prompts`, `quick_open` and `drafts`; Monaco glue in `host`.
 //!
@@ -302,7 +303,7 @@ impl EditorState {
         }) else {
             return;
         };
-        drafts::save(self.window, &session);
+        drafts::save(&session);
     }
 
     /// Reopens the tabs of the last session (drafts included), then the queued files.
@@ -311,7 +312,7 @@ impl EditorState {
         while !vfs.is_ready() && vfs.failure().is_none() {
             gloo_timers::future::TimeoutFuture::new(30).await;
         }
-        let session = drafts::load(self.window);
+        let session = drafts::load();
         for path in &session.open {
             let saved = match vfs.read(path).await {
                 Ok(file) => as_text(&file.bytes).map(str::to_owned),
