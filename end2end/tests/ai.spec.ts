@@ -58,7 +58,7 @@ test('Fix this sends the run error and shows a diff that is applied only on Acce
   await writeFile(page, '/bad.wat', BAD_WAT);
   await page.getByTestId('dock-editor').click();
   const win = editorWindow(page);
-  await expect(win).toHaveAttribute('data-ready', 'true');
+  await expect(win.getByTestId('editor')).toHaveAttribute('data-ready', 'true');
   await win.getByTestId('editor-open').click();
   await page.keyboard.type('bad.wat');
   await page.keyboard.press('Enter');

@@ -62,7 +62,7 @@ test('unsaved work survives a reload and a closed window as a draft, and closing
   await confirm.getByTestId('editor-close-discard').click();
   await expect(tab).toHaveCount(0);
   await page.reload();
-  await expect(editorWindow(page)).toHaveAttribute('data-ready', 'true');
+  await expect(editorWindow(page).getByTestId('editor')).toHaveAttribute('data-ready', 'true');
   await expect(tab).toHaveCount(0);
 });
 
@@ -92,7 +92,7 @@ test('a WAT compile error is a marker on its line', async ({ page }) => {
   await openDesktop(page);
   await writeFile(page, '/bad.wat', BAD_WAT);
   await page.getByTestId('dock-editor').click();
-  await expect(editorWindow(page)).toHaveAttribute('data-ready', 'true');
+  await expect(editorWindow(page).getByTestId('editor')).toHaveAttribute('data-ready', 'true');
   await editorWindow(page).getByTestId('editor-open').click();
   await page.keyboard.type('bad.wat');
   await page.keyboard.press('Enter');

@@ -102,7 +102,10 @@ mod tests {
         assert!(is_skipped("nls", true, true));
         assert!(is_skipped("language", true, true));
         assert!(!is_skipped("editor", true, true));
-        assert!(!is_skipped("language", true, false), "only the top-level folder");
+        assert!(
+            !is_skipped("language", true, false),
+            "only the top-level folder"
+        );
         assert!(is_skipped("editor.main.d.ts", false, false));
         assert!(!is_skipped("loader.js", false, true));
         assert!(!is_skipped("editor.main.css", false, false));

@@ -23,7 +23,9 @@ pub const VS_PATH: &str = "/monaco/vs";
 /// Why Monaco could not be loaded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MonacoError {
-    #[error("the editor's files could not be loaded ({0}); reload the page, or rebuild the desktop with `cargo xtask build`")]
+    #[error(
+        "the editor's files could not be loaded ({0}); reload the page, or rebuild the desktop with `cargo xtask build`"
+    )]
     Load(String),
 }
 
@@ -102,10 +104,8 @@ fn inject_loader() -> Result<(), MonacoError> {
         &Closure::once_into_js(require_editor).unchecked_into(),
     ));
     script.set_onerror(Some(
-        &Closure::once_into_js(|| {
-            finish(Err(MonacoError::Load("loader.js is missing".into())))
-        })
-        .unchecked_into(),
+        &Closure::once_into_js(|| finish(Err(MonacoError::Load("loader.js is missing".into()))))
+            .unchecked_into(),
     ));
     document
         .head()

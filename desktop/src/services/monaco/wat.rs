@@ -56,7 +56,10 @@ pub fn register() {
                     r"\b(call|call_indirect|br|br_if|br_table|return|block|loop|if|then|else|end|drop|select|unreachable|nop)\b",
                     "keyword.control",
                 ),
-                Rule::Token(r"-?\b(0x[0-9a-fA-F_]+|[0-9][0-9_]*(\.[0-9_]+)?([eE][+-]?[0-9]+)?)\b", "number"),
+                Rule::Token(
+                    r"-?\b(0x[0-9a-fA-F_]+|[0-9][0-9_]*(\.[0-9_]+)?([eE][+-]?[0-9]+)?)\b",
+                    "number",
+                ),
                 Rule::Token(r"[()]", "delimiter.parenthesis"),
             ],
             comment: vec![
