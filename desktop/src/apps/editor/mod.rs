@@ -217,7 +217,14 @@ impl EditorState {
         self.tabs.try_update(|t| t.open(path, saved, &buffer));
         self.status.try_set(None);
         self.persist();
-        self.with_host(|h| h.focus());
+        self.focus_soon();
+    }
+
+    /// Focuses the editor once the DOM shows it (it is hidden while no tab is open).
+    fn focus_soon(self) {
+        request_animation_frame(move || {
+            self.with_host(Host::focus);
+        });
     }
 
     fn activate(self, path: &str) {
@@ -227,7 +234,7 @@ impl EditorState {
         self.with_host(|h| h.show(path, "", language));
         self.tabs.update(|t| t.active = Some(path.to_owned()));
         self.persist();
-        self.with_host(|h| h.focus());
+        self.focus_soon();
     }
 
     /// A buffer changed (a keystroke, an accepted edit).
