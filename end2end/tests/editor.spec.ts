@@ -88,6 +88,16 @@ test('Run (Ctrl+Enter) runs the WAT file in front and shows its output', async (
   await expect(win.getByTestId('editor-output-status')).toHaveText(/^exit 0 · \d+ ms$/);
 });
 
+test('a .wasm file opens as a read-only note and Run executes it', async ({ page }) => {
+  const win = await openFromFiles(page, '/welcome/hello.wasm');
+  await expect.poll(() => modelText(page, '/welcome/hello.wasm')).toContain('binary WebAssembly module');
+  await page.keyboard.press('Control+Enter');
+  await expect(win.getByTestId('editor-output')).toHaveAttribute('data-state', 'exited');
+  await expect(win.getByTestId('editor-output-text')).toContainText('Hello');
+  await page.keyboard.type('typed');
+  expect(await modelText(page, '/welcome/hello.wasm')).not.toContain('typed');
+});
+
 test('a WAT compile error is a marker on its line', async ({ page }) => {
   await openDesktop(page);
   await writeFile(page, '/bad.wat', BAD_WAT);

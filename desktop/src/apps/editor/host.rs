@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::services::monaco::bindings::{self, CodeEditor, Disposable, TextModel};
-use crate::services::monaco::options::{EditorOptions, Marker, to_js};
+use crate::services::monaco::options::{EditorOptions, Marker, ReadOnly, to_js};
 
 /// The URI scheme of the models (one per VFS path of this tab).
 const SCHEME: &str = "aether-vfs://tab";
@@ -129,6 +129,11 @@ impl Host {
         }
         let text = model.get_value_in_range(&range);
         (!text.is_empty()).then_some(text)
+    }
+
+    /// Makes the editor read-only (a binary file's note) or editable.
+    pub fn set_read_only(&self, read_only: bool) {
+        self.editor.update_options(&to_js(&ReadOnly { read_only }));
     }
 
     /// Puts the keyboard focus in the editor.

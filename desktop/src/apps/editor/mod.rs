@@ -197,9 +197,12 @@ impl EditorState {
             match vfs.read(&path).await {
                 Ok(file) => match as_text(&file.bytes) {
                     Some(text) => self.add_tab(&path, text.to_owned(), None),
+                    None if language::is_runnable(&path) => {
+                        self.add_binary_tab(&path, file.bytes.len());
+                    }
                     None => {
                         self.status.try_set(Some(format!(
-                            "{path} is a binary file; the Editor opens text. Run .wasm files from the Console."
+                            "{path} is a binary file; the Editor opens text (download it from Files)."
                         )));
                     }
                 },
@@ -213,7 +216,10 @@ impl EditorState {
     fn add_tab(self, path: &str, saved: String, draft: Option<String>) {
         let buffer = draft.unwrap_or_else(|| saved.clone());
         let language = language::of_path(path);
-        self.with_host(|h| h.show(path, &buffer, language));
+        self.with_host(|h| {
+            h.show(path, &buffer, language);
+            h.set_read_only(false);
+        });
         self.tabs.try_update(|t| t.open(path, saved, &buffer));
         self.status.try_set(None);
         self.persist();
@@ -227,11 +233,32 @@ impl EditorState {
         });
     }
 
+    /// A `.wasm` file: a read-only note in its tab, and Run executes it.
+    fn add_binary_tab(self, path: &str, bytes: usize) {
+        let note = format!(
+            ";; {path}: a binary WebAssembly module of {bytes} bytes.\n;; Run (Ctrl+Enter) executes it; the Editor does not edit binary files.\n"
+        );
+        self.with_host(|h| {
+            h.show(path, &note, "wat");
+            h.set_read_only(true);
+        });
+        self.tabs.try_update(|t| t.open_read_only(path, note));
+        self.status.try_set(None);
+        self.persist();
+        self.focus_soon();
+    }
+
     fn activate(self, path: &str) {
-        let Some(language) = self.tabs.with_untracked(|t| t.get(path).map(|t| t.language)) else {
+        let Some((language, read_only)) = self
+            .tabs
+            .with_untracked(|t| t.get(path).map(|t| (t.language, t.read_only)))
+        else {
             return;
         };
-        self.with_host(|h| h.show(path, "", language));
+        self.with_host(|h| {
+            h.show(path, "", language);
+            h.set_read_only(read_only);
+        });
         self.tabs.update(|t| t.active = Some(path.to_owned()));
         self.persist();
         self.focus_soon();
@@ -253,6 +280,10 @@ impl EditorState {
     }
 
     fn save(self, path: String, then_close: bool) {
+        if self.tabs.with_untracked(|t| t.get(&path).is_some_and(|t| t.read_only)) {
+            self.status.set(Some(format!("{path} is a binary file; there is nothing to save.")));
+            return;
+        }
         let Some(Some(text)) = self.with_host(|h| h.value(&path)) else {
             return;
         };
@@ -321,10 +352,15 @@ impl EditorState {
         }
         let session = drafts::load();
         for path in &session.open {
-            let saved = match vfs.read(path).await {
-                Ok(file) => as_text(&file.bytes).map(str::to_owned),
-                Err(_) => None,
-            };
+            let file = vfs.read(path).await.ok();
+            if let Some(file) = &file
+                && as_text(&file.bytes).is_none()
+                && language::is_runnable(path)
+            {
+                self.add_binary_tab(path, file.bytes.len());
+                continue;
+            }
+            let saved = file.and_then(|f| as_text(&f.bytes).map(str::to_owned));
             let draft = session.drafts.get(path).cloned();
             match (saved, draft) {
                 (Some(saved), draft) => self.add_tab(path, saved, draft),

@@ -12,6 +12,8 @@ pub struct Tab {
     pub saved: String,
     /// True when the buffer differs from `saved`.
     pub dirty: bool,
+    /// A binary file shown as a note (a `.wasm` to Run): never edited, never saved.
+    pub read_only: bool,
 }
 
 /// The tabs of one window, in opening order.
@@ -35,9 +37,18 @@ impl Tabs {
                 language: super::language::of_path(path),
                 dirty: buffer != saved,
                 saved,
+                read_only: false,
             });
         }
         self.active = Some(path.to_owned());
+    }
+
+    /// Adds a read-only tab showing `note` (a binary file) and brings it to the front.
+    pub fn open_read_only(&mut self, path: &str, note: String) {
+        self.open(path, note.clone(), &note);
+        if let Some(tab) = self.tabs.iter_mut().find(|t| t.path == path) {
+            tab.read_only = true;
+        }
     }
 
     /// Notes the buffer of `path` now holds `buffer`.
@@ -103,6 +114,9 @@ mod tests {
         tabs.saved("/a.rs", "fn a() { 2 }".into());
         assert!(!tabs.get("/a.rs").unwrap().dirty);
 
+        tabs.open_read_only("/w.wasm", "binary".into());
+        assert!(tabs.get("/w.wasm").unwrap().read_only && !tabs.get("/w.wasm").unwrap().dirty);
+        tabs.close("/w.wasm");
         tabs.open("/c.md", String::new(), "draft");
         assert!(tabs.get("/c.md").unwrap().dirty, "a restored draft is dirty");
         tabs.active = Some("/b.wat".into());

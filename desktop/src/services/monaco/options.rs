@@ -58,6 +58,13 @@ impl Default for EditorOptions {
     }
 }
 
+/// `{readOnly}` for `updateOptions`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadOnly {
+    pub read_only: bool,
+}
+
 /// `{enabled}`.
 #[derive(Serialize)]
 pub struct Toggle {
