@@ -53,6 +53,20 @@ test('the AI panel streams an answer that saw the file in front', async ({ page 
   expect(asked[asked.length - 1].content).toContain('What does this do?');
 });
 
+test('Explain selection sends the selected text', async ({ page }) => {
+  const win = await openFromFiles(page, '/welcome/hello.wat', kernel.baseUrl);
+  await win.locator('.monaco-editor .view-lines').click();
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('Shift+End');
+  const before = provider.seen.length;
+  await win.getByTestId('ai-explain').click();
+  await expect(win.locator('[data-testid=ai-message][data-role=user]').last()).toHaveText('Explain selection');
+  await expect(win.locator('[data-testid=ai-message][data-role=assistant]').last()).toHaveText(CHAT_REPLY);
+  const asked = provider.seen[before].messages;
+  const firstLine = (await modelText(page, '/welcome/hello.wat'))!.split('\n')[0];
+  expect(asked[asked.length - 1].content).toContain(`Explain what this part does:\n\`\`\`\n${firstLine}\n\`\`\``);
+});
+
 test('Fix this sends the run error and shows a diff that is applied only on Accept', async ({ page }) => {
   await openDesktop(page, kernel.baseUrl);
   await writeFile(page, '/bad.wat', BAD_WAT);
