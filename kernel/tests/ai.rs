@@ -8,14 +8,12 @@
 mod provider;
 mod support;
 
-use std::num::{NonZeroU32, NonZeroU64};
-use std::time::Duration;
-
 use aether_kernel::Config;
 use aether_kernel::config::{BaseUrl, EnvVarName, RateRule};
 use aether_shared::Envelope;
 use provider::FakeProvider;
 use serde_json::{Value, json};
+use std::num::{NonZeroU32, NonZeroU64};
 use support::{Client, WAIT, payload, start};
 
 fn config(provider: &FakeProvider, model: &str) -> Config {
@@ -334,6 +332,37 @@ async fn a_client_that_leaves_stops_its_upstream_requests() {
 }
 
 #[tokio::test]
+async fn a_cancelled_completion_stops_upstream_and_ends_cancelled() {
+    let provider = FakeProvider::start().await;
+    let kernel = start(config(&provider, "slow")).await;
+    let mut client = Client::connect(kernel.addr).await;
+    let id = client
+        .request(
+            "ai.complete",
+            json!({"path": "/a.rs", "language": "rust", "prefix": "fn", "suffix": ""}),
+        )
+        .await;
+    // Wait until the provider has the request, then cancel as a user typing on would.
+    while provider.requests().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let hung_up = provider.hung_up.notified();
+    client.request("ai.cancel", json!({"request_id": id})).await;
+    let mut ended = false;
+    while !ended {
+        let env = client.recv().await;
+        if env.request_id() == Some(id.as_str()) {
+            assert_eq!(env.topic.as_str(), "ai.error", "{:?}", payload(&env));
+            assert_eq!(payload(&env)["code"], "cancelled");
+            ended = true;
+        }
+    }
+    tokio::time::timeout(WAIT, hung_up)
+        .await
+        .expect("the provider saw the kernel hang up");
+}
+
+#[tokio::test]
 async fn complete_answers_the_cleaned_text_to_insert() {
     let provider = FakeProvider::start().await;
     let kernel = start(config(&provider, "fenced")).await;
@@ -405,5 +434,4 @@ async fn requests_are_checked_capped_and_rate_limited() {
     let err = refused(&mut client, "ai.chat", chat(None, "again")).await;
     assert_eq!(err["code"], "rate_limited");
     assert!(err["details"]["retry_after_ms"].as_u64().unwrap() > 0);
-    let _ = Duration::ZERO;
 }
