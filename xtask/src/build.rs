@@ -39,6 +39,7 @@ pub fn desktop_release() -> Result<()> {
         );
     }
     samples()?;
+    crate::monaco::place()?;
     precompress_dist()
 }
 

@@ -7,6 +7,7 @@ mod bench;
 mod build;
 mod dev;
 mod lockfile;
+mod monaco;
 mod precompress;
 mod proc;
 mod run;

@@ -47,6 +47,7 @@ registry! {
     console,
     files,
     tasks,
+    editor,
 }
 
 /// Apps opened when the desktop starts without a saved layout.

@@ -18,6 +18,10 @@ use super::icons::{self, Icon};
 use super::toast_stack::{TOAST_LIFETIME_MS, ToastStack};
 use crate::services::bus::BusClient;
 
+/// Requests whose id starts with this were made by the page on its own (not by a user's act):
+/// their errors are not toasted.
+pub const SILENT_REQUEST_PREFIX: &str = "silent-";
+
 /// The toast area.
 #[component]
 pub fn Toasts() -> impl IntoView {
@@ -89,6 +93,20 @@ fn ToastView(stack: RwSignal<ToastStack>, id: u32) -> impl IntoView {
 
 /// Shows the error in `envelope` and schedules its toast's departure.
 fn show(stack: RwSignal<ToastStack>, envelope: &Envelope) {
+    // An AI request the user cancelled (typing on past an inline completion, Stop) is no error,
+    // and a request the page made on its own (ids starting with `silent-`, e.g. inline
+    // completions) reports its failures where it was made.
+    let silent = envelope
+        .request_id()
+        .is_some_and(|id| id.starts_with(SILENT_REQUEST_PREFIX));
+    if silent
+        || (envelope.topic.as_str() == "ai.error"
+            && envelope
+                .decode::<ErrorPayload>()
+                .is_ok_and(|e| e.code == ErrorCode::Cancelled))
+    {
+        return;
+    }
     let (code, error) = match envelope.decode::<ErrorPayload>() {
         Ok(payload) => (payload.code.as_str(), payload.error),
         Err(e) => (

@@ -51,11 +51,14 @@ export class Kernel {
   /** Kept across restarts, like a real kernel's. */
   private readonly dataDir = freshDataDir();
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly env: Record<string, string> = {},
+  ) {}
 
-  /** Starts a kernel on a free port (or `port`) and waits until it is healthy. */
-  static async start(port?: number): Promise<Kernel> {
-    const kernel = new Kernel(port ?? (await freePort()));
+  /** Starts a kernel on a free port (or `port`), with extra environment (`AETHER_*` config), and waits until it is healthy. */
+  static async start(port?: number, env?: Record<string, string>): Promise<Kernel> {
+    const kernel = new Kernel(port ?? (await freePort()), env);
     await kernel.start();
     return kernel;
   }
@@ -74,7 +77,7 @@ export class Kernel {
     this.stderr = '';
     const child = spawn(kernelBinary(), ['--listen', `127.0.0.1:${this.port}`], {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, AETHER_DATA_DIR: this.dataDir },
+      env: { ...process.env, AETHER_DATA_DIR: this.dataDir, ...this.env },
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       // Keep the tail only: enough to explain a failed start.

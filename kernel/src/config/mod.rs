@@ -7,6 +7,7 @@
 //! Limits are named with their units and documented here; the code that enforces each reads it
 //! from this struct.
 
+pub mod ai;
 mod env;
 mod print;
 pub mod rules;
@@ -17,6 +18,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use ai::{AiConfig, BaseUrl, EnvVarName, ProviderConfig};
 pub use env::apply_env;
 pub use rules::{Action, HttpRateLimit, Origin, PermissionRule, RateRule, TopicPrefix};
 
@@ -57,6 +59,8 @@ pub struct Config {
     /// Where the kernel keeps its data (compiled modules, task history). Default:
     /// `$XDG_DATA_HOME/aether`, else `~/.local/share/aether`.
     pub data_dir: Option<std::path::PathBuf>,
+    /// The AI provider behind `ai.*` and its limits.
+    pub ai: AiConfig,
 }
 
 /// Per-client limits enforced by the hub.
@@ -139,6 +143,7 @@ impl Default for Config {
             task: TaskLimits::default(),
             shutdown_grace_ms: 5_000,
             data_dir: None,
+            ai: AiConfig::default(),
         }
     }
 }

@@ -161,3 +161,69 @@ fn a_non_loopback_listen_needs_a_token_unless_insisted() {
     assert!(guarded.check_exposure(false).is_ok());
     assert!(Config::default().check_exposure(false).is_ok());
 }
+
+#[test]
+fn the_ai_provider_is_configured_by_file_and_environment() {
+    let config = Config::from_yaml(
+        "ai:\n  provider:\n    base_url: http://127.0.0.1:8000/v1\n    model: qwen\n    api_key_env: LLM_KEY\n  idle_timeout_ms: 500\n",
+    )
+    .unwrap();
+    let provider = &config.ai.provider;
+    assert_eq!(
+        provider
+            .base_url
+            .as_ref()
+            .unwrap()
+            .join("/chat/completions"),
+        "http://127.0.0.1:8000/v1/chat/completions"
+    );
+    assert_eq!(provider.model.as_deref(), Some("qwen"));
+    assert_eq!(provider.api_key_env.as_ref().unwrap().as_str(), "LLM_KEY");
+    assert_eq!(config.ai.idle_timeout_ms.get(), 500);
+
+    let env: HashMap<&str, &str> = HashMap::from([
+        (
+            "AETHER_AI__PROVIDER__BASE_URL",
+            "https://api.example.com/v1",
+        ),
+        ("AETHER_AI__PROVIDER__MODEL", "7"),
+        ("AETHER_AI__MAX_CONCURRENT_PER_CLIENT", "2"),
+    ]);
+    let config = apply_env(Config::default(), |k| env.get(k).map(|v| v.to_string())).unwrap();
+    assert!(config.ai.provider.base_url.is_some());
+    assert_eq!(config.ai.provider.model.as_deref(), Some("7"));
+    assert_eq!(config.ai.max_concurrent_per_client.get(), 2);
+}
+
+#[test]
+fn a_bad_ai_provider_value_is_refused_with_its_key_and_line() {
+    let err = refused("ai:\n  provider:\n    base_url: ftp://x/v1\n");
+    assert!(
+        err.contains("ai.provider") && err.contains("base_url") && err.contains("line 3"),
+        "{err}"
+    );
+    let err = refused("ai:\n  provider:\n    api_key_env: sk-123\n");
+    assert!(
+        err.contains("api_key_env") && err.contains("line 3"),
+        "{err}"
+    );
+    let err = refused("ai:\n  provider:\n    key: x\n");
+    assert!(err.contains("unknown field"), "{err}");
+    let err = apply_env(Config::default(), |k| {
+        (k == "AETHER_AI__PROVIDER__BASE_URL").then(|| "nope".to_owned())
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("AETHER_AI__PROVIDER__BASE_URL"), "{err}");
+}
+
+#[test]
+fn print_config_masks_a_password_in_the_ai_base_url() {
+    let config = Config::from_yaml(
+        "ai:\n  provider:\n    base_url: https://me:hunter2@api.example.com/v1\n",
+    )
+    .unwrap();
+    let shown = config.masked_yaml();
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("api.example.com"), "{shown}");
+}

@@ -4,6 +4,7 @@
 //! service decodes the typed payload (a bad payload is `bad_request`) and answers through the bus
 //! helpers. Services never read sockets and never block the runtime.
 
+pub mod ai;
 mod kernel;
 mod sessions;
 mod subscriptions;
@@ -30,6 +31,8 @@ pub struct Services {
     vm: OnceLock<Option<vm::VmService>>,
     /// The task engine; it sends its nodes' requests back through [`Services::dispatch`].
     task: task::TaskService,
+    /// The AI provider client (cheap: no connection until the first request).
+    ai: ai::AiService,
 }
 
 impl Services {
@@ -43,6 +46,7 @@ impl Services {
     ) -> Arc<Services> {
         Arc::new_cyclic(|me| Services {
             task: task::TaskService::new(bus.clone(), me.clone(), &config, shutdown),
+            ai: ai::AiService::new(bus.clone(), &config.ai),
             bus,
             config,
             rate_buckets,
@@ -64,8 +68,9 @@ impl Services {
             .as_ref()
     }
 
-    /// Releases what a disconnected client held (its running programs stop).
+    /// Releases what a disconnected client held (its running programs and AI requests stop).
     pub fn client_gone(&self, client_id: &str) {
+        self.ai.client_gone(client_id);
         if let Some(Some(vm)) = self.vm.get() {
             vm.client_gone(client_id);
         }
@@ -96,16 +101,7 @@ impl Services {
                 ),
             },
             Namespace::Task => self.task.handle(client, env),
-            other => self.bus.emit_error(
-                &env,
-                ErrorPayload::new(
-                    ErrorCode::UnknownTopic,
-                    format!(
-                        "This kernel has no `{other}` service yet, so nothing handles `{}`.",
-                        env.topic
-                    ),
-                ),
-            ),
+            Namespace::Ai => self.ai.handle(client, env),
         }
     }
 }

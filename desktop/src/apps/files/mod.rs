@@ -10,7 +10,7 @@
 //! DOM contract for tests: entries `[data-testid=vfs-entry][data-path][data-kind]` (the list),
 //! `[data-testid=vfs-tree-entry][data-path]` (the tree), buttons `files-new-file`,
 //! `files-new-folder`, `files-upload`, `files-export`, `files-import`, `files-open`,
-//! `files-rename`, `files-delete`, `files-download`; `[data-testid=files-rename-input]`,
+//! `files-edit` (opens the file in the Editor), `files-rename`, `files-delete`, `files-download`; `[data-testid=files-rename-input]`,
 //! `[data-testid=confirm-delete]` with `confirm-delete-yes|no`, `[data-testid=files-viewer]`
 //! with `files-viewer-text`, `[data-testid=files-status]`, `[data-testid=files-cwd]`.
 
@@ -30,6 +30,7 @@ use leptos::task::spawn_local;
 use super::AppMeta;
 use crate::services::vfs::{EXPORT_FILE_NAME, VfsError, VfsProxy, as_text};
 use crate::shell::geometry::Size;
+use crate::shell::windows::WindowManager;
 use format::{children, crumbs, drop_target, fresh_name, join};
 use list::EntryList;
 use tree::FolderTree;
@@ -277,6 +278,7 @@ fn allow_drop(ev: &web_sys::DragEvent) {
 #[component]
 pub fn Files() -> impl IntoView {
     let vfs = expect_context::<VfsProxy>();
+    let wm = use_context::<WindowManager>();
     let state = FilesState {
         vfs: StoredValue::new(vfs.clone()),
         all: RwSignal::new(Vec::new()),
@@ -401,6 +403,18 @@ pub fn Files() -> impl IntoView {
                     }
                 }>
                     "Open"
+                </button>
+                <button
+                    data-testid="files-edit"
+                    title="Open the file in the Editor"
+                    disabled=move || !state.selected.get().and_then(|p| state.entry(&p)).is_some_and(|e| e.kind == EntryKind::File)
+                    on:click=move |_| {
+                        if let (Some(path), Some(wm)) = (state.selected.get_untracked(), wm) {
+                            crate::apps::editor::open_in_editor(&wm, &path);
+                        }
+                    }
+                >
+                    "Edit"
                 </button>
                 <button data-testid="files-rename" title="Rename (F2)" disabled=move || !has_selection() on:click=move |_| {
                     state.renaming.set(state.selected.get_untracked());

@@ -1,0 +1,117 @@
+//! The AI requests running now, per client: admission under `max_concurrent_per_client`, and
+//! the cancellation token of each, found by the client's `_request_id` (for `ai.cancel`) or by
+//! the client (when it leaves). An entry is removed by its [`Admitted`] guard when the request
+//! ends, however it ends.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio_util::sync::CancellationToken;
+
+use super::error::AiError;
+
+type Key = (String, String);
+
+/// The running requests of every client.
+#[derive(Default)]
+pub struct Active {
+    running: Mutex<HashMap<Key, CancellationToken>>,
+}
+
+/// A running request's place in [`Active`]; dropping it frees the place.
+pub struct Admitted {
+    active: Arc<Active>,
+    key: Key,
+    /// Cancelled by `ai.cancel` or when the client leaves.
+    pub cancel: CancellationToken,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.active
+            .running
+            .lock()
+            .expect("ai registry lock")
+            .remove(&self.key);
+    }
+}
+
+impl Active {
+    /// Admits `client_id`'s request `request_id` unless the client is at `max` or already runs
+    /// a request with that id.
+    pub fn admit(
+        self: &Arc<Active>,
+        client_id: &str,
+        request_id: &str,
+        max: u32,
+    ) -> Result<Admitted, AiError> {
+        let mut running = self.running.lock().expect("ai registry lock");
+        let key = (client_id.to_owned(), request_id.to_owned());
+        if running.contains_key(&key) {
+            return Err(AiError::Duplicate(request_id.to_owned()));
+        }
+        let mine = running.keys().filter(|(c, _)| c == client_id).count();
+        if mine >= max as usize {
+            return Err(AiError::TooMany(max));
+        }
+        let cancel = CancellationToken::new();
+        running.insert(key.clone(), cancel.clone());
+        Ok(Admitted {
+            active: Arc::clone(self),
+            key,
+            cancel,
+        })
+    }
+
+    /// Cancels `client_id`'s request `request_id`; `false` when it is not running.
+    pub fn cancel(&self, client_id: &str, request_id: &str) -> bool {
+        let running = self.running.lock().expect("ai registry lock");
+        match running.get(&(client_id.to_owned(), request_id.to_owned())) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Cancels every request of a client that left.
+    pub fn cancel_all(&self, client_id: &str) {
+        let running = self.running.lock().expect("ai registry lock");
+        for ((client, _), token) in running.iter() {
+            if client == client_id {
+                token.cancel();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admission_is_capped_per_client_and_freed_on_drop() {
+        let active = Arc::new(Active::default());
+        let a = active.admit("c1", "r1", 2).unwrap();
+        let _b = active.admit("c1", "r2", 2).unwrap();
+        assert_eq!(active.admit("c1", "r3", 2).err(), Some(AiError::TooMany(2)));
+        assert!(
+            active.admit("c2", "r1", 2).is_ok(),
+            "other clients have their own cap"
+        );
+        assert_eq!(
+            active.admit("c1", "r2", 3).err(),
+            Some(AiError::Duplicate("r2".into()))
+        );
+        assert!(active.cancel("c1", "r1"));
+        assert!(a.cancel.is_cancelled());
+        assert!(
+            !active.cancel("c2", "r2"),
+            "a client cancels its own requests only"
+        );
+        drop(a);
+        assert!(!active.cancel("c1", "r1"));
+        assert!(active.admit("c1", "r3", 2).is_ok());
+    }
+}
