@@ -93,18 +93,21 @@ fn ToastView(stack: RwSignal<ToastStack>, id: u32) -> impl IntoView {
 
 /// Shows the error in `envelope` and schedules its toast's departure.
 fn show(stack: RwSignal<ToastStack>, envelope: &Envelope) {
-    // An AI request the user cancelled (typing on past an inline completion, Stop) is no error,
-    // and a request the page made on its own (ids starting with `silent-`, e.g. inline
-    // completions) reports its failures where it was made.
+    // Something the user cancelled (Kill, Stop, a task's Cancel, typing on past an inline
+    // completion) is no error, unless the kernel's shutdown did it (`details.interrupted`); and
+    // a request the page made on its own (ids starting with `silent-`, e.g. inline completions)
+    // reports its failures where it was made.
     let silent = envelope
         .request_id()
         .is_some_and(|id| id.starts_with(SILENT_REQUEST_PREFIX));
-    if silent
-        || (envelope.topic.as_str() == "ai.error"
-            && envelope
-                .decode::<ErrorPayload>()
-                .is_ok_and(|e| e.code == ErrorCode::Cancelled))
-    {
+    let user_cancelled = envelope.decode::<ErrorPayload>().is_ok_and(|e| {
+        e.code == ErrorCode::Cancelled
+            && !e
+                .details
+                .as_ref()
+                .is_some_and(|d| d.contains_key("interrupted"))
+    });
+    if silent || user_cancelled {
         return;
     }
     let (code, error) = match envelope.decode::<ErrorPayload>() {
