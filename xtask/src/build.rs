@@ -39,6 +39,7 @@ pub fn desktop_release() -> Result<()> {
         );
     }
     samples()?;
+    crate::guest_image::place()?;
     precompress_dist()
 }
 
