@@ -11,6 +11,7 @@
 
 pub mod bus;
 pub mod catalog;
+pub mod compute;
 pub mod envelope;
 pub mod error;
 pub mod kernel;

@@ -1,4 +1,4 @@
-//! The x86 machine the desktop boots with v86: assembled from the package registries and placed
+//! The x86 machine the desktop boots with v86 (and the Terminal's xterm.js): assembled from the package registries and placed
 //! under `target/dist/v86/` with content-hashed names and a `manifest.json` naming them.
 //!
 //! - v86 itself (`libv86.js`, `v86.wasm`) from its npm package in `vendor/` (`npm ci` when missing);
@@ -43,7 +43,9 @@ pub fn place() -> Result<()> {
     let cache = guest_cache()?;
     let out = dist_dir().join("v86");
     fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let v86 = proc::root().join("vendor/node_modules/v86/build");
+    let modules = proc::root().join("vendor/node_modules");
+    let v86 = modules.join("v86/build");
+    let xterm = modules.join("@xterm");
     let worker = proc::root().join("desktop/src/services/v86/worker.js");
     let entries = [
         ("worker", worker, "worker", "js"),
@@ -53,6 +55,9 @@ pub fn place() -> Result<()> {
         ("vga_bios", cache.join("vgabios.bin"), "vgabios", "bin"),
         ("bzimage", cache.join("bzimage.bin"), "bzimage", "bin"),
         ("initrd", cache.join("initrd.img"), "initrd", "img"),
+        ("xterm_js", xterm.join("xterm/lib/xterm.js"), "xterm", "js"),
+        ("xterm_css", xterm.join("xterm/css/xterm.css"), "xterm", "css"),
+        ("fit_js", xterm.join("addon-fit/lib/addon-fit.js"), "addon-fit", "js"),
     ];
     let mut manifest = serde_json::Map::new();
     for (key, source, stem, ext) in entries {

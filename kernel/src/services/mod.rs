@@ -12,7 +12,7 @@ pub mod vm;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace};
+use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace, compute};
 
 use crate::bus::{Bus, ClientHandle};
 use crate::config::Config;
@@ -25,6 +25,8 @@ pub struct Services {
     /// The WASM runner, started on the first `vm.*` request (its engine reserves memory and
     /// runs a ticker thread: a kernel that never runs programs should not pay for it).
     vm: OnceLock<Option<vm::VmService>>,
+    /// The compute session each client registered (the v86 backend of its own tab).
+    compute_sessions: Arc<vm::bridge::ComputeSessions>,
 }
 
 impl Services {
@@ -36,13 +38,18 @@ impl Services {
             config,
             rate_buckets,
             vm: OnceLock::new(),
+            compute_sessions: Arc::default(),
         }
     }
 
     fn vm(&self) -> Option<&vm::VmService> {
         self.vm
             .get_or_init(
-                || match vm::VmService::new(self.bus.clone(), &self.config) {
+                || match vm::VmService::new(
+                    self.bus.clone(),
+                    &self.config,
+                    Arc::clone(&self.compute_sessions),
+                ) {
                     Ok(vm) => Some(vm),
                     Err(e) => {
                         tracing::error!("the WASM runner is unavailable: {e:#}");
@@ -55,6 +62,7 @@ impl Services {
 
     /// Releases what a disconnected client held (its running programs stop).
     pub fn client_gone(&self, client_id: &str) {
+        self.compute_sessions.remove(client_id);
         if let Some(Some(vm)) = self.vm.get() {
             vm.client_gone(client_id);
         }
@@ -73,7 +81,17 @@ impl Services {
                 self.config.limits.max_subscriptions.get(),
                 env,
             ),
-            Namespace::Vfs | Namespace::Compute => sessions::handle(&self.bus, client, env),
+            Namespace::Compute
+                if matches!(
+                    env.topic.as_str(),
+                    compute::Output::TOPIC | compute::Exit::TOPIC
+                ) =>
+            {
+                self.machine_report(client, env)
+            }
+            Namespace::Vfs | Namespace::Compute => {
+                sessions::handle(&self.bus, &self.compute_sessions, client, env)
+            }
             Namespace::Vm | Namespace::Wasm => match self.vm() {
                 Some(vm) => vm.handle(client, env),
                 None => self.bus.emit_error(
@@ -94,6 +112,22 @@ impl Services {
                     ),
                 ),
             ),
+        }
+    }
+}
+
+impl Services {
+    /// `compute:output` / `compute:exit` from a tab hosting an x86 machine.
+    fn machine_report(&self, client: &Arc<ClientHandle>, env: Envelope) {
+        let Some(vm) = self.vm() else {
+            return;
+        };
+        if env.topic.as_str() == compute::Output::TOPIC {
+            if let Some(out) = decode::<compute::Output>(&self.bus, &env) {
+                vm.bridge().output(client, &env, out);
+            }
+        } else if let Some(exit) = decode::<compute::Exit>(&self.bus, &env) {
+            vm.bridge().exit(client, &env, exit);
         }
     }
 }
