@@ -46,6 +46,7 @@ registry! {
     notes,
     console,
     files,
+    terminal,
 }
 
 /// Apps opened when the desktop starts without a saved layout.

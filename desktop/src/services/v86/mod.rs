@@ -9,7 +9,7 @@
 //! the machine's end as one `compute:exit`. [`V86Host::save`] snapshots a machine (v86's state
 //! save); a `compute:spawn` with a `snapshot` path resumes one from this tab's files.
 
-mod manifest;
+pub mod manifest;
 mod worker;
 
 use std::cell::{Cell, RefCell};
@@ -82,11 +82,6 @@ fn compute_session_id(vfs_session: &str) -> String {
 }
 
 impl V86Host {
-    /// The compute session this tab registered.
-    pub fn session_id(&self) -> &str {
-        &self.inner.session_id
-    }
-
     /// Snapshots machine `pid` (v86's state save) and returns the state.
     pub async fn save(&self, pid: u64) -> Result<Vec<u8>, String> {
         let waiting = {

@@ -19,6 +19,8 @@ let pending = [];
 let flushTimer = null;
 let tail = "";
 let ready = false;
+// Keys typed before the machine runs wait here (a restored machine is not running at once).
+let typedEarly = "";
 const decoder = new TextDecoder();
 
 function flush() {
@@ -74,6 +76,10 @@ function markReady(started) {
   if (ready) return;
   ready = true;
   postMessage({ type: "ready", ms: Math.round(performance.now() - started) });
+  if (typedEarly) {
+    emulator.serial0_send(typedEarly);
+    typedEarly = "";
+  }
 }
 
 onmessage = async (event) => {
@@ -85,7 +91,8 @@ onmessage = async (event) => {
         boot(m);
         break;
       case "serial":
-        if (emulator) emulator.serial0_send(m.data);
+        if (emulator && ready) emulator.serial0_send(m.data);
+        else typedEarly += m.data;
         break;
       case "reset":
         if (emulator) emulator.restart();
