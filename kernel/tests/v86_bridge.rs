@@ -70,7 +70,10 @@ async fn a_v86_spawn_runs_in_the_requesters_own_tab_with_the_runners_contract() 
     for (seq, data) in [(0, "Linux version"), (1, "root@aether:/root# ")] {
         let out = next_on(&mut tab, "vm.stdout").await;
         assert_eq!(out.request_id(), Some(spawn_id.as_str()));
-        assert_eq!(payload(&out), json!({"pid": pid, "seq": seq, "data": data, "_request_id": spawn_id}));
+        assert_eq!(
+            payload(&out),
+            json!({"pid": pid, "seq": seq, "data": data, "_request_id": spawn_id})
+        );
     }
 
     // Keys go to the tab's serial port; the ack comes after the tab took them.
@@ -115,11 +118,17 @@ async fn a_v86_spawn_runs_in_the_requesters_own_tab_with_the_runners_contract() 
     // A second exit for the same pid is refused, not turned into a second vm.exit.
     tab.request("compute:exit", json!({"pid": pid, "code": 0}))
         .await;
-    assert_eq!(payload(&next_on(&mut tab, "compute:error").await)["code"], "not_found");
+    assert_eq!(
+        payload(&next_on(&mut tab, "compute:error").await)["code"],
+        "not_found"
+    );
 
     // The WASM runner's pids come from the same counter.
-    tab.request("vm.spawn", json!({"module": {"wat": "(module (func (export \"_start\")))"}}))
-        .await;
+    tab.request(
+        "vm.spawn",
+        json!({"module": {"wat": "(module (func (export \"_start\")))"}}),
+    )
+    .await;
     let wasm = next_on(&mut tab, "vm.spawn:ack").await;
     assert!(payload(&wasm)["pid"].as_u64().unwrap() > pid);
 }
@@ -131,14 +140,17 @@ async fn without_a_compute_session_of_its_own_a_v86_spawn_is_backend_unavailable
     let mut tab = Client::connect(kernel.addr).await;
     register_compute(&mut tab, "s-someone-x86").await;
     let mut client = Client::connect(kernel.addr).await;
-    let id = client
-        .request("vm.spawn", json!({"backend": "v86"}))
-        .await;
+    let id = client.request("vm.spawn", json!({"backend": "v86"})).await;
     let error = next_on(&mut client, "vm.error").await;
     assert_eq!(error.request_id(), Some(id.as_str()));
     let error: Value = payload(&error);
     assert_eq!(error["code"], "backend_unavailable");
-    assert!(error["error"].as_str().unwrap().contains("open the Aether desktop"));
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("open the Aether desktop")
+    );
 }
 
 #[tokio::test]

@@ -7,7 +7,8 @@
 //!   on), fetched with `apt-get download` after `dpkg --add-architecture i386`, unpacked with
 //!   `dpkg -x`: only its `vmlinuz` ships;
 //! - an initramfs (gzip'd newc cpio, written here with the `cpio` and `flate2` crates, so no
-//!   system `cpio` is needed) holding Debian's `busybox-static:i386` and [`INIT`].
+//!   system `cpio` is needed) holding Debian's `busybox-static:i386`, the kernel's virtio 9p
+//!   modules ([`MODULES`], so the guest can mount the tab's files) and [`INIT`].
 //!
 //! The Debian part is cached in `target/guest-image/` under a key made of this recipe and the
 //! package versions apt would pick; an unchanged key skips apt entirely. Copying into `dist`
@@ -29,8 +30,22 @@ pub const INIT: &str = include_str!("guest_image/init.sh");
 pub const READY_MARKER: &str = "aether: guest ready";
 /// The kernel command line: the console on the first serial port, a quiet boot, no waiting.
 pub const CMDLINE: &str = "console=ttyS0 quiet loglevel=3 tsc=reliable mitigations=off nowatchdog random.trust_cpu=on rdinit=/init";
+/// The kernel modules (in load order) that share the tab's files over virtio 9p, from the
+/// kernel package's `lib/modules/<version>/kernel/`; `/init` loads them with busybox `insmod`.
+const MODULES: &[&str] = &[
+    "drivers/virtio/virtio.ko",
+    "drivers/virtio/virtio_ring.ko",
+    "drivers/virtio/virtio_pci_modern_dev.ko",
+    "drivers/virtio/virtio_pci_legacy_dev.ko",
+    "drivers/virtio/virtio_pci.ko",
+    "net/9p/9pnet.ko",
+    "net/9p/9pnet_virtio.ko",
+    "fs/netfs/netfs.ko",
+    "fs/fscache/fscache.ko",
+    "fs/9p/9p.ko",
+];
 /// Bump when the recipe changes in a way the key below cannot see.
-const RECIPE: &str = "aether-guest-1";
+const RECIPE: &str = "aether-guest-2";
 
 /// The Debian packages the guest is made of.
 const KERNEL_META: &str = "linux-image-686:i386";
@@ -56,8 +71,18 @@ pub fn place() -> Result<()> {
         ("bzimage", cache.join("bzimage.bin"), "bzimage", "bin"),
         ("initrd", cache.join("initrd.img"), "initrd", "img"),
         ("xterm_js", xterm.join("xterm/lib/xterm.js"), "xterm", "js"),
-        ("xterm_css", xterm.join("xterm/css/xterm.css"), "xterm", "css"),
-        ("fit_js", xterm.join("addon-fit/lib/addon-fit.js"), "addon-fit", "js"),
+        (
+            "xterm_css",
+            xterm.join("xterm/css/xterm.css"),
+            "xterm",
+            "css",
+        ),
+        (
+            "fit_js",
+            xterm.join("addon-fit/lib/addon-fit.js"),
+            "addon-fit",
+            "js",
+        ),
     ];
     let mut manifest = serde_json::Map::new();
     for (key, source, stem, ext) in entries {
@@ -92,7 +117,9 @@ fn guest_cache() -> Result<PathBuf> {
     let have_outputs = outputs.iter().all(|f| dir.join(f).is_file());
     let stamp = dir.join("key");
     // Versions are known without the network only once the i386 archive is configured.
-    let versions = i386_configured().then(|| candidate_versions().ok()).flatten();
+    let versions = i386_configured()
+        .then(|| candidate_versions().ok())
+        .flatten();
     let key = cache_key(versions.as_deref());
     let cached = fs::read_to_string(&stamp).ok();
     let fresh = match (&versions, &cached) {
@@ -129,7 +156,8 @@ fn guest_cache() -> Result<PathBuf> {
     let seabios = root.join("usr/share/seabios");
     fs::copy(seabios.join("bios.bin"), dir.join("bios.bin"))?;
     fs::copy(seabios.join("vgabios-stdvga.bin"), dir.join("vgabios.bin"))?;
-    let busybox = fs::read(root.join("bin/busybox")).context("busybox-static has no bin/busybox")?;
+    let busybox =
+        fs::read(root.join("bin/busybox")).context("busybox-static has no bin/busybox")?;
     fs::write(dir.join("initrd.img"), initramfs(&busybox)?)?;
     fs::remove_dir_all(&work)?;
     fs::write(&stamp, cache_key(Some(&versions)))?;
@@ -166,7 +194,9 @@ fn ensure_i386() -> Result<()> {
         .arg("update")
         .env("DEBIAN_FRONTEND", "noninteractive"))
     {
-        println!("    warning: apt-get update reported a problem ({e:#}); trying the download anyway");
+        println!(
+            "    warning: apt-get update reported a problem ({e:#}); trying the download anyway"
+        );
     }
     Ok(())
 }
@@ -209,13 +239,31 @@ fn find_vmlinuz(boot: &Path) -> Result<PathBuf> {
         .context("the kernel package has no boot/vmlinuz-*")
 }
 
-/// A gzip'd newc cpio archive: the directories, busybox and `/init`.
-pub fn initramfs(busybox: &[u8]) -> Result<Vec<u8>> {
+/// The [`MODULES`] of the unpacked kernel package, as `(file name, bytes)`.
+fn kernel_modules(lib_modules: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let version = fs::read_dir(lib_modules)
+        .with_context(|| format!("the kernel package has no {}", lib_modules.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.is_dir())
+        .context("the kernel package has no lib/modules/<version>")?;
+    MODULES
+        .iter()
+        .map(|rel| {
+            let path = version.join("kernel").join(rel);
+            let name = rel.rsplit('/').next().unwrap_or(rel).to_owned();
+            let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            Ok((name, bytes))
+        })
+        .collect()
+}
+
+/// A gzip'd newc cpio archive: the directories, busybox, the kernel modules and `/init`.
+pub fn initramfs(busybox: &[u8], modules: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
     const DIR: u32 = 0o040_755;
     const EXEC: u32 = 0o100_755;
     let dirs = [
         "bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "root", "etc",
-        "mnt",
+        "mnt", "lib", "lib/modules",
     ];
     let mut cpio = Vec::new();
     let mut ino = 1;
@@ -233,6 +281,9 @@ pub fn initramfs(busybox: &[u8]) -> Result<Vec<u8>> {
         cpio = entry(cpio, d, DIR, &[])?;
     }
     cpio = entry(cpio, "bin/busybox", EXEC, busybox)?;
+    for (name, bytes) in modules {
+        cpio = entry(cpio, &format!("lib/modules/{name}"), 0o100_644, bytes)?;
+    }
     cpio = entry(cpio, "init", EXEC, INIT.as_bytes())?;
     let cpio = cpio::newc::trailer(cpio)?;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -255,7 +306,8 @@ mod tests {
 
     #[test]
     fn the_initramfs_holds_busybox_and_an_executable_init() {
-        let gz = initramfs(b"\x7fELF-busybox").unwrap();
+        let modules = vec![("9p.ko".to_owned(), b"\x7fELF-9p".to_vec())];
+        let gz = initramfs(b"\x7fELF-busybox", &modules).unwrap();
         let mut cpio = Vec::new();
         flate2::read::GzDecoder::new(&gz[..])
             .read_to_end(&mut cpio)
@@ -280,6 +332,7 @@ mod tests {
             reader = entry.finish().unwrap();
         }
         assert!(seen.iter().any(|(n, _)| n == "bin/busybox"));
+        assert!(seen.iter().any(|(n, _)| n == "lib/modules/9p.ko"));
         assert!(seen.iter().any(|(n, m)| n == "dev" && *m == 0o040_755));
     }
 

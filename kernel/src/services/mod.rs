@@ -44,8 +44,8 @@ impl Services {
 
     fn vm(&self) -> Option<&vm::VmService> {
         self.vm
-            .get_or_init(
-                || match vm::VmService::new(
+            .get_or_init(|| {
+                match vm::VmService::new(
                     self.bus.clone(),
                     &self.config,
                     Arc::clone(&self.compute_sessions),
@@ -55,8 +55,8 @@ impl Services {
                         tracing::error!("the WASM runner is unavailable: {e:#}");
                         None
                     }
-                },
-            )
+                }
+            })
             .as_ref()
     }
 

@@ -107,8 +107,10 @@ impl Session {
             if inner.closed.get() {
                 return;
             }
-            inner.open_screen(&el);
-            inner.power_on(None);
+            match inner.open_screen(&el) {
+                Ok(()) => inner.power_on(None),
+                Err(e) => inner.fail(format!("The terminal did not start ({e}); reload the page.")),
+            }
         });
     }
 
@@ -205,9 +207,9 @@ impl Session {
 }
 
 impl Inner {
-    fn open_screen(self: &Rc<Self>, el: &HtmlElement) {
+    fn open_screen(self: &Rc<Self>, el: &HtmlElement) -> Result<(), String> {
         let term = XTerm::create();
-        let fit = FitAddon::create();
+        let fit = FitAddon::create()?;
         term.load_addon(&fit);
         term.open(el);
         fit.fit();
@@ -233,6 +235,7 @@ impl Inner {
             *self.resize.borrow_mut() = Some((observer, on_resize));
         }
         *self.term.borrow_mut() = Some((term, fit));
+        Ok(())
     }
 
     fn power_on(self: &Rc<Self>, snapshot: Option<String>) {

@@ -61,9 +61,6 @@ extern "C" {
     #[wasm_bindgen(js_namespace = FitAddon, js_name = FitAddon)]
     pub type FitAddon;
 
-    #[wasm_bindgen(constructor, js_class = "FitAddon")]
-    pub fn create() -> FitAddon;
-
     #[wasm_bindgen(method, js_class = "FitAddon")]
     pub fn fit(this: &FitAddon);
 }
@@ -89,6 +86,21 @@ impl XTerm {
         set(&options, "cursorBlink", true.into());
         set(&options, "scrollback", 5000.into());
         XTerm::new_with(&options)
+    }
+}
+
+impl FitAddon {
+    /// `new FitAddon.FitAddon()` (the UMD build puts the class inside a namespace object).
+    pub fn create() -> Result<FitAddon, String> {
+        let namespace = Reflect::get(&js_sys::global(), &"FitAddon".into())
+            .map_err(|e| format!("{e:?}"))?;
+        let class: js_sys::Function = Reflect::get(&namespace, &"FitAddon".into())
+            .map_err(|e| format!("{e:?}"))?
+            .dyn_into()
+            .map_err(|_| "FitAddon.FitAddon is not a class".to_owned())?;
+        Reflect::construct(&class, &js_sys::Array::new())
+            .map(JsCast::unchecked_into)
+            .map_err(|e| format!("{e:?}"))
     }
 }
 

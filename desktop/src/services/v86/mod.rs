@@ -7,7 +7,9 @@
 //! fast) from the files `cargo xtask` placed under `/v86/` (named by `/v86/manifest.json`). Serial
 //! output goes back to the kernel as `compute:output` (in order, without waiting for each ack);
 //! the machine's end as one `compute:exit`. [`V86Host::save`] snapshots a machine (v86's state
-//! save); a `compute:spawn` with a `snapshot` path resumes one from this tab's files.
+//! save); a `compute:spawn` with a `snapshot` path resumes one from this tab's files. A fresh
+//! machine gets a copy of the tab's files at `/mnt/files` (v86's virtio 9p file system, filled
+//! when the machine starts; later edits on either side are not synchronised).
 
 pub mod manifest;
 mod worker;
@@ -23,7 +25,11 @@ use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Pattern};
 use send_wrapper::SendWrapper;
 
 pub use manifest::Manifest;
-use worker::{Event, MachineWorker};
+use aether_shared::vfs::EntryKind;
+use worker::{Event, MachineWorker, Shared};
+
+/// The largest file of the tab copied into a new machine's `/mnt/files`, in bytes.
+const MAX_SHARED_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 use crate::services::bus::{BusClient, DEFAULT_TIMEOUT_MS};
 use crate::services::vfs::VfsProxy;
@@ -114,7 +120,12 @@ impl V86Host {
         let request = ComputeRegister {
             session_id: self.inner.session_id.clone(),
         };
-        if let Err(e) = self.inner.bus.send_request(&request, DEFAULT_TIMEOUT_MS).await {
+        if let Err(e) = self
+            .inner
+            .bus
+            .send_request(&request, DEFAULT_TIMEOUT_MS)
+            .await
+        {
             warn(&format!("this tab cannot host x86 machines: {e}"));
         }
     }
@@ -145,11 +156,7 @@ impl V86Host {
         }
     }
 
-    fn with_machine(
-        &self,
-        pid: u64,
-        run: impl FnOnce(&MachineWorker),
-    ) -> Result<(), ErrorPayload> {
+    fn with_machine(&self, pid: u64, run: impl FnOnce(&MachineWorker)) -> Result<(), ErrorPayload> {
         let machines = self.inner.machines.borrow();
         let machine = machines.get(&pid).ok_or_else(|| {
             ErrorPayload::new(
@@ -165,26 +172,63 @@ impl V86Host {
         let manifest = manifest::load().await.map_err(|e| {
             ErrorPayload::new(
                 ErrorCode::BackendUnavailable,
-                format!("The x86 machine's files are missing ({e}); rebuild with `cargo xtask build`."),
+                format!(
+                    "The x86 machine's files are missing ({e}); rebuild with `cargo xtask build`."
+                ),
             )
         })?;
+        // A resumed machine has the files of its state; a fresh one gets the tab's files now.
+        let share = match &req.snapshot {
+            None => self.shared_files().await,
+            Some(_) => Vec::new(),
+        };
         let state = match &req.snapshot {
             None => None,
-            Some(path) => Some(self.inner.vfs.read(path).await.map_err(|e| e.to_payload())?.bytes),
+            Some(path) => Some(
+                self.inner
+                    .vfs
+                    .read(path)
+                    .await
+                    .map_err(|e| e.to_payload())?
+                    .bytes,
+            ),
         };
         let pid = req.pid;
         let host = self.clone();
         let on_event = move |event: Event| host.on_event(pid, event);
-        let machine = MachineWorker::boot(&manifest, &req, state.as_deref(), on_event).map_err(
-            |e| {
+        let machine =
+            MachineWorker::boot(&manifest, &req, state.as_deref(), &share, on_event).map_err(|e| {
                 ErrorPayload::new(
                     ErrorCode::Internal,
                     format!("The x86 machine's worker did not start ({e}); reload the page."),
                 )
-            },
-        )?;
+            })?;
         self.inner.machines.borrow_mut().insert(pid, machine);
         Ok(())
+    }
+
+    /// The tab's files for the guest's `/mnt/files`, folders first (saved machine states and
+    /// files over [`MAX_SHARED_FILE_BYTES`] stay out).
+    async fn shared_files(&self) -> Vec<Shared> {
+        let Ok(mut entries) = self.inner.vfs.walk().await else {
+            return Vec::new();
+        };
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut shared = Vec::new();
+        for entry in entries {
+            match entry.kind {
+                EntryKind::Dir => shared.push((entry.path, None)),
+                EntryKind::File
+                    if entry.size <= MAX_SHARED_FILE_BYTES && !entry.path.ends_with(".v86state") =>
+                {
+                    if let Ok(file) = self.inner.vfs.read(&entry.path).await {
+                        shared.push((entry.path, Some(file.bytes)));
+                    }
+                }
+                EntryKind::File => {}
+            }
+        }
+        shared
     }
 
     fn kill(&self, pid: u64) -> Result<(), ErrorPayload> {

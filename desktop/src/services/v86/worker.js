@@ -2,7 +2,8 @@
 // while the guest boots. Copied by `cargo xtask` into target/dist/v86/ under a hashed name.
 //
 // Messages in (from the page's adapter, `services/v86/`):
-//   {type: "boot", files, cmdline, ready_marker, memory_bytes, boot_timeout_ms, state?: ArrayBuffer}
+//   {type: "boot", files, cmdline, ready_marker, memory_bytes, boot_timeout_ms, state?: ArrayBuffer,
+//    share: [{path, data: Uint8Array | null}]}   the tab's files for the guest's /mnt/files (9p)
 //   {type: "serial", data: string}     keys for the serial port
 //   {type: "save", id}                 snapshot the machine
 //   {type: "reset"}                    reset the machine
@@ -47,6 +48,9 @@ function boot(m) {
     disable_keyboard: true,
     disable_mouse: true,
     disable_speaker: true,
+    // A virtio 9p device (tag host9p), mounted by the guest's /init at /mnt/files. Always present,
+    // so a saved state (which includes the device) restores onto the same hardware.
+    filesystem: {},
   };
   if (m.state) settings.initial_state = { buffer: m.state };
   emulator = new V86(settings);
@@ -60,6 +64,8 @@ function boot(m) {
   });
   if (m.state) {
     emulator.add_listener("emulator-started", () => markReady(started));
+  } else if (m.share && m.share.length) {
+    emulator.add_listener("emulator-loaded", () => share(m.share));
   }
   setTimeout(() => {
     if (!ready) {
@@ -70,6 +76,28 @@ function boot(m) {
       });
     }
   }, m.boot_timeout_ms);
+}
+
+// Copies the tab's files into the 9p file system (parents before children).
+async function share(entries) {
+  const fs = emulator.fs9p;
+  if (!fs) return;
+  const dir = (path) => {
+    let id = 0;
+    for (const part of path.split("/").filter(Boolean)) {
+      const found = fs.Search(id, part);
+      id = found !== -1 ? found : fs.CreateDirectory(part, id);
+    }
+    return id;
+  };
+  for (const entry of entries) {
+    if (entry.data === null) {
+      dir(entry.path);
+    } else {
+      dir(entry.path.slice(0, entry.path.lastIndexOf("/")));
+      await emulator.create_file(entry.path, entry.data);
+    }
+  }
 }
 
 function markReady(started) {

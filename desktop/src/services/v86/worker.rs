@@ -25,6 +25,9 @@ pub enum Event {
 
 type SaveResult = Result<Vec<u8>, String>;
 
+/// A file (`Some(bytes)`) or folder (`None`) of the tab shared with the guest, by path.
+pub type Shared = (String, Option<Vec<u8>>);
+
 #[derive(Default)]
 struct State {
     saves: HashMap<u32, oneshot::Sender<SaveResult>>,
@@ -45,6 +48,7 @@ impl MachineWorker {
         manifest: &Manifest,
         req: &compute::Spawn,
         snapshot: Option<&[u8]>,
+        share: &[Shared],
         on_event: impl Fn(Event) + 'static,
     ) -> Result<MachineWorker, String> {
         let worker = Worker::new(&manifest.worker).map_err(|e| format!("{e:?}"))?;
@@ -71,9 +75,26 @@ impl MachineWorker {
         set(&message, "type", &"boot".into());
         set(&message, "files", &files);
         set(&message, "cmdline", &manifest.cmdline.as_str().into());
-        set(&message, "ready_marker", &manifest.ready_marker.as_str().into());
+        set(
+            &message,
+            "ready_marker",
+            &manifest.ready_marker.as_str().into(),
+        );
         set(&message, "memory_bytes", &(req.memory_bytes as f64).into());
-        set(&message, "boot_timeout_ms", &(req.boot_timeout_ms as f64).into());
+        set(
+            &message,
+            "boot_timeout_ms",
+            &(req.boot_timeout_ms as f64).into(),
+        );
+        let shared = Array::new();
+        for (path, data) in share {
+            let entry = Object::new();
+            set(&entry, "path", &path.as_str().into());
+            let data = data.as_deref().map_or(JsValue::NULL, |b| Uint8Array::from(b).into());
+            set(&entry, "data", &data);
+            shared.push(&entry);
+        }
+        set(&message, "share", &shared);
         let transfer = Array::new();
         if let Some(bytes) = snapshot {
             let buffer = Uint8Array::from(bytes).buffer();

@@ -187,7 +187,12 @@ impl Bridge {
             .expect("machines lock")
             .insert(pid, Arc::clone(&machine));
         self.bus.reply::<Spawn>(&env, &Spawned { pid });
-        tracing::debug!(pid, session, memory_bytes, "starting an x86 machine in the tab");
+        tracing::debug!(
+            pid,
+            session,
+            memory_bytes,
+            "starting an x86 machine in the tab"
+        );
         let (bus, machines) = (self.bus.clone(), Arc::clone(&self.machines));
         let start = compute::Spawn {
             pid,
@@ -263,11 +268,9 @@ impl Bridge {
             seq,
             data: out.data,
         };
-        let _ = self.bus.publish_from_kernel(
-            machine
-                .spawn
-                .reply(Topic::from_static(STDOUT), &chunk),
-        );
+        let _ = self
+            .bus
+            .publish_from_kernel(machine.spawn.reply(Topic::from_static(STDOUT), &chunk));
     }
 
     /// `compute:exit` from the tab hosting a machine: the requester's `vm.exit` or `vm.error`.
@@ -358,7 +361,9 @@ fn tab_failed(e: RequestError, what: &str) -> ErrorPayload {
         RequestError::Remote(payload) => payload,
         other => ErrorPayload::new(
             ErrorCode::BackendUnavailable,
-            format!("The tab hosting the x86 machine did not {what} ({other}); reload the desktop and try again."),
+            format!(
+                "The tab hosting the x86 machine did not {what} ({other}); reload the desktop and try again."
+            ),
         ),
     }
 }
