@@ -158,7 +158,8 @@ fn guest_cache() -> Result<PathBuf> {
     fs::copy(seabios.join("vgabios-stdvga.bin"), dir.join("vgabios.bin"))?;
     let busybox =
         fs::read(root.join("bin/busybox")).context("busybox-static has no bin/busybox")?;
-    fs::write(dir.join("initrd.img"), initramfs(&busybox)?)?;
+    let modules = kernel_modules(&root.join("lib/modules"))?;
+    fs::write(dir.join("initrd.img"), initramfs(&busybox, &modules)?)?;
     fs::remove_dir_all(&work)?;
     fs::write(&stamp, cache_key(Some(&versions)))?;
     for f in outputs {
@@ -262,8 +263,20 @@ pub fn initramfs(busybox: &[u8], modules: &[(String, Vec<u8>)]) -> Result<Vec<u8
     const DIR: u32 = 0o040_755;
     const EXEC: u32 = 0o100_755;
     let dirs = [
-        "bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp", "root", "etc",
-        "mnt", "lib", "lib/modules",
+        "bin",
+        "sbin",
+        "usr",
+        "usr/bin",
+        "usr/sbin",
+        "proc",
+        "sys",
+        "dev",
+        "tmp",
+        "root",
+        "etc",
+        "mnt",
+        "lib",
+        "lib/modules",
     ];
     let mut cpio = Vec::new();
     let mut ino = 1;

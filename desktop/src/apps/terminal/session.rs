@@ -23,6 +23,11 @@ const PROMPT: &str = "root@aether:";
 /// How long a spawn may wait for its acknowledgement, in milliseconds.
 const SPAWN_TIMEOUT_MS: u32 = 30_000;
 
+/// The keyboard callback given to xterm.js and the handle that removes it.
+type Typing = (Closure<dyn FnMut(String)>, Disposable);
+/// The observer that refits the screen when the window resizes, and its callback.
+type Refit = (ResizeObserver, Closure<dyn FnMut()>);
+
 /// What the window shows about the machine.
 #[derive(Clone, Copy)]
 pub struct View {
@@ -55,8 +60,8 @@ struct Inner {
     pid: Cell<Option<u64>>,
     started_ms: Cell<f64>,
     listener: Cell<Option<SubscriptionHandle>>,
-    on_data: RefCell<Option<(Closure<dyn FnMut(String)>, Disposable)>>,
-    resize: RefCell<Option<(ResizeObserver, Closure<dyn FnMut()>)>>,
+    on_data: RefCell<Option<Typing>>,
+    resize: RefCell<Option<Refit>>,
     closed: Cell<bool>,
 }
 

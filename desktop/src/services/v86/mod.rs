@@ -24,8 +24,8 @@ use aether_shared::vm::Accepted;
 use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Pattern};
 use send_wrapper::SendWrapper;
 
-pub use manifest::Manifest;
 use aether_shared::vfs::EntryKind;
+pub use manifest::Manifest;
 use worker::{Event, MachineWorker, Shared};
 
 /// The largest file of the tab copied into a new machine's `/mnt/files`, in bytes.
@@ -196,8 +196,8 @@ impl V86Host {
         let pid = req.pid;
         let host = self.clone();
         let on_event = move |event: Event| host.on_event(pid, event);
-        let machine =
-            MachineWorker::boot(&manifest, &req, state.as_deref(), &share, on_event).map_err(|e| {
+        let machine = MachineWorker::boot(&manifest, &req, state.as_deref(), &share, on_event)
+            .map_err(|e| {
                 ErrorPayload::new(
                     ErrorCode::Internal,
                     format!("The x86 machine's worker did not start ({e}); reload the page."),
@@ -219,7 +219,8 @@ impl V86Host {
             match entry.kind {
                 EntryKind::Dir => shared.push((entry.path, None)),
                 EntryKind::File
-                    if entry.size <= MAX_SHARED_FILE_BYTES && !entry.path.ends_with(".v86state") =>
+                    if entry.size <= MAX_SHARED_FILE_BYTES
+                        && !entry.path.ends_with(".v86state") =>
                 {
                     if let Ok(file) = self.inner.vfs.read(&entry.path).await {
                         shared.push((entry.path, Some(file.bytes)));

@@ -90,7 +90,9 @@ impl MachineWorker {
         for (path, data) in share {
             let entry = Object::new();
             set(&entry, "path", &path.as_str().into());
-            let data = data.as_deref().map_or(JsValue::NULL, |b| Uint8Array::from(b).into());
+            let data = data
+                .as_deref()
+                .map_or(JsValue::NULL, |b| Uint8Array::from(b).into());
             set(&entry, "data", &data);
             shared.push(&entry);
         }
