@@ -20,8 +20,8 @@ use crate::services::vfs::VfsProxy;
 
 /// The guest's shell prompt (PS1 in the guest's /init).
 const PROMPT: &str = "root@aether:";
-/// How long a spawn may wait for its acknowledgement, in milliseconds.
-const SPAWN_TIMEOUT_MS: u32 = 30_000;
+/// How long a kill or keys may wait for their acknowledgement, in milliseconds.
+const ACK_TIMEOUT_MS: u32 = 30_000;
 
 /// The keyboard callback given to xterm.js and the handle that removes it.
 type Typing = (Closure<dyn FnMut(String)>, Disposable);
@@ -58,6 +58,11 @@ struct Inner {
     view: View,
     term: RefCell<Option<(XTerm, FitAddon)>>,
     pid: Cell<Option<u64>>,
+    /// The `_request_id` of the current machine's `vm.spawn`: its ack, output and end carry it.
+    spawn_id: RefCell<Option<String>>,
+    /// The current machine resumes a saved state (it gets a fresh prompt once it runs).
+    restoring: Cell<bool>,
+    spawns: Cell<u32>,
     started_ms: Cell<f64>,
     listener: Cell<Option<SubscriptionHandle>>,
     on_data: RefCell<Option<Typing>>,
@@ -75,6 +80,9 @@ impl Session {
                 view,
                 term: RefCell::new(None),
                 pid: Cell::new(None),
+                spawn_id: RefCell::new(None),
+                restoring: Cell::new(false),
+                spawns: Cell::new(0),
                 started_ms: Cell::new(0.0),
                 listener: Cell::new(None),
                 on_data: RefCell::new(None),
@@ -252,6 +260,8 @@ impl Inner {
             "Booting the x86 machine (Linux on v86, in this tab)…".to_owned()
         });
         self.started_ms.set(now_ms());
+        self.restoring.set(restoring);
+        self.pid.set(None);
         let request = Spawn {
             backend: Backend::V86,
             module: snapshot.map(|path| ModuleSource::Path {
@@ -263,30 +273,22 @@ impl Inner {
             stdin: None,
             limits: None,
         };
-        let inner = Rc::clone(self);
-        wasm_bindgen_futures::spawn_local(async move {
-            match inner.bus.send_request(&request, SPAWN_TIMEOUT_MS).await {
-                Ok(spawned) => {
-                    if inner.closed.get() {
-                        inner.kill(spawned.pid);
-                        return;
-                    }
-                    inner.pid.set(Some(spawned.pid));
-                    if restoring {
-                        // A fresh prompt from the resumed shell (keys wait in the worker until
-                        // the machine runs).
-                        inner.type_in("\n".to_owned());
-                    }
-                }
-                Err(e) => inner.fail(e.to_string()),
-            }
-        });
+        // Our own request id, so the ack, the output and the end of this machine are told apart
+        // from those of a machine powered off a moment ago and from replies to `vm.stdin`.
+        let n = self.spawns.get() + 1;
+        self.spawns.set(n);
+        let entropy = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
+        let id = format!("term-{n}-{entropy:x}");
+        *self.spawn_id.borrow_mut() = Some(id.clone());
+        if let Err(e) = self.bus.publish(Envelope::request(&request, &id)) {
+            self.fail(e.to_string());
+        }
     }
 
     fn kill(self: &Rc<Self>, pid: u64) {
         let bus = self.bus.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let _ = bus.send_request(&Kill { pid }, SPAWN_TIMEOUT_MS).await;
+            let _ = bus.send_request(&Kill { pid }, ACK_TIMEOUT_MS).await;
         });
     }
 
@@ -301,7 +303,7 @@ impl Inner {
                 data,
                 eof: false,
             };
-            let _ = bus.send_request(&keys, SPAWN_TIMEOUT_MS).await;
+            let _ = bus.send_request(&keys, ACK_TIMEOUT_MS).await;
         });
     }
 
@@ -310,27 +312,37 @@ impl Inner {
         self.view.status.set(message);
     }
 
-    fn on_vm(&self, env: &Envelope) {
-        let Some(pid) = self.pid.get() else {
-            return;
-        };
-        let payload = env.payload.as_ref();
-        let field = |name: &str| payload.and_then(|p| p.get(name));
-        let of_pid = field("pid")
-            .or_else(|| field("details").and_then(|d| d.get("pid")))
-            .and_then(|p| p.as_u64());
-        if of_pid != Some(pid) {
+    fn on_vm(self: &Rc<Self>, env: &Envelope) {
+        let ours = self.spawn_id.borrow().as_deref().is_some_and(|id| env.request_id() == Some(id));
+        if !ours {
             return;
         }
+        let payload = env.payload.as_ref();
+        let field = |name: &str| payload.and_then(|p| p.get(name));
         match env.topic.as_str() {
+            "vm.spawn:ack" => {
+                let Some(pid) = field("pid").and_then(|p| p.as_u64()) else {
+                    return;
+                };
+                if self.closed.get() {
+                    self.kill(pid);
+                    return;
+                }
+                self.pid.set(Some(pid));
+                if self.restoring.get() {
+                    // A fresh prompt from the resumed shell (keys wait until the machine runs).
+                    self.type_in("\n".to_owned());
+                }
+            }
             "vm.stdout" | "vm.stderr" => {
                 let data = field("data").and_then(|d| d.as_str()).unwrap_or_default();
                 if let Some((term, _)) = &*self.term.borrow() {
                     term.write(data);
                 }
                 let booting = self.view.state.get_untracked() == "booting";
-                if booting && (data.contains(PROMPT) || self.host.ready_ms(pid).is_some()) {
+                if booting && data.contains(PROMPT) {
                     let secs = (now_ms() - self.started_ms.get()) / 1000.0;
+                    let pid = self.pid.get().unwrap_or_default();
                     self.view.state.set("running");
                     self.view
                         .status
@@ -338,14 +350,16 @@ impl Inner {
                 }
             }
             "vm.exit" => {
-                self.pid.set(None);
+                let pid = self.pid.take().unwrap_or_default();
+                self.spawn_id.borrow_mut().take();
                 self.view.state.set("off");
                 self.view.status.set(format!("Machine {pid}: powered off"));
             }
             "vm.error" => {
                 self.pid.set(None);
+                self.spawn_id.borrow_mut().take();
                 let error = field("error").and_then(|e| e.as_str()).unwrap_or_default();
-                self.fail(format!("Machine {pid} stopped: {error}"));
+                self.fail(format!("The machine stopped: {error}"));
             }
             _ => {}
         }

@@ -45,6 +45,8 @@ struct Inner {
     vfs: VfsProxy,
     session_id: String,
     machines: RefCell<HashMap<u64, MachineWorker>>,
+    /// Keys for machines still starting (their snapshot or files being read), by pid.
+    starting: RefCell<HashMap<u64, String>>,
     next_report: Cell<u64>,
 }
 
@@ -57,6 +59,7 @@ pub fn start(bus: BusClient, vfs: VfsProxy) -> V86Host {
             vfs,
             session_id,
             machines: RefCell::new(HashMap::new()),
+            starting: RefCell::new(HashMap::new()),
             next_report: Cell::new(0),
         })),
     };
@@ -107,15 +110,6 @@ impl V86Host {
         }
     }
 
-    /// How long machine `pid` took to reach its shell, once it has.
-    pub fn ready_ms(&self, pid: u64) -> Option<u32> {
-        self.inner
-            .machines
-            .borrow()
-            .get(&pid)
-            .and_then(MachineWorker::ready_ms)
-    }
-
     async fn register(self) {
         let request = ComputeRegister {
             session_id: self.inner.session_id.clone(),
@@ -138,7 +132,7 @@ impl V86Host {
                 Err(e) => Err(bad(e)),
             },
             compute::Stdin::TOPIC => match env.decode::<compute::Stdin>() {
-                Ok(req) => self.with_machine(req.pid, |m| m.send_serial(&req.data)),
+                Ok(req) => self.type_in(req),
                 Err(e) => Err(bad(e)),
             },
             compute::Kill::TOPIC => match env.decode::<compute::Kill>() {
@@ -156,19 +150,49 @@ impl V86Host {
         }
     }
 
-    fn with_machine(&self, pid: u64, run: impl FnOnce(&MachineWorker)) -> Result<(), ErrorPayload> {
-        let machines = self.inner.machines.borrow();
-        let machine = machines.get(&pid).ok_or_else(|| {
-            ErrorPayload::new(
+    /// Keys for the serial port of machine `pid` (kept until it exists when it is starting).
+    fn type_in(&self, req: compute::Stdin) -> Result<(), ErrorPayload> {
+        if let Some(keys) = self.inner.starting.borrow_mut().get_mut(&req.pid) {
+            keys.push_str(&req.data);
+            return Ok(());
+        }
+        match self.inner.machines.borrow().get(&req.pid) {
+            Some(machine) => {
+                machine.send_serial(&req.data);
+                Ok(())
+            }
+            None => Err(ErrorPayload::new(
                 ErrorCode::NotFound,
-                format!("Machine {pid} is not running in this tab."),
-            )
-        })?;
-        run(machine);
-        Ok(())
+                format!("Machine {} is not running in this tab.", req.pid),
+            )),
+        }
     }
 
     async fn spawn(&self, req: compute::Spawn) -> Result<(), ErrorPayload> {
+        self.inner
+            .starting
+            .borrow_mut()
+            .insert(req.pid, String::new());
+        let started = self.start(&req).await;
+        let keys = self.inner.starting.borrow_mut().remove(&req.pid);
+        match keys {
+            // Powered off while it was starting: it already reported its exit.
+            None => {
+                if let Some(machine) = self.inner.machines.borrow_mut().remove(&req.pid) {
+                    machine.terminate();
+                }
+            }
+            Some(keys) if !keys.is_empty() => {
+                if let Some(machine) = self.inner.machines.borrow().get(&req.pid) {
+                    machine.send_serial(&keys);
+                }
+            }
+            Some(_) => {}
+        }
+        started
+    }
+
+    async fn start(&self, req: &compute::Spawn) -> Result<(), ErrorPayload> {
         let manifest = manifest::load().await.map_err(|e| {
             ErrorPayload::new(
                 ErrorCode::BackendUnavailable,
@@ -196,7 +220,7 @@ impl V86Host {
         let pid = req.pid;
         let host = self.clone();
         let on_event = move |event: Event| host.on_event(pid, event);
-        let machine = MachineWorker::boot(&manifest, &req, state.as_deref(), &share, on_event)
+        let machine = MachineWorker::boot(&manifest, req, state.as_deref(), &share, on_event)
             .map_err(|e| {
                 ErrorPayload::new(
                     ErrorCode::Internal,
@@ -233,6 +257,14 @@ impl V86Host {
     }
 
     fn kill(&self, pid: u64) -> Result<(), ErrorPayload> {
+        if self.inner.starting.borrow_mut().remove(&pid).is_some() {
+            self.report(&compute::Exit {
+                pid,
+                code: POWERED_OFF,
+                error: None,
+            });
+            return Ok(());
+        }
         let machine = self.inner.machines.borrow_mut().remove(&pid);
         let Some(machine) = machine else {
             return Err(ErrorPayload::new(

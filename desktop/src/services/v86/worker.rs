@@ -32,7 +32,6 @@ pub type Shared = (String, Option<Vec<u8>>);
 struct State {
     saves: HashMap<u32, oneshot::Sender<SaveResult>>,
     next_save: u32,
-    ready_ms: Option<u32>,
 }
 
 /// A running machine.
@@ -149,11 +148,6 @@ impl MachineWorker {
         }
     }
 
-    /// How long the guest took to reach its shell, once it has.
-    pub fn ready_ms(&self) -> Option<u32> {
-        self.state.borrow().ready_ms
-    }
-
     /// Stops the worker at once.
     pub fn terminate(self) {
         self.worker.set_onmessage(None);
@@ -165,7 +159,6 @@ fn handle(state: &Rc<RefCell<State>>, on_event: &Rc<impl Fn(Event) + 'static>, d
     let field = |name: &str| Reflect::get(data, &name.into()).unwrap_or(JsValue::UNDEFINED);
     match field("type").as_string().as_deref() {
         Some("output") => on_event(Event::Output(field("data").as_string().unwrap_or_default())),
-        Some("ready") => state.borrow_mut().ready_ms = field("ms").as_f64().map(|ms| ms as u32),
         Some("saved") => {
             let id = field("id").as_f64().unwrap_or_default() as u32;
             let bytes = Uint8Array::new(&field("state")).to_vec();
