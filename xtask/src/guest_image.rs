@@ -29,7 +29,9 @@ pub const INIT: &str = include_str!("guest_image/init.sh");
 /// What `/init` prints once the shell is about to start (the desktop waits for it).
 pub const READY_MARKER: &str = "aether: guest ready";
 /// The kernel command line: the console on the first serial port, a quiet boot, no waiting.
-pub const CMDLINE: &str = "console=ttyS0 quiet loglevel=3 tsc=reliable mitigations=off nowatchdog random.trust_cpu=on rdinit=/init";
+/// Besides the console: a quiet boot and no work an emulated PC does not need (crypto self-tests,
+/// PnP BIOS and ISA PnP probing, machine-check setup, CPU vulnerability mitigations).
+pub const CMDLINE: &str = "console=ttyS0 quiet loglevel=3 tsc=reliable mitigations=off nowatchdog random.trust_cpu=on cryptomgr.notests pnpbios=off noisapnp mce=off rdinit=/init";
 /// The kernel modules (in load order) that share the tab's files over virtio 9p, from the
 /// kernel package's `lib/modules/<version>/kernel/`; `/init` loads them with busybox `insmod`.
 const MODULES: &[&str] = &[
@@ -45,7 +47,7 @@ const MODULES: &[&str] = &[
     "fs/9p/9p.ko",
 ];
 /// Bump when the recipe changes in a way the key below cannot see.
-const RECIPE: &str = "aether-guest-2";
+const RECIPE: &str = "aether-guest-3";
 
 /// The Debian packages the guest is made of.
 const KERNEL_META: &str = "linux-image-686:i386";
@@ -253,9 +255,31 @@ fn kernel_modules(lib_modules: &Path) -> Result<Vec<(String, Vec<u8>)>> {
             let path = version.join("kernel").join(rel);
             let name = rel.rsplit('/').next().unwrap_or(rel).to_owned();
             let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            Ok((name, bytes))
+            Ok((name, strip_signature(bytes)))
         })
         .collect()
+}
+
+/// The marker at the end of a signed kernel module.
+const SIGNATURE_MAGIC: &[u8] = b"~Module signature appended~\n";
+
+/// A module without its appended signature: checking an RSA signature under emulation costs
+/// seconds of boot, and the kernel does not require signatures (`MODULE_SIG_FORCE` is off).
+/// The layout is `module | signature | struct module_signature (12 bytes, the signature's
+/// length big-endian in its last 4) | magic`; anything else is returned unchanged.
+fn strip_signature(mut module: Vec<u8>) -> Vec<u8> {
+    let Some(body) = module.len().checked_sub(SIGNATURE_MAGIC.len() + 12) else {
+        return module;
+    };
+    if !module.ends_with(SIGNATURE_MAGIC) {
+        return module;
+    }
+    let len = &module[body + 8..body + 12];
+    let sig_len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+    if let Some(end) = body.checked_sub(sig_len) {
+        module.truncate(end);
+    }
+    module
 }
 
 /// A gzip'd newc cpio archive: the directories, busybox, the kernel modules and `/init`.
@@ -357,6 +381,20 @@ mod tests {
             Some("linux-image-6.1.0-50-686:i386")
         );
         assert_eq!(parse_depends("x\n  Recommends: y\n"), None);
+    }
+
+    #[test]
+    fn module_signatures_are_stripped_and_unsigned_modules_kept() {
+        let mut signed = b"\x7fELF-module".to_vec();
+        signed.extend_from_slice(b"SIG");
+        signed.extend_from_slice(&[0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 3]);
+        signed.extend_from_slice(SIGNATURE_MAGIC);
+        assert_eq!(strip_signature(signed), b"\x7fELF-module");
+        assert_eq!(strip_signature(b"\x7fELF".to_vec()), b"\x7fELF");
+        let mut lying = b"x".to_vec();
+        lying.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 200]);
+        lying.extend_from_slice(SIGNATURE_MAGIC);
+        assert_eq!(strip_signature(lying.clone()), lying);
     }
 
     #[test]
