@@ -95,3 +95,48 @@ test('a saved machine restores to its shell much faster than a cold boot (figure
   console.log(`v86 cold boot to shell prompt (Terminal, headless Chromium): ${cold.join(', ')} ms; median ${median(cold)} ms`);
   console.log(`v86 restore from snapshot to shell prompt: ${restores.join(', ')} ms; median ${median(restores)} ms`);
 });
+
+/** Copies stdin to stdout until end of input, then returns (as in console.spec.ts). */
+const ECHO_WAT = `(module
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (loop $again
+      (i32.store (i32.const 0) (i32.const 64))
+      (i32.store (i32.const 4) (i32.const 1024))
+      (i32.store (i32.const 8) (i32.const 0))
+      (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (if (i32.gt_u (i32.load (i32.const 8)) (i32.const 0))
+        (then
+          (i32.store (i32.const 4) (i32.load (i32.const 8)))
+          (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))
+          (br $again))))))`;
+
+test('a second Terminal attaches to a WASI program started from the Console', async ({ page }) => {
+  await openDesktop(page);
+  await dockItem(page, 'console').click();
+  const consoleWin = windows(page, 'console');
+  await consoleWin.getByTestId('console-wat').fill(ECHO_WAT);
+  await consoleWin.getByTestId('console-run').click();
+  await expect(consoleWin.getByTestId('console-status')).toHaveAttribute('data-state', 'running');
+
+  await dockItem(page, 'terminal').click();
+  const win = windows(page, 'terminal');
+  await expect(win).toHaveCount(1);
+  const attach = win.getByTestId('terminal-attach');
+  await attach.click();
+  await expect(attach.locator('option')).toHaveCount(2);
+  const pid = (await attach.locator('option').nth(1).getAttribute('value'))!;
+  await attach.selectOption(pid);
+  await expect(win.getByTestId('terminal-status')).toHaveAttribute('data-state', 'attached');
+
+  await typeLine(page, win, 'hi wasm');
+  // Echoed as typed, then the program's own copy on the next line; the Console sees it too.
+  await expect(screenText(win)).toContainText(/hi wasm.*hi wasm/);
+  await expect(consoleWin.getByTestId('console-output')).toContainText('hi wasm');
+  await win.getByTestId('terminal-screen').click();
+  await page.keyboard.press('Control+D');
+  await expect(win.getByTestId('terminal-status')).toContainText(`Program ${pid}: exited with code 0`);
+  await expect(consoleWin.getByTestId('console-status')).toHaveAttribute('data-state', 'exited');
+});

@@ -4,10 +4,16 @@
 //! machine on: the kernel log scrolls, then a busybox shell answers. Power off (`vm.kill`),
 //! reset, save the machine's state into this tab's files ([`SNAPSHOT_PATH`]) and restore it.
 //!
+//! The window can instead attach to a WASI program this tab runs (e.g. one started from the
+//! Console): pick it in `terminal-attach`; its output shows on the screen and typed lines go to
+//! its stdin ([`line`]).
+//!
 //! DOM contract: `[data-testid=terminal-screen]` (xterm's own DOM inside),
-//! `[data-testid=terminal-status]` with `data-state` `off|booting|running|failed`,
-//! buttons `terminal-power|terminal-reset|terminal-save|terminal-restore`.
+//! `[data-testid=terminal-status]` with `data-state` `off|booting|running|failed|attached`,
+//! buttons `terminal-power|terminal-reset|terminal-save|terminal-restore`, the select
+//! `terminal-attach` (options: `value` = a program's pid).
 
+mod line;
 mod session;
 mod xterm;
 
@@ -72,6 +78,24 @@ pub fn Terminal() -> impl IntoView {
         session.clone(),
         session.clone(),
     );
+    let programs = RwSignal::new(Vec::<(u64, String)>::new());
+    // The list is read when the select is pressed (and once at open).
+    {
+        let session = session.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let list = session.programs().await;
+            programs.try_set(list);
+        });
+    }
+    let lister = session.clone();
+    let refresh = move || {
+        let lister = lister.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let list = lister.programs().await;
+            programs.try_set(list);
+        });
+    };
+    let attacher = session.clone();
     let running = move || view.state.get() == "running";
     view! {
         <div class="terminal">
@@ -87,7 +111,7 @@ pub fn Terminal() -> impl IntoView {
                     data-testid="terminal-power"
                     on:click=move |_| s1.toggle_power()
                 >
-                    {move || if view.state.get() == "off" || view.state.get() == "failed" { "Power on" } else { "Power off" }}
+                    {move || if matches!(view.state.get(), "off" | "failed" | "attached") { "Power on" } else { "Power off" }}
                 </button>
                 <button
                     data-testid="terminal-reset"
@@ -106,6 +130,29 @@ pub fn Terminal() -> impl IntoView {
                 <button data-testid="terminal-restore" on:click=move |_| s4.restore()>
                     "Restore"
                 </button>
+                <select
+                    data-testid="terminal-attach"
+                    title="Attach this window to a program of this tab"
+                    on:pointerdown=move |_| refresh()
+                    on:change=move |ev| {
+                        if let Ok(pid) = event_target_value(&ev).parse::<u64>() {
+                            attacher.attach(pid);
+                        }
+                    }
+                >
+                    <option value="" selected=true>"Attach to…"</option>
+                    {move || {
+                        programs
+                            .get()
+                            .into_iter()
+                            .map(|(pid, label)| {
+                                view! {
+                                    <option value=pid.to_string()>{format!("program {pid} · {label}")}</option>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </select>
             </div>
             <div class="terminal-screen" data-testid="terminal-screen" node_ref=screen></div>
         </div>

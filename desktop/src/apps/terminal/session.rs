@@ -5,7 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use aether_shared::vm::{Backend, Kill, ModuleSource, Spawn, Stdin};
+use aether_shared::vm::{Backend, Kill, ListPrograms, ModuleSource, Spawn, Stdin};
 use aether_shared::{Envelope, Pattern};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{HtmlElement, ResizeObserver};
 
 use super::SNAPSHOT_PATH;
+use super::line::{self, LineEditor};
 use super::xterm::{self, Disposable, FitAddon, XTerm};
 use crate::services::bus::{BusClient, SubscriptionHandle};
 use crate::services::v86::{self, V86Host};
@@ -63,6 +64,9 @@ struct Inner {
     /// The current machine resumes a saved state (it gets a fresh prompt once it runs).
     restoring: Cell<bool>,
     spawns: Cell<u32>,
+    /// The WASI program this window is attached to instead of a machine.
+    attached: Cell<Option<u64>>,
+    editor: RefCell<LineEditor>,
     started_ms: Cell<f64>,
     listener: Cell<Option<SubscriptionHandle>>,
     on_data: RefCell<Option<Typing>>,
@@ -83,6 +87,8 @@ impl Session {
                 spawn_id: RefCell::new(None),
                 restoring: Cell::new(false),
                 spawns: Cell::new(0),
+                attached: Cell::new(None),
+                editor: RefCell::new(LineEditor::default()),
                 started_ms: Cell::new(0.0),
                 listener: Cell::new(None),
                 on_data: RefCell::new(None),
@@ -127,7 +133,49 @@ impl Session {
         });
     }
 
+    /// Attaches the screen to WASI program `pid` of this tab (powering the machine off).
+    pub fn attach(&self, pid: u64) {
+        let inner = &self.inner;
+        if let Some(machine) = inner.pid.take() {
+            inner.kill(machine);
+        }
+        inner.spawn_id.borrow_mut().take();
+        *inner.editor.borrow_mut() = LineEditor::default();
+        inner.attached.set(Some(pid));
+        if let Some((term, _)) = &*inner.term.borrow() {
+            term.reset();
+            term.write(&format!(
+                "Attached to program {pid}: lines you type go to its stdin, Ctrl-D ends it.\r\n"
+            ));
+            term.focus();
+        }
+        inner.view.state.set("attached");
+        inner
+            .view
+            .status
+            .set(format!("Program {pid}: attached (typed lines go to its stdin)"));
+    }
+
+    /// The WASI programs of this tab that a window could attach to, as `(pid, label)`.
+    pub async fn programs(&self) -> Vec<(u64, String)> {
+        let listed = self
+            .inner
+            .bus
+            .send_request(&ListPrograms {}, ACK_TIMEOUT_MS)
+            .await;
+        listed
+            .map(|p| {
+                p.programs
+                    .into_iter()
+                    .filter(|p| !p.module.starts_with("x86 (v86)"))
+                    .map(|p| (p.pid, p.module))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn toggle_power(&self) {
+        self.inner.attached.set(None);
         match self.inner.pid.get() {
             Some(pid) => self.inner.kill(pid),
             None => {
@@ -188,6 +236,7 @@ impl Session {
 
     /// Powers the current machine off and resumes the saved one.
     pub fn restore(&self) {
+        self.inner.attached.set(None);
         if let Some(pid) = self.inner.pid.take() {
             self.inner.kill(pid);
         }
@@ -293,6 +342,9 @@ impl Inner {
     }
 
     fn type_in(self: &Rc<Self>, data: String) {
+        if let Some(program) = self.attached.get() {
+            return self.type_to_program(program, &data);
+        }
         let Some(pid) = self.pid.get() else {
             return;
         };
@@ -312,7 +364,76 @@ impl Inner {
         self.view.status.set(message);
     }
 
+    /// Keys for an attached program: echoed, edited, sent a line at a time.
+    fn type_to_program(self: &Rc<Self>, pid: u64, data: &str) {
+        let keyed = self.editor.borrow_mut().key(data);
+        if let Some((term, _)) = &*self.term.borrow() {
+            term.write(&keyed.echo);
+        }
+        let Some((data, eof)) = keyed.send else {
+            return;
+        };
+        let bus = self.bus.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = bus
+                .send_request(&Stdin { pid, data, eof }, ACK_TIMEOUT_MS)
+                .await;
+        });
+    }
+
+    /// Output and the end of an attached program (whoever started it, in this tab).
+    fn on_program(&self, pid: u64, env: &Envelope) {
+        let payload = env.payload.as_ref();
+        let field = |name: &str| payload.and_then(|p| p.get(name));
+        let of_pid = field("pid")
+            .or_else(|| field("details").and_then(|d| d.get("pid")))
+            .and_then(|p| p.as_u64());
+        if of_pid != Some(pid) {
+            return;
+        }
+        let write = |text: &str| {
+            if let Some((term, _)) = &*self.term.borrow() {
+                term.write(text);
+            }
+        };
+        match env.topic.as_str() {
+            "vm.stdout" | "vm.stderr" => {
+                write(&line::to_screen(
+                    field("data").and_then(|d| d.as_str()).unwrap_or_default(),
+                ));
+            }
+            "vm.exit" => {
+                let code = field("code").and_then(|c| c.as_i64()).unwrap_or_default();
+                write(&format!("\r\n[program {pid} exited with code {code}]\r\n"));
+                self.attached.set(None);
+                self.view.state.set("off");
+                self.view
+                    .status
+                    .set(format!("Program {pid}: exited with code {code}"));
+            }
+            // The program's end, not a refusal of one of this window's `vm.stdin` requests.
+            "vm.error"
+                if !matches!(
+                    field("code").and_then(|c| c.as_str()),
+                    Some("not_found" | "conflict" | "bad_request" | "rate_limited")
+                ) =>
+            {
+                let error = field("error").and_then(|e| e.as_str()).unwrap_or_default();
+                write(&format!("\r\n[program {pid} stopped: {error}]\r\n"));
+                self.attached.set(None);
+                self.view.state.set("off");
+                self.view
+                    .status
+                    .set(format!("Program {pid}: stopped: {error}"));
+            }
+            _ => {}
+        }
+    }
+
     fn on_vm(self: &Rc<Self>, env: &Envelope) {
+        if let Some(program) = self.attached.get() {
+            return self.on_program(program, env);
+        }
         let ours = self.spawn_id.borrow().as_deref().is_some_and(|id| env.request_id() == Some(id));
         if !ours {
             return;
