@@ -180,3 +180,18 @@ async fn a_tab_that_refuses_or_times_out_ends_the_machine_with_one_error() {
     let error = payload(&next_on(&mut tab, "vm.error").await);
     assert_eq!(error["code"], "bad_request");
 }
+
+#[tokio::test]
+async fn a_client_runs_at_most_max_machines_per_client() {
+    let mut config = Config::default();
+    config.compute.v86.max_machines_per_client = std::num::NonZeroU32::new(1).unwrap();
+    let kernel = start(config).await;
+    let mut tab = Client::connect(kernel.addr).await;
+    register_compute(&mut tab, "s-tab3-x86").await;
+    tab.request("vm.spawn", json!({"backend": "v86"})).await;
+    next_on(&mut tab, "vm.spawn:ack").await;
+    tab.request("vm.spawn", json!({"backend": "v86"})).await;
+    let error = payload(&next_on(&mut tab, "vm.error").await);
+    assert_eq!(error["code"], "resource_exceeded");
+    assert_eq!(error["details"]["limit"], "max_machines_per_client");
+}

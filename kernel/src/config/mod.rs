@@ -107,6 +107,8 @@ pub struct V86Limits {
     pub max_memory_bytes: NonZeroU64,
     /// Longest a guest may take to reach its shell (`limits.boot_timeout_ms` may ask for less).
     pub boot_timeout_ms: NonZeroU64,
+    /// Machines one client may run at once (each is a whole emulated PC in its tab).
+    pub max_machines_per_client: NonZeroU32,
 }
 
 impl Default for V86Limits {
@@ -115,6 +117,7 @@ impl Default for V86Limits {
             memory_bytes: nz64(128 * 1024 * 1024),
             max_memory_bytes: nz64(512 * 1024 * 1024),
             boot_timeout_ms: nz64(300_000),
+            max_machines_per_client: nz32(4),
         }
     }
 }

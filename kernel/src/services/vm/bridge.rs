@@ -168,6 +168,26 @@ impl Bridge {
                 return;
             }
         };
+        let cap = self.limits.max_machines_per_client.get();
+        let running = self
+            .machines
+            .lock()
+            .expect("machines lock")
+            .values()
+            .filter(|m| m.owner == client.id())
+            .count();
+        if running >= cap as usize {
+            self.bus.emit_error(
+                &env,
+                ErrorPayload::new(
+                    ErrorCode::ResourceExceeded,
+                    format!("You already run {running} x86 machines (max_machines_per_client is {cap}); power one off first."),
+                )
+                .with_detail("limit", "max_machines_per_client")
+                .with_detail("value", cap),
+            );
+            return;
+        }
         let pid = allot_pid();
         let machine = Arc::new(Machine {
             pid,
