@@ -99,6 +99,25 @@ test('vm.spawn {backend: v86} boots Linux to a shell, runs a command, and vm.kil
   expect(refused).toBe('not_found');
 });
 
+test("the tab's files are in a new machine at /mnt/files (v86's 9p file system)", async ({ page }) => {
+  test.slow();
+  test.setTimeout(BOOT_WAIT_MS + 60_000);
+  await openDesktop(page);
+  await page.waitForFunction(() => (window.aether as any).vfs?.ready());
+  const mark = `shared-${Date.now()}`;
+  await page.evaluate(async (mark) => {
+    const vfs = (window.aether as any).vfs;
+    await vfs.mkdir('/project').catch(() => {});
+    await vfs.write('/project/notes.txt', `${mark}\n`);
+  }, mark);
+  await collectVm(page);
+  const pid = await spawnV86(page);
+  await waitForSerial(page, pid, new RegExp(PROMPT));
+  await page.evaluate((pid) => window.aether.request('vm.stdin', { pid, data: 'cat /mnt/files/project/notes.txt\n' }), pid);
+  await waitForSerial(page, pid, new RegExp(`\r?\n${mark}\r?\n`), 60_000);
+  await page.evaluate((pid) => window.aether.request('vm.kill', { pid }), pid);
+});
+
 test('without a desktop tab of its own, a client gets backend_unavailable for v86', async ({ page }) => {
   await openDesktop(page);
   // A second client on the same origin that registered no compute session (not the desktop).
