@@ -77,7 +77,7 @@ test('a saved machine restores to its shell much faster than a cold boot (figure
   }
 
   // Leave a mark in the machine, then save it.
-  await typeLine(page, win, 'echo saved-mark > /root/mark');
+  await typeLine(page, win, 'echo saved-mark > /tmp/mark');
   await win.getByTestId('terminal-save').click();
   await expect(win.getByTestId('terminal-status')).toContainText('state saved to /machines/x86.v86state', { timeout: 60_000 });
   console.log(`Terminal: ${await win.getByTestId('terminal-status').textContent()}`);
@@ -90,7 +90,7 @@ test('a saved machine restores to its shell much faster than a cold boot (figure
     restores.push(await waitForShell(win, t));
   }
   // The restored machine is the saved one: the mark is there.
-  await typeLine(page, win, 'cat /root/mark');
+  await typeLine(page, win, 'cat /tmp/mark');
   await expect(screenText(win)).toContainText('saved-mark');
   console.log(`v86 cold boot to shell prompt (Terminal, headless Chromium): ${cold.join(', ')} ms; median ${median(cold)} ms`);
   console.log(`v86 restore from snapshot to shell prompt: ${restores.join(', ')} ms; median ${median(restores)} ms`);
