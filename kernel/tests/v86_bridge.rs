@@ -88,6 +88,19 @@ async fn a_v86_spawn_runs_in_the_requesters_own_tab_with_the_runners_contract() 
         Some(keys_id.as_str())
     );
 
+    // Keys typed fast arrive at the tab in order, each acknowledged after the tab took it.
+    for key in ["e", "c", "h", "o"] {
+        tab.request("vm.stdin", json!({"pid": pid, "data": key}))
+            .await;
+    }
+    let mut typed = String::new();
+    for _ in 0..4 {
+        let keys = next_on(&mut tab, "compute:stdin").await;
+        typed.push_str(payload(&keys)["data"].as_str().unwrap());
+        ack(&mut tab, &keys).await;
+    }
+    assert_eq!(typed, "echo");
+
     let list_id = tab.request("vm.list", json!({})).await;
     let list = next_on(&mut tab, "vm.list:resp").await;
     assert_eq!(list.request_id(), Some(list_id.as_str()));

@@ -20,6 +20,8 @@ use aether_shared::vm::{
 };
 use aether_shared::{Envelope, ErrorCode, ErrorPayload, Topic};
 
+use tokio::sync::mpsc;
+
 use crate::bus::{Bus, ClientHandle, RequestError};
 use crate::config::V86Limits;
 
@@ -76,6 +78,8 @@ struct Machine {
     seq: AtomicU64,
     output_bytes: AtomicU64,
     started: Instant,
+    /// `vm.stdin` requests, forwarded one after another by [`forward_keys`].
+    keys: mpsc::UnboundedSender<(Envelope, Stdin)>,
 }
 
 /// The bridge to the tabs' x86 machines.
@@ -189,6 +193,8 @@ impl Bridge {
             return;
         }
         let pid = allot_pid();
+        let (keys, typed) = mpsc::unbounded_channel();
+        tokio::spawn(forward_keys(self.bus.clone(), session.clone(), pid, typed));
         let machine = Arc::new(Machine {
             pid,
             owner: client.id().to_owned(),
@@ -201,6 +207,7 @@ impl Bridge {
             seq: AtomicU64::new(0),
             output_bytes: AtomicU64::new(0),
             started: Instant::now(),
+            keys,
         });
         self.machines
             .lock()
@@ -234,20 +241,8 @@ impl Bridge {
         let Some(machine) = self.get(req.pid) else {
             return;
         };
-        let bus = self.bus.clone();
-        let keys = compute::Stdin {
-            pid: req.pid,
-            data: req.data,
-        };
-        tokio::spawn(async move {
-            match bus.request(&machine.session, &keys, TAB_TIMEOUT).await {
-                Ok(_) => bus.reply::<Stdin>(&env, &Accepted {}),
-                Err(e) => bus.emit_error(
-                    &env,
-                    tab_failed(e, "type into the machine").with_detail("pid", machine.pid),
-                ),
-            }
-        });
+        // One queue per machine: keys reach the serial port in the order they were typed.
+        let _ = machine.keys.send((env, req));
     }
 
     /// `vm.kill` for a machine of `client`: the tab powers it off and reports `compute:exit`.
@@ -369,6 +364,29 @@ impl Bridge {
             )
             .with_detail("pid", pid),
         );
+    }
+}
+
+/// Forwards a machine's keys to its tab in order, acknowledging each `vm.stdin` once the tab took
+/// it. Ends when the machine is gone (its sender dropped).
+async fn forward_keys(
+    bus: Bus,
+    session: String,
+    pid: u64,
+    mut typed: mpsc::UnboundedReceiver<(Envelope, Stdin)>,
+) {
+    while let Some((env, req)) = typed.recv().await {
+        let keys = compute::Stdin {
+            pid,
+            data: req.data,
+        };
+        match bus.request(&session, &keys, TAB_TIMEOUT).await {
+            Ok(_) => bus.reply::<Stdin>(&env, &Accepted {}),
+            Err(e) => bus.emit_error(
+                &env,
+                tab_failed(e, "type into the machine").with_detail("pid", pid),
+            ),
+        }
     }
 }
 
