@@ -32,9 +32,11 @@ fn start() {
     services::devtools::install(bus.clone());
     let vfs = services::vfs::start(bus.clone());
     services::vfs::devtools::install(vfs.clone());
+    let v86 = services::v86::start(bus.clone(), vfs.clone());
     leptos::mount::mount_to_body(move || {
         provide_context(bus);
         provide_context(vfs);
+        provide_context(v86);
         view! { <Desktop /> }
     });
 }

@@ -12,6 +12,7 @@
 pub mod ai;
 pub mod bus;
 pub mod catalog;
+pub mod compute;
 pub mod envelope;
 pub mod error;
 pub mod kernel;

@@ -64,6 +64,9 @@ pub struct SpawnLimits {
     pub max_fuel: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_output_bytes: Option<u64>,
+    /// `v86` only: how long the guest may take to reach its shell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_timeout_ms: Option<u64>,
 }
 
 /// `vm.spawn` → `vm.spawn:ack` ([`Spawned`]).
@@ -71,7 +74,10 @@ pub struct SpawnLimits {
 pub struct Spawn {
     #[serde(default)]
     pub backend: Backend,
-    pub module: ModuleSource,
+    /// Required for `wasm`. For `v86`: absent boots the machine cold, `{path}` resumes a saved
+    /// machine state from the tab's files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<ModuleSource>,
     /// Arguments after the program name (`argv[1..]`).
     #[serde(default)]
     pub args: Vec<String>,
@@ -208,14 +214,19 @@ mod tests {
     fn spawn_accepts_each_module_source() {
         let s: Spawn = serde_json::from_value(json!({"module": {"wat": "(module)"}})).unwrap();
         assert_eq!(s.backend, Backend::Wasm);
-        assert!(matches!(s.module, ModuleSource::Wat { .. }));
+        assert!(matches!(s.module, Some(ModuleSource::Wat { .. })));
         let s: Spawn = serde_json::from_value(json!({"backend": "wasm",
             "module": {"path": "/hello.wasm"}, "args": ["a"], "env": {"K": "V"}, "limits": {"max_fuel": 5}}))
         .unwrap();
-        assert!(matches!(s.module, ModuleSource::Path { session: None, .. }));
+        assert!(matches!(
+            s.module,
+            Some(ModuleSource::Path { session: None, .. })
+        ));
         assert_eq!(s.limits.unwrap().max_fuel, Some(5));
         let s: Spawn = serde_json::from_value(json!({"module": {"base64": "AGFzbQ=="}})).unwrap();
-        assert!(matches!(s.module, ModuleSource::Base64 { .. }));
+        assert!(matches!(s.module, Some(ModuleSource::Base64 { .. })));
+        let s: Spawn = serde_json::from_value(json!({"backend": "v86"})).unwrap();
+        assert_eq!((s.backend, s.module), (Backend::V86, None));
         assert!(serde_json::from_value::<Spawn>(json!({"module": {"nope": 1}})).is_err());
         assert!(
             serde_json::from_value::<Spawn>(json!({"module": {"wat": ""}, "limits": {"cpu": 1}}))

@@ -40,6 +40,7 @@ pub fn desktop_release() -> Result<()> {
     }
     samples()?;
     crate::monaco::place()?;
+    crate::guest_image::place()?;
     precompress_dist()
 }
 

@@ -6,6 +6,7 @@
 mod bench;
 mod build;
 mod dev;
+mod guest_image;
 mod lockfile;
 mod monaco;
 mod precompress;
@@ -26,6 +27,7 @@ commands:
   dev [-- kernel args]     trunk serve on :8081 (live reload) beside a debug kernel on :8080
   bench [-- bench args]    the bus, runner and task-engine benchmarks (kernel/benches/)
   build                    the release build alone: desktop, precompressed assets, kernel
+  guest-image              assemble the x86 guest (Debian kernel, busybox, seabios) and v86 into target/dist/v86
   precompress              (re)write the .br/.gz siblings in target/dist after a manual trunk build
   setup                    install the missing prerequisites only
   help                     this text
@@ -61,6 +63,10 @@ fn dispatch(args: &[String]) -> Result<()> {
             let bin = build::release()?;
             println!("built {}", bin.display());
             Ok(())
+        }
+        "guest-image" => {
+            no_args("guest-image", rest)?;
+            guest_image::place()
         }
         "precompress" => {
             no_args("precompress", rest)?;

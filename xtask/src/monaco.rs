@@ -15,8 +15,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::build::dist_dir;
 use crate::precompress::size;
-use crate::proc::{self, announce, cmd, run};
-use crate::tools::needs_npm_ci;
+use crate::proc::{self, announce};
 
 /// Where the desktop finds Monaco: `/<MOUNT>/vs/loader.js`.
 pub const MOUNT: &str = "monaco";
@@ -27,7 +26,7 @@ const SKIPPED_SUFFIXES: &[&str] = &[".d.ts", ".map"];
 
 /// Installs the vendor packages if needed and copies Monaco into `target/dist/monaco/vs`.
 pub fn place() -> Result<()> {
-    install_vendor()?;
+    crate::tools::vendor_packages()?;
     let from = proc::root()
         .join("vendor")
         .join("node_modules")
@@ -50,18 +49,6 @@ pub fn place() -> Result<()> {
         size(bytes)
     ));
     Ok(())
-}
-
-/// `npm ci` in vendor/ when node_modules is missing or older than package-lock.json.
-pub fn install_vendor() -> Result<()> {
-    let dir = proc::root().join("vendor");
-    let lock = dir.join("package-lock.json");
-    let installed = dir.join("node_modules").join(".package-lock.json");
-    if !needs_npm_ci(&lock, &installed)? {
-        return Ok(());
-    }
-    announce("installing the browser libraries (vendor/) with npm ci");
-    run(cmd("npm").arg("ci").current_dir(&dir))
 }
 
 /// Copies `from` into `to`, skipping what [`is_skipped`] says; returns the bytes copied.

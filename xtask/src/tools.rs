@@ -143,18 +143,30 @@ fn node() -> Result<()> {
     Ok(())
 }
 
-/// `npm ci` in end2end/ when node_modules is missing or older than package-lock.json.
+/// `npm ci` in end2end/ when its packages are missing or older than its lock file.
 fn npm_packages() -> Result<()> {
-    let dir = proc::root().join("end2end");
+    npm_ci_in(
+        "end2end",
+        "the end2end npm packages (browsers come from the distribution)",
+    )
+}
+
+/// `npm ci` in vendor/ (Monaco, v86, xterm.js) when its packages are missing or older than its lock.
+pub fn vendor_packages() -> Result<()> {
+    npm_ci_in("vendor", "the browser libraries (vendor/)")
+}
+
+/// `npm ci` in `folder` when `node_modules` is missing or older than `package-lock.json`. Never
+/// downloads a browser.
+fn npm_ci_in(folder: &str, what: &str) -> Result<()> {
+    let dir = proc::root().join(folder);
     let lock = dir.join("package-lock.json");
     // npm writes this copy of the lock file on every install: its age is the install's age.
     let installed = dir.join("node_modules").join(".package-lock.json");
     if !needs_npm_ci(&lock, &installed)? {
         return Ok(());
     }
-    announce(
-        "installing the end2end npm packages with npm ci (browsers come from the distribution)",
-    );
+    announce(&format!("installing {what} with npm ci"));
     run(cmd("npm")
         .arg("ci")
         .current_dir(&dir)
@@ -162,12 +174,12 @@ fn npm_packages() -> Result<()> {
 }
 
 /// Whether the packages recorded at `installed` are missing or older than `lock`.
-pub fn needs_npm_ci(lock: &Path, installed: &Path) -> Result<bool> {
+fn needs_npm_ci(lock: &Path, installed: &Path) -> Result<bool> {
     let lock_time = fs::metadata(lock)
         .and_then(|m| m.modified())
         .with_context(|| {
             format!(
-                "{} is missing: run `npm install` in end2end/",
+                "{} is missing: run `npm install` in its folder",
                 lock.display()
             )
         })?;

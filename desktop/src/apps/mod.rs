@@ -48,6 +48,7 @@ registry! {
     files,
     tasks,
     editor,
+    terminal,
 }
 
 /// Apps opened when the desktop starts without a saved layout.

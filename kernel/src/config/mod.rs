@@ -97,6 +97,33 @@ pub struct ComputeLimits {
     pub max_concurrent_per_client: NonZeroU32,
     /// Programs the kernel runs at once, all clients together.
     pub max_concurrent_total: NonZeroU32,
+    /// x86 machines (the `v86` backend) that a tab runs for its own requests.
+    pub v86: V86Limits,
+}
+
+/// Caps of x86 machines (`vm.spawn {backend: v86}`); a request's limits may only tighten them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct V86Limits {
+    /// Guest RAM when the request asks for none, in bytes.
+    pub memory_bytes: NonZeroU64,
+    /// Most guest RAM a request may ask for (`limits.max_memory_bytes`), in bytes.
+    pub max_memory_bytes: NonZeroU64,
+    /// Longest a guest may take to reach its shell (`limits.boot_timeout_ms` may ask for less).
+    pub boot_timeout_ms: NonZeroU64,
+    /// Machines one client may run at once (each is a whole emulated PC in its tab).
+    pub max_machines_per_client: NonZeroU32,
+}
+
+impl Default for V86Limits {
+    fn default() -> Self {
+        V86Limits {
+            memory_bytes: nz64(128 * 1024 * 1024),
+            max_memory_bytes: nz64(512 * 1024 * 1024),
+            boot_timeout_ms: nz64(300_000),
+            max_machines_per_client: nz32(4),
+        }
+    }
 }
 
 /// Caps of task runs.
@@ -169,6 +196,7 @@ impl Default for ComputeLimits {
             max_output_bytes: nz64(8 * 1024 * 1024),
             max_concurrent_per_client: nz32(4),
             max_concurrent_total: nz32(16),
+            v86: V86Limits::default(),
         }
     }
 }

@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 
 use tokio_util::sync::CancellationToken;
 
-use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace};
+use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace, compute};
 
 use crate::bus::{Bus, ClientHandle};
 use crate::config::Config;
@@ -33,6 +33,8 @@ pub struct Services {
     task: task::TaskService,
     /// The AI provider client (cheap: no connection until the first request).
     ai: ai::AiService,
+    /// The compute session each client registered (the v86 backend of its own tab).
+    compute_sessions: Arc<vm::bridge::ComputeSessions>,
 }
 
 impl Services {
@@ -51,26 +53,32 @@ impl Services {
             config,
             rate_buckets,
             vm: OnceLock::new(),
+            compute_sessions: Arc::default(),
         })
     }
 
     fn vm(&self) -> Option<&vm::VmService> {
         self.vm
-            .get_or_init(
-                || match vm::VmService::new(self.bus.clone(), &self.config) {
+            .get_or_init(|| {
+                match vm::VmService::new(
+                    self.bus.clone(),
+                    &self.config,
+                    Arc::clone(&self.compute_sessions),
+                ) {
                     Ok(vm) => Some(vm),
                     Err(e) => {
                         tracing::error!("the WASM runner is unavailable: {e:#}");
                         None
                     }
-                },
-            )
+                }
+            })
             .as_ref()
     }
 
     /// Releases what a disconnected client held (its running programs and AI requests stop).
     pub fn client_gone(&self, client_id: &str) {
         self.ai.client_gone(client_id);
+        self.compute_sessions.remove(client_id);
         if let Some(Some(vm)) = self.vm.get() {
             vm.client_gone(client_id);
         }
@@ -89,7 +97,17 @@ impl Services {
                 self.config.limits.max_subscriptions.get(),
                 env,
             ),
-            Namespace::Vfs | Namespace::Compute => sessions::handle(&self.bus, client, env),
+            Namespace::Compute
+                if matches!(
+                    env.topic.as_str(),
+                    compute::Output::TOPIC | compute::Exit::TOPIC
+                ) =>
+            {
+                self.machine_report(client, env)
+            }
+            Namespace::Vfs | Namespace::Compute => {
+                sessions::handle(&self.bus, &self.compute_sessions, client, env)
+            }
             Namespace::Vm | Namespace::Wasm => match self.vm() {
                 Some(vm) => vm.handle(client, env),
                 None => self.bus.emit_error(
@@ -102,6 +120,22 @@ impl Services {
             },
             Namespace::Task => self.task.handle(client, env),
             Namespace::Ai => self.ai.handle(client, env),
+        }
+    }
+}
+
+impl Services {
+    /// `compute:output` / `compute:exit` from a tab hosting an x86 machine.
+    fn machine_report(&self, client: &Arc<ClientHandle>, env: Envelope) {
+        let Some(vm) = self.vm() else {
+            return;
+        };
+        if env.topic.as_str() == compute::Output::TOPIC {
+            if let Some(out) = decode::<compute::Output>(&self.bus, &env) {
+                vm.bridge().output(client, &env, out);
+            }
+        } else if let Some(exit) = decode::<compute::Exit>(&self.bus, &env) {
+            vm.bridge().exit(client, &env, exit);
         }
     }
 }

@@ -9,9 +9,15 @@ use aether_shared::vfs::{ComputeRegister, Register, Registered, validate_session
 use aether_shared::{BusRequest as _, Envelope, ErrorCode, ErrorPayload};
 
 use super::decode;
+use super::vm::bridge::ComputeSessions;
 use crate::bus::{Bus, ClientHandle};
 
-pub(super) fn handle(bus: &Bus, client: &Arc<ClientHandle>, env: Envelope) {
+pub(super) fn handle(
+    bus: &Bus,
+    compute: &ComputeSessions,
+    client: &Arc<ClientHandle>,
+    env: Envelope,
+) {
     let session_id = match env.topic.as_str() {
         Register::TOPIC => decode::<Register>(bus, &env).map(|r| r.session_id),
         ComputeRegister::TOPIC => decode::<ComputeRegister>(bus, &env).map(|r| r.session_id),
@@ -45,6 +51,8 @@ pub(super) fn handle(bus: &Bus, client: &Arc<ClientHandle>, env: Envelope) {
             if env.topic.as_str() == Register::TOPIC {
                 bus.reply::<Register>(&env, &reply);
             } else {
+                // The v86 backend: this client's `vm.spawn {backend: v86}` runs in this tab.
+                compute.set(client.id(), &reply.session_id);
                 bus.reply::<ComputeRegister>(&env, &reply);
             }
         }

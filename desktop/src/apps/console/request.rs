@@ -84,7 +84,7 @@ impl Options {
     pub fn spawn(self, module: ModuleSource) -> Spawn {
         Spawn {
             backend: Backend::Wasm,
-            module,
+            module: Some(module),
             args: self.args,
             env: self.env,
             stdin: None,

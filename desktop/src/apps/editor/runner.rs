@@ -103,7 +103,7 @@ pub fn run_active(state: EditorState) {
         .set(Some(RunOutput::new(path.clone(), request_id.clone())));
     let spawn = Spawn {
         backend: vm::Backend::Wasm,
-        module,
+        module: Some(module),
         args: Vec::new(),
         env: Default::default(),
         stdin: Some(String::new()),

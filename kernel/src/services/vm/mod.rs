@@ -5,7 +5,10 @@
 //! ([`program`]) while a watchdog task flushes its output, enforces wall and idle timeouts and
 //! kills. Every program ends with exactly one `vm.exit` or `vm.error` to its requester. A program
 //! is visible to, and can be fed or killed by, its requester only.
+//!
+//! `vm.spawn {backend: v86}` goes to the [`bridge`] instead: an x86 machine in the requester's tab.
 
+pub mod bridge;
 mod cache;
 mod engine;
 mod output;
@@ -25,6 +28,7 @@ use aether_shared::{BusRequest as _, Envelope, ErrorCode, ErrorPayload, Topic};
 use tokio::io::AsyncWriteExt;
 use wasmtime::{Engine, Linker};
 
+use self::bridge::{Bridge, ComputeSessions};
 use self::cache::ModuleCache;
 use self::output::{GuestOutput, Sink};
 use self::program::{Ending, GuestState, Run};
@@ -45,6 +49,7 @@ pub struct VmService {
     limits: ComputeLimits,
     cache: Arc<ModuleCache>,
     programs: Arc<Registry>,
+    bridge: Bridge,
     _ticker: engine::TickerGuard,
 }
 
@@ -75,11 +80,16 @@ impl RunLimits {
 
 impl VmService {
     /// Builds the engine, the linker (WASI preview 1 only) and the module cache.
-    pub fn new(bus: Bus, config: &Config) -> wasmtime::Result<VmService> {
+    pub fn new(
+        bus: Bus,
+        config: &Config,
+        compute_sessions: Arc<ComputeSessions>,
+    ) -> wasmtime::Result<VmService> {
         let (engine, ticker) = engine::build(&config.compute)?;
         let linker = wasi_linker(&engine)?;
         let cache_dir = config.data_dir().map(|d| d.join("modules"));
         Ok(VmService {
+            bridge: Bridge::new(bus.clone(), config.compute.v86.clone(), compute_sessions),
             bus,
             limits: config.compute.clone(),
             cache: Arc::new(ModuleCache::new(engine, linker, cache_dir)),
@@ -103,11 +113,19 @@ impl VmService {
             }
             Stdin::TOPIC => {
                 if let Some(req) = decode::<Stdin>(&self.bus, &env) {
-                    self.stdin(client, env, req);
+                    if self.bridge.owns(req.pid, client.id()) {
+                        self.bridge.stdin(env, req);
+                    } else {
+                        self.stdin(client, env, req);
+                    }
                 }
             }
             Kill::TOPIC => {
                 if let Some(req) = decode::<Kill>(&self.bus, &env) {
+                    if self.bridge.owns(req.pid, client.id()) {
+                        self.bridge.kill(env, req);
+                        return;
+                    }
                     match self.programs.get(req.pid, client.id()) {
                         Some(program) => {
                             program.watch.stop(Stop::Killed);
@@ -120,7 +138,7 @@ impl VmService {
             }
             ListPrograms::TOPIC => {
                 if decode::<ListPrograms>(&self.bus, &env).is_some() {
-                    let programs = self
+                    let mut programs: Vec<ProgramInfo> = self
                         .programs
                         .of(client.id())
                         .iter()
@@ -129,7 +147,9 @@ impl VmService {
                             module: p.label.clone(),
                             running_ms: p.started.elapsed().as_millis() as u64,
                         })
+                        .chain(self.bridge.list(client.id()))
                         .collect();
+                    programs.sort_by_key(|p| p.pid);
                     self.bus.reply::<ListPrograms>(&env, &Programs { programs });
                 }
             }
@@ -139,10 +159,16 @@ impl VmService {
 
     /// Stops the programs of a client that left.
     pub fn client_gone(&self, client_id: &str) {
+        self.bridge.client_gone(client_id);
         for program in self.programs.of(client_id) {
             program.watch.stop(Stop::Abandoned);
             close_stdin(&program);
         }
+    }
+
+    /// The bridge to the tabs' x86 machines (`compute:output`, `compute:exit` arrive here).
+    pub fn bridge(&self) -> &Bridge {
+        &self.bridge
     }
 
     fn no_such_program(&self, env: &Envelope, pid: u64) {
@@ -158,20 +184,26 @@ impl VmService {
 
     fn spawn(&self, client: &Arc<ClientHandle>, env: Envelope, spawn: Spawn, legacy: bool) {
         if spawn.backend == Backend::V86 {
+            let programs = Arc::clone(&self.programs);
+            self.bridge
+                .spawn(client, env, spawn, move || programs.allot_pid());
+            return;
+        }
+        let Some(module) = spawn.module.clone() else {
             self.bus.emit_error(
                 &env,
                 ErrorPayload::new(
-                    ErrorCode::BackendUnavailable,
-                    "No browser tab offers the v86 backend; open the x86 machine app, or use `backend: wasm`.",
+                    ErrorCode::BadRequest,
+                    "`module` is missing: give the program as {path}, {base64} or {wat}.",
                 ),
             );
             return;
-        }
+        };
         let limits = RunLimits::tightened(&self.limits, spawn.limits.as_ref());
         let (stdin_writer, stdin_reader) = tokio::io::duplex(STDIN_BUFFER_BYTES);
         let admitted = self.programs.admit(
             client.id(),
-            source::label(&spawn.module),
+            source::label(&module),
             stdin_writer,
             self.limits.max_concurrent_per_client.get(),
             self.limits.max_concurrent_total.get(),
@@ -208,6 +240,7 @@ impl VmService {
             client: Arc::clone(client),
             env,
             spawn,
+            module,
             program,
             stdin_reader: std::sync::Mutex::new(Some(stdin_reader)),
             limits,
@@ -268,6 +301,7 @@ struct Job {
     client: Arc<ClientHandle>,
     env: Envelope,
     spawn: Spawn,
+    module: aether_shared::vm::ModuleSource,
     program: Arc<Program>,
     stdin_reader: std::sync::Mutex<Option<tokio::io::DuplexStream>>,
     limits: RunLimits,
@@ -288,7 +322,7 @@ impl Job {
 
     async fn execute(&self) -> Result<(), ErrorPayload> {
         let pid = self.program.pid;
-        let wasm = source::fetch(&self.bus, &self.client, self.spawn.module.clone()).await?;
+        let wasm = source::fetch(&self.bus, &self.client, self.module.clone()).await?;
         let cache = Arc::clone(&self.cache);
         let (compiled, _source) = tokio::task::spawn_blocking(move || cache.get(&wasm))
             .await

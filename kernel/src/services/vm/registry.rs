@@ -51,7 +51,7 @@ impl Registry {
         if running.values().filter(|p| p.owner == owner).count() >= per_client as usize {
             return Err(CapHit::PerClient(per_client));
         }
-        let pid = self.next_pid.fetch_add(1, Ordering::Relaxed) + 1;
+        let pid = self.allot_pid();
         let program = Arc::new(Program {
             pid,
             owner: owner.to_owned(),
@@ -62,6 +62,11 @@ impl Registry {
         });
         running.insert(pid, Arc::clone(&program));
         Ok(program)
+    }
+
+    /// A fresh pid, also for the x86 machines of the bridge, so pids never clash.
+    pub fn allot_pid(&self) -> u64 {
+        self.next_pid.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// The program `pid` if `owner` owns it (others' programs are invisible).

@@ -1,0 +1,73 @@
+//! `/v86/manifest.json`: the hashed names of the files `cargo xtask` placed for the x86 machine
+//! and the Terminal (v86, the guest, xterm.js), fetched once per page.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::Deserialize;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+/// Where the manifest is served.
+pub const URL: &str = "/v86/manifest.json";
+
+/// The manifest's fields (URLs under `/v86/`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Manifest {
+    pub worker: String,
+    pub libv86: String,
+    pub wasm: String,
+    pub bios: String,
+    pub vga_bios: String,
+    pub bzimage: String,
+    pub initrd: String,
+    pub cmdline: String,
+    pub ready_marker: String,
+    pub xterm_js: String,
+    pub xterm_css: String,
+    pub fit_js: String,
+}
+
+thread_local! {
+    static LOADED: RefCell<Option<Rc<Manifest>>> = const { RefCell::new(None) };
+}
+
+/// The manifest, fetched on first use.
+pub async fn load() -> Result<Rc<Manifest>, String> {
+    if let Some(m) = LOADED.with(|l| l.borrow().clone()) {
+        return Ok(m);
+    }
+    let window = web_sys::window().ok_or("no window")?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(URL))
+        .await
+        .map_err(|e| format!("{URL}: {e:?}"))?
+        .dyn_into()
+        .map_err(|_| "not a Response".to_owned())?;
+    if !response.ok() {
+        return Err(format!("{URL} answered {}", response.status()));
+    }
+    let text = JsFuture::from(response.text().map_err(|e| format!("{e:?}"))?)
+        .await
+        .map_err(|e| format!("{e:?}"))?
+        .as_string()
+        .unwrap_or_default();
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| format!("{URL}: {e}"))?;
+    let manifest = Rc::new(manifest);
+    LOADED.with(|l| *l.borrow_mut() = Some(Rc::clone(&manifest)));
+    Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_xtask_writes_parses() {
+        let text = r#"{"worker":"/v86/w.js","libv86":"/v86/l.js","wasm":"/v86/v.wasm",
+            "bios":"/v86/b.bin","vga_bios":"/v86/g.bin","bzimage":"/v86/k.bin","initrd":"/v86/i.img",
+            "cmdline":"console=ttyS0","ready_marker":"ready","xterm_js":"/v86/x.js",
+            "xterm_css":"/v86/x.css","fit_js":"/v86/f.js"}"#;
+        let m: Manifest = serde_json::from_str(text).unwrap();
+        assert_eq!(m.cmdline, "console=ttyS0");
+    }
+}

@@ -1,0 +1,332 @@
+//! The x86 machine host of this tab: the `v86` backend of `vm.spawn`.
+//!
+//! At start the tab registers a compute session (`compute:register`, again after every
+//! reconnect) and the kernel's VM bridge then sends it `compute:spawn` / `compute:stdin` /
+//! `compute:kill` for the machines this tab's own client asked for. Each machine runs v86 in its
+//! own dedicated Web Worker (`worker.js`, started on the first spawn, so the desktop's start stays
+//! fast) from the files `cargo xtask` placed under `/v86/` (named by `/v86/manifest.json`). Serial
+//! output goes back to the kernel as `compute:output` (in order, without waiting for each ack);
+//! the machine's end as one `compute:exit`. [`V86Host::save`] snapshots a machine (v86's state
+//! save); a `compute:spawn` with a `snapshot` path resumes one from this tab's files. A fresh
+//! machine gets a copy of the tab's files at `/mnt/files` (v86's virtio 9p file system, filled
+//! when the machine starts; later edits on either side are not synchronised).
+
+pub mod manifest;
+mod worker;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use aether_shared::compute::{self, POWERED_OFF};
+use aether_shared::vfs::ComputeRegister;
+use aether_shared::vm::Accepted;
+use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Pattern};
+use send_wrapper::SendWrapper;
+
+use aether_shared::vfs::EntryKind;
+pub use manifest::Manifest;
+use worker::{Event, MachineWorker, Shared};
+
+/// The largest file of the tab copied into a new machine's `/mnt/files`, in bytes.
+const MAX_SHARED_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+use crate::services::bus::{BusClient, DEFAULT_TIMEOUT_MS};
+use crate::services::vfs::VfsProxy;
+
+/// This tab's x86 machines; cheap to clone, lives in Leptos context.
+#[derive(Clone)]
+pub struct V86Host {
+    inner: SendWrapper<Rc<Inner>>,
+}
+
+struct Inner {
+    bus: BusClient,
+    vfs: VfsProxy,
+    session_id: String,
+    machines: RefCell<HashMap<u64, MachineWorker>>,
+    /// Keys for machines still starting (their snapshot or files being read), by pid.
+    starting: RefCell<HashMap<u64, String>>,
+    next_report: Cell<u64>,
+}
+
+/// Starts serving the v86 backend for this tab on `bus`.
+pub fn start(bus: BusClient, vfs: VfsProxy) -> V86Host {
+    let session_id = compute_session_id(vfs.session_id());
+    let host = V86Host {
+        inner: SendWrapper::new(Rc::new(Inner {
+            bus: bus.clone(),
+            vfs,
+            session_id,
+            machines: RefCell::new(HashMap::new()),
+            starting: RefCell::new(HashMap::new()),
+            next_report: Cell::new(0),
+        })),
+    };
+    let requests = Pattern::parse("compute:*").expect("a valid pattern");
+    let served = host.clone();
+    bus.on(requests, move |envelope| {
+        if envelope.to.as_deref() != Some(served.inner.session_id.as_str()) {
+            return;
+        }
+        let (host, envelope) = (served.clone(), envelope.clone());
+        wasm_bindgen_futures::spawn_local(async move { host.answer(envelope).await });
+    });
+    let hello = Pattern::parse("kernel.hello").expect("a valid pattern");
+    let registering = host.clone();
+    bus.on(hello, move |_| {
+        wasm_bindgen_futures::spawn_local(registering.clone().register());
+    });
+    if bus.state_untracked().is_connected() {
+        wasm_bindgen_futures::spawn_local(host.clone().register());
+    }
+    host
+}
+
+/// The compute session id: the tab's VFS session id with a suffix (ids never exceed 64 bytes).
+fn compute_session_id(vfs_session: &str) -> String {
+    let mut id: String = vfs_session.chars().take(60).collect();
+    id.push_str("-x86");
+    id
+}
+
+impl V86Host {
+    /// Snapshots machine `pid` (v86's state save) and returns the state.
+    pub async fn save(&self, pid: u64) -> Result<Vec<u8>, String> {
+        let waiting = {
+            let machines = self.inner.machines.borrow();
+            let machine = machines
+                .get(&pid)
+                .ok_or_else(|| format!("machine {pid} is not running in this tab"))?;
+            machine.save()
+        };
+        waiting.await
+    }
+
+    /// Resets machine `pid` (the guest reboots).
+    pub fn reset(&self, pid: u64) {
+        if let Some(machine) = self.inner.machines.borrow().get(&pid) {
+            machine.reset();
+        }
+    }
+
+    async fn register(self) {
+        let request = ComputeRegister {
+            session_id: self.inner.session_id.clone(),
+        };
+        if let Err(e) = self
+            .inner
+            .bus
+            .send_request(&request, DEFAULT_TIMEOUT_MS)
+            .await
+        {
+            warn(&format!("this tab cannot host x86 machines: {e}"));
+        }
+    }
+
+    /// Answers one `compute:*` request the kernel addressed to this tab.
+    async fn answer(&self, env: Envelope) {
+        let result = match env.topic.as_str() {
+            compute::Spawn::TOPIC => match env.decode::<compute::Spawn>() {
+                Ok(req) => self.spawn(req).await,
+                Err(e) => Err(bad(e)),
+            },
+            compute::Stdin::TOPIC => match env.decode::<compute::Stdin>() {
+                Ok(req) => self.type_in(req),
+                Err(e) => Err(bad(e)),
+            },
+            compute::Kill::TOPIC => match env.decode::<compute::Kill>() {
+                Ok(req) => self.kill(req.pid),
+                Err(e) => Err(bad(e)),
+            },
+            _ => return,
+        };
+        let reply = match result {
+            Ok(()) => env.reply(env.topic.ack(), &Accepted {}),
+            Err(error) => env.error_reply(error),
+        };
+        if let Err(e) = self.inner.bus.publish(reply) {
+            warn(&format!("could not answer `{}`: {e}", env.topic));
+        }
+    }
+
+    /// Keys for the serial port of machine `pid` (kept until it exists when it is starting).
+    fn type_in(&self, req: compute::Stdin) -> Result<(), ErrorPayload> {
+        if let Some(keys) = self.inner.starting.borrow_mut().get_mut(&req.pid) {
+            keys.push_str(&req.data);
+            return Ok(());
+        }
+        match self.inner.machines.borrow().get(&req.pid) {
+            Some(machine) => {
+                machine.send_serial(&req.data);
+                Ok(())
+            }
+            None => Err(ErrorPayload::new(
+                ErrorCode::NotFound,
+                format!("Machine {} is not running in this tab.", req.pid),
+            )),
+        }
+    }
+
+    async fn spawn(&self, req: compute::Spawn) -> Result<(), ErrorPayload> {
+        self.inner
+            .starting
+            .borrow_mut()
+            .insert(req.pid, String::new());
+        let started = self.start(&req).await;
+        let keys = self.inner.starting.borrow_mut().remove(&req.pid);
+        match keys {
+            // Powered off while it was starting: it already reported its exit.
+            None => {
+                if let Some(machine) = self.inner.machines.borrow_mut().remove(&req.pid) {
+                    machine.terminate();
+                }
+            }
+            Some(keys) if !keys.is_empty() => {
+                if let Some(machine) = self.inner.machines.borrow().get(&req.pid) {
+                    machine.send_serial(&keys);
+                }
+            }
+            Some(_) => {}
+        }
+        started
+    }
+
+    async fn start(&self, req: &compute::Spawn) -> Result<(), ErrorPayload> {
+        let manifest = manifest::load().await.map_err(|e| {
+            ErrorPayload::new(
+                ErrorCode::BackendUnavailable,
+                format!(
+                    "The x86 machine's files are missing ({e}); rebuild with `cargo xtask build`."
+                ),
+            )
+        })?;
+        // A resumed machine has the files of its state; a fresh one gets the tab's files now.
+        let share = match &req.snapshot {
+            None => self.shared_files().await,
+            Some(_) => Vec::new(),
+        };
+        let state = match &req.snapshot {
+            None => None,
+            Some(path) => Some(
+                self.inner
+                    .vfs
+                    .read(path)
+                    .await
+                    .map_err(|e| e.to_payload())?
+                    .bytes,
+            ),
+        };
+        let pid = req.pid;
+        let host = self.clone();
+        let on_event = move |event: Event| host.on_event(pid, event);
+        let machine = MachineWorker::boot(&manifest, req, state.as_deref(), &share, on_event)
+            .map_err(|e| {
+                ErrorPayload::new(
+                    ErrorCode::Internal,
+                    format!("The x86 machine's worker did not start ({e}); reload the page."),
+                )
+            })?;
+        self.inner.machines.borrow_mut().insert(pid, machine);
+        Ok(())
+    }
+
+    /// The tab's files for the guest's `/mnt/files`, folders first (saved machine states and
+    /// files over [`MAX_SHARED_FILE_BYTES`] stay out).
+    async fn shared_files(&self) -> Vec<Shared> {
+        let Ok(mut entries) = self.inner.vfs.walk().await else {
+            return Vec::new();
+        };
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut shared = Vec::new();
+        for entry in entries {
+            match entry.kind {
+                EntryKind::Dir => shared.push((entry.path, None)),
+                EntryKind::File
+                    if entry.size <= MAX_SHARED_FILE_BYTES
+                        && !entry.path.ends_with(".v86state") =>
+                {
+                    if let Ok(file) = self.inner.vfs.read(&entry.path).await {
+                        shared.push((entry.path, Some(file.bytes)));
+                    }
+                }
+                EntryKind::File => {}
+            }
+        }
+        shared
+    }
+
+    fn kill(&self, pid: u64) -> Result<(), ErrorPayload> {
+        if self.inner.starting.borrow_mut().remove(&pid).is_some() {
+            self.report(&compute::Exit {
+                pid,
+                code: POWERED_OFF,
+                error: None,
+            });
+            return Ok(());
+        }
+        let machine = self.inner.machines.borrow_mut().remove(&pid);
+        let Some(machine) = machine else {
+            return Err(ErrorPayload::new(
+                ErrorCode::NotFound,
+                format!("Machine {pid} is not running in this tab."),
+            ));
+        };
+        machine.terminate();
+        self.report(&compute::Exit {
+            pid,
+            code: POWERED_OFF,
+            error: None,
+        });
+        Ok(())
+    }
+
+    fn on_event(&self, pid: u64, event: Event) {
+        match event {
+            Event::Output(data) => self.report(&compute::Output { pid, data }),
+            Event::Failed(error) => {
+                if let Some(machine) = self.inner.machines.borrow_mut().remove(&pid) {
+                    machine.terminate();
+                }
+                self.report(&compute::Exit {
+                    pid,
+                    code: 0,
+                    error: Some(error),
+                });
+            }
+        }
+    }
+
+    /// Sends a report to the kernel without waiting, so reports keep their order.
+    fn report<R: BusRequest>(&self, report: &R) {
+        let n = self.inner.next_report.get();
+        self.inner.next_report.set(n + 1);
+        let envelope = Envelope::request(report, &format!("x86-{n}"));
+        if let Err(e) = self.inner.bus.publish(envelope) {
+            warn(&format!("a report of the x86 machine was lost: {e}"));
+        }
+    }
+}
+
+fn bad(e: impl std::fmt::Display) -> ErrorPayload {
+    ErrorPayload::new(
+        ErrorCode::BadRequest,
+        format!("{e}; the kernel and the desktop disagree on the contract, rebuild both."),
+    )
+}
+
+fn warn(message: &str) {
+    web_sys::console::warn_1(&format!("aether: {message}").into());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_compute_session_id_is_a_valid_session_id_of_its_own() {
+        let id = compute_session_id(&"s".repeat(64));
+        assert!(aether_shared::vfs::validate_session_id(&id).is_ok(), "{id}");
+        assert_eq!(compute_session_id("s-abc"), "s-abc-x86");
+    }
+}

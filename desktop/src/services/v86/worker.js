@@ -1,0 +1,137 @@
+// The x86 machine's Web Worker: runs v86 off the page's thread so the desktop stays responsive
+// while the guest boots. Copied by `cargo xtask` into target/dist/v86/ under a hashed name.
+//
+// Messages in (from the page's adapter, `services/v86/`):
+//   {type: "boot", files, cmdline, ready_marker, memory_bytes, boot_timeout_ms, state?: ArrayBuffer,
+//    share: [{path, data: Uint8Array | null}]}   the tab's files for the guest's /mnt/files (9p)
+//   {type: "serial", data: string}     keys for the serial port
+//   {type: "save", id}                 snapshot the machine
+//   {type: "reset"}                    reset the machine
+// Messages out:
+//   {type: "output", data}             serial output, batched
+//   {type: "ready", ms}                the guest's /init printed its ready marker (or a restore ran)
+//   {type: "saved", id, state}         the snapshot (transferred)
+//   {type: "failed", code, error}      boot timeout or an emulator error
+"use strict";
+
+const FLUSH_MS = 16;
+let emulator = null;
+let pending = [];
+let flushTimer = null;
+let tail = "";
+let ready = false;
+// Keys typed before the machine runs wait here (a restored machine is not running at once).
+let typedEarly = "";
+const decoder = new TextDecoder();
+
+function flush() {
+  flushTimer = null;
+  if (pending.length === 0) return;
+  const bytes = new Uint8Array(pending);
+  pending = [];
+  const data = decoder.decode(bytes, { stream: true });
+  if (data) postMessage({ type: "output", data });
+}
+
+function boot(m) {
+  const started = performance.now();
+  const settings = {
+    wasm_path: m.files.wasm,
+    memory_size: m.memory_bytes,
+    vga_memory_size: 2 * 1024 * 1024,
+    bios: { url: m.files.bios },
+    vga_bios: { url: m.files.vga_bios },
+    bzimage: { url: m.files.bzimage },
+    initrd: { url: m.files.initrd },
+    cmdline: m.cmdline,
+    autostart: true,
+    disable_keyboard: true,
+    disable_mouse: true,
+    disable_speaker: true,
+    // A virtio 9p device (tag host9p), mounted by the guest's /init at /mnt/files. Always present,
+    // so a saved state (which includes the device) restores onto the same hardware.
+    filesystem: {},
+  };
+  if (m.state) settings.initial_state = { buffer: m.state };
+  emulator = new V86(settings);
+  emulator.add_listener("serial0-output-byte", (byte) => {
+    pending.push(byte);
+    if (!ready) {
+      tail = (tail + String.fromCharCode(byte)).slice(-256);
+      if (tail.includes(m.ready_marker)) markReady(started);
+    }
+    if (flushTimer === null) flushTimer = setTimeout(flush, FLUSH_MS);
+  });
+  if (m.state) {
+    emulator.add_listener("emulator-started", () => markReady(started));
+  } else if (m.share && m.share.length) {
+    emulator.add_listener("emulator-loaded", () => share(m.share));
+  }
+  setTimeout(() => {
+    if (!ready) {
+      postMessage({
+        type: "failed",
+        code: "timeout",
+        error: `The x86 machine did not reach its shell within ${m.boot_timeout_ms} ms; raise boot_timeout_ms or try again.`,
+      });
+    }
+  }, m.boot_timeout_ms);
+}
+
+// Copies the tab's files into the 9p file system (parents before children).
+async function share(entries) {
+  const fs = emulator.fs9p;
+  if (!fs) return;
+  const dir = (path) => {
+    let id = 0;
+    for (const part of path.split("/").filter(Boolean)) {
+      const found = fs.Search(id, part);
+      id = found !== -1 ? found : fs.CreateDirectory(part, id);
+    }
+    return id;
+  };
+  for (const entry of entries) {
+    if (entry.data === null) {
+      dir(entry.path);
+    } else {
+      dir(entry.path.slice(0, entry.path.lastIndexOf("/")));
+      await emulator.create_file(entry.path, entry.data);
+    }
+  }
+}
+
+function markReady(started) {
+  if (ready) return;
+  ready = true;
+  postMessage({ type: "ready", ms: Math.round(performance.now() - started) });
+  if (typedEarly) {
+    emulator.serial0_send(typedEarly);
+    typedEarly = "";
+  }
+}
+
+onmessage = async (event) => {
+  const m = event.data;
+  try {
+    switch (m.type) {
+      case "boot":
+        importScripts(m.files.libv86);
+        boot(m);
+        break;
+      case "serial":
+        if (emulator && ready) emulator.serial0_send(m.data);
+        else typedEarly += m.data;
+        break;
+      case "reset":
+        if (emulator) emulator.restart();
+        break;
+      case "save": {
+        const state = await emulator.save_state();
+        postMessage({ type: "saved", id: m.id, state }, [state]);
+        break;
+      }
+    }
+  } catch (e) {
+    postMessage({ type: "failed", code: "internal", error: `The x86 machine failed: ${e}` });
+  }
+};

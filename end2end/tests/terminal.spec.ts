@@ -1,0 +1,142 @@
+// The Terminal as a person uses it: open it, watch Linux boot in the tab, type at the shell,
+// resize, save the machine's state into the tab's files and restore it. Real kernel, real v86
+// in a Web Worker, real Debian guest: slow on 2 cores, so the tests are marked slow. The boot
+// and restore figures are printed (median of 3), never asserted.
+import { test, expect } from './support/fixtures';
+import { openDesktop } from './support/aether';
+import { boxOf, dockItem, dragEdge, windows } from './support/desktop';
+import type { Locator, Page } from '@playwright/test';
+
+const PROMPT = 'root@aether:';
+const BOOT_WAIT_MS = 240_000;
+
+/** Opens the desktop and a Terminal window; returns the window. */
+async function openTerminal(page: Page): Promise<Locator> {
+  await openDesktop(page);
+  await dockItem(page, 'terminal').click();
+  const win = windows(page, 'terminal');
+  await expect(win).toHaveCount(1);
+  return win;
+}
+
+/** The text on the terminal's screen (xterm's DOM rows). */
+const screenText = (win: Locator) => win.locator('.xterm-rows');
+
+/** Waits for the machine to run with a shell prompt on screen; returns how long it took. */
+async function waitForShell(win: Locator, since: number): Promise<number> {
+  await expect(win.getByTestId('terminal-status')).toHaveAttribute('data-state', 'running', { timeout: BOOT_WAIT_MS });
+  await expect(screenText(win)).toContainText(PROMPT, { timeout: 30_000 });
+  return Date.now() - since;
+}
+
+/** Types a line at the shell. */
+async function typeLine(page: Page, win: Locator, line: string): Promise<void> {
+  await win.getByTestId('terminal-screen').click();
+  await page.keyboard.type(line);
+  await page.keyboard.press('Enter');
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+test('the Terminal boots Linux in the tab, runs commands, resizes, powers off and on', async ({ page }) => {
+  test.slow();
+  test.setTimeout(2 * BOOT_WAIT_MS + 60_000);
+  const started = Date.now();
+  const win = await openTerminal(page);
+  await expect(win.getByTestId('terminal-status')).toHaveAttribute('data-state', 'booting');
+  const bootMs = await waitForShell(win, started);
+  console.log(`Terminal: open → shell prompt in ${bootMs} ms`);
+
+  await typeLine(page, win, 'echo hi-$((6*7)) && uname -m');
+  await expect(screenText(win)).toContainText('hi-42');
+  await expect(screenText(win)).toContainText(/i[3-6]86/);
+
+  // Resizing the window refits the terminal: more rows on a taller window.
+  const rowsBefore = await win.locator('.xterm-rows > div').count();
+  await dragEdge(page, win, 's', 0, 140);
+  await expect.poll(() => win.locator('.xterm-rows > div').count()).toBeGreaterThan(rowsBefore);
+
+  await win.getByTestId('terminal-power').click();
+  await expect(win.getByTestId('terminal-status')).toHaveAttribute('data-state', 'off');
+  await expect(win.getByTestId('terminal-status')).toContainText('powered off');
+  await expect(win.getByTestId('terminal-save')).toBeDisabled();
+});
+
+test('a saved machine restores to its shell much faster than a cold boot (figures printed)', async ({ page }) => {
+  test.slow();
+  test.setTimeout(5 * BOOT_WAIT_MS);
+  const win = await openTerminal(page);
+  const cold: number[] = [await waitForShell(win, Date.now())];
+  // Two more cold boots for the median.
+  for (let i = 0; i < 2; i++) {
+    await win.getByTestId('terminal-power').click();
+    await expect(win.getByTestId('terminal-status')).toHaveAttribute('data-state', 'off');
+    const t = Date.now();
+    await win.getByTestId('terminal-power').click();
+    cold.push(await waitForShell(win, t));
+  }
+
+  // Leave a mark in the machine, then save it.
+  await typeLine(page, win, 'echo saved-mark > /tmp/mark');
+  await win.getByTestId('terminal-save').click();
+  await expect(win.getByTestId('terminal-status')).toContainText('state saved to /machines/x86.v86state', { timeout: 60_000 });
+  console.log(`Terminal: ${await win.getByTestId('terminal-status').textContent()}`);
+
+  const restores: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = Date.now();
+    await win.getByTestId('terminal-restore').click();
+    await expect(win.getByTestId('terminal-status')).toHaveAttribute('data-state', 'booting');
+    restores.push(await waitForShell(win, t));
+  }
+  // The restored machine is the saved one: the mark is there.
+  await typeLine(page, win, 'cat /tmp/mark');
+  await expect(screenText(win)).toContainText('saved-mark');
+  console.log(`v86 cold boot to shell prompt (Terminal, headless Chromium): ${cold.join(', ')} ms; median ${median(cold)} ms`);
+  console.log(`v86 restore from snapshot to shell prompt: ${restores.join(', ')} ms; median ${median(restores)} ms`);
+});
+
+/** Copies stdin to stdout until end of input, then returns (as in console.spec.ts). */
+const ECHO_WAT = `(module
+  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (loop $again
+      (i32.store (i32.const 0) (i32.const 64))
+      (i32.store (i32.const 4) (i32.const 1024))
+      (i32.store (i32.const 8) (i32.const 0))
+      (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (if (i32.gt_u (i32.load (i32.const 8)) (i32.const 0))
+        (then
+          (i32.store (i32.const 4) (i32.load (i32.const 8)))
+          (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))
+          (br $again))))))`;
+
+test('a second Terminal attaches to a WASI program started from the Console', async ({ page }) => {
+  await openDesktop(page);
+  await dockItem(page, 'console').click();
+  const consoleWin = windows(page, 'console');
+  await consoleWin.getByTestId('console-wat').fill(ECHO_WAT);
+  await consoleWin.getByTestId('console-run').click();
+  await expect(consoleWin.getByTestId('console-status')).toHaveAttribute('data-state', 'running');
+
+  await dockItem(page, 'terminal').click();
+  const win = windows(page, 'terminal');
+  await expect(win).toHaveCount(1);
+  const attach = win.getByTestId('terminal-attach');
+  await attach.click();
+  await expect(attach.locator('option')).toHaveCount(2);
+  const pid = (await attach.locator('option').nth(1).getAttribute('value'))!;
+  await attach.selectOption(pid);
+  await expect(win.getByTestId('terminal-status')).toHaveAttribute('data-state', 'attached');
+
+  await typeLine(page, win, 'hi wasm');
+  // Echoed as typed, then the program's own copy on the next line; the Console sees it too.
+  await expect(screenText(win)).toContainText(/hi wasm.*hi wasm/);
+  await expect(consoleWin.getByTestId('console-output')).toContainText('hi wasm');
+  await win.getByTestId('terminal-screen').click();
+  await page.keyboard.press('Control+D');
+  await expect(win.getByTestId('terminal-status')).toContainText(`Program ${pid}: exited with code 0`);
+  await expect(consoleWin.getByTestId('console-status')).toHaveAttribute('data-state', 'exited');
+});

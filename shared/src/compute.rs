@@ -1,0 +1,104 @@
+//! The `compute:` namespace between the kernel's VM bridge and a browser tab that hosts x86
+//! machines (the v86 backend), after the tab registered with `compute:register`.
+//!
+//! The kernel allots the pid (from the same counter as the WASM runner's, so pids never clash)
+//! and drives the tab: [`Spawn`], [`Stdin`], [`Kill`], addressed to the tab's session id. The
+//! tab reports back to the kernel, un-addressed: [`Output`] for serial output and one [`Exit`]
+//! when the machine stops. The kernel turns these into the requester's `vm.stdout` (with `seq`)
+//! and its one `vm.exit` or `vm.error`, so a v86 machine keeps the WASM runner's contract.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorPayload;
+use crate::vm::Accepted;
+
+/// `compute:spawn` (kernel → tab) → `:ack`: start machine `pid`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spawn {
+    pub pid: u64,
+    /// Guest RAM, already capped by the kernel's configuration.
+    pub memory_bytes: u64,
+    /// How long the guest may take to reach its shell before the machine is stopped.
+    pub boot_timeout_ms: u64,
+    /// A saved machine state in the tab's VFS to resume instead of booting cold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+}
+
+crate::bus_request!(Spawn => "compute:spawn", Ack, Accepted);
+
+/// `compute:stdin` (kernel → tab) → `:ack`: keys for machine `pid`'s serial port.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stdin {
+    pub pid: u64,
+    pub data: String,
+}
+
+crate::bus_request!(Stdin => "compute:stdin", Ack, Accepted);
+
+/// `compute:kill` (kernel → tab) → `:ack`: power machine `pid` off; the tab then sends [`Exit`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kill {
+    pub pid: u64,
+}
+
+crate::bus_request!(Kill => "compute:kill", Ack, Accepted);
+
+/// `compute:output` (tab → kernel) → `:ack`: serial output of machine `pid`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Output {
+    pub pid: u64,
+    pub data: String,
+}
+
+crate::bus_request!(Output => "compute:output", Ack, Accepted);
+
+/// `compute:exit` (tab → kernel) → `:ack`: machine `pid` stopped, with an exit code (137 when it
+/// was powered off) or with the error that stopped it (boot timeout, emulator failure).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Exit {
+    pub pid: u64,
+    #[serde(default)]
+    pub code: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorPayload>,
+}
+
+crate::bus_request!(Exit => "compute:exit", Ack, Accepted);
+
+/// The exit code of a machine that was powered off (`vm.kill`, or the Terminal's power button).
+pub const POWERED_OFF: i32 = 137;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BusRequest;
+    use crate::catalog::{TopicKind, classify};
+
+    #[test]
+    fn compute_requests_agree_with_the_catalog() {
+        for (topic, reply) in [
+            (Spawn::topic(), Spawn::reply_topic()),
+            (Stdin::topic(), Stdin::reply_topic()),
+            (Kill::topic(), Kill::reply_topic()),
+            (Output::topic(), Output::reply_topic()),
+            (Exit::topic(), Exit::reply_topic()),
+        ] {
+            assert!(
+                matches!(classify(&topic), Some(TopicKind::Request(_))),
+                "{topic}"
+            );
+            assert_eq!(classify(&reply), Some(TopicKind::Reply), "{reply}");
+        }
+    }
+
+    #[test]
+    fn an_exit_carries_a_code_or_an_error() {
+        let e: Exit = serde_json::from_value(serde_json::json!({"pid": 3, "code": 137})).unwrap();
+        assert_eq!((e.pid, e.code, e.error), (3, POWERED_OFF, None));
+        let e: Exit = serde_json::from_value(serde_json::json!({"pid": 3,
+            "error": {"code": "timeout", "error": "Too slow."}}))
+        .unwrap();
+        assert_eq!(e.error.unwrap().code, crate::ErrorCode::Timeout);
+    }
+}

@@ -1,0 +1,394 @@
+//! The x86 machine the desktop boots with v86 (and the Terminal's xterm.js): assembled from the package registries and placed
+//! under `target/dist/v86/` with content-hashed names and a `manifest.json` naming them.
+//!
+//! - v86 itself (`libv86.js`, `v86.wasm`) from its npm package in `vendor/` (`npm ci` when missing);
+//! - the BIOS images from Debian's `seabios` package;
+//! - a 32-bit Linux kernel from Debian's i386 archive (the package `linux-image-686:i386` depends
+//!   on), fetched with `apt-get download` after `dpkg --add-architecture i386`, unpacked with
+//!   `dpkg -x`: only its `vmlinuz` ships;
+//! - an initramfs (gzip'd newc cpio, written here with the `cpio` and `flate2` crates, so no
+//!   system `cpio` is needed) holding Debian's `busybox-static:i386`, the kernel's virtio 9p
+//!   modules ([`MODULES`], so the guest can mount the tab's files) and [`INIT`].
+//!
+//! The Debian part is cached in `target/guest-image/` under a key made of this recipe and the
+//! package versions apt would pick; an unchanged key skips apt entirely. Copying into `dist`
+//! happens on every build because Trunk empties `dist`.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+
+use crate::build::dist_dir;
+use crate::proc::{self, announce, cmd, probe, run};
+
+/// The guest's `/init`: mounts proc/sys/devtmpfs and keeps a shell on the serial console.
+pub const INIT: &str = include_str!("guest_image/init.sh");
+/// What `/init` prints once the shell is about to start (the desktop waits for it).
+pub const READY_MARKER: &str = "aether: guest ready";
+/// The kernel command line: the console on the first serial port, a quiet boot, no waiting.
+/// Besides the console: a quiet boot and no work an emulated PC does not need (crypto self-tests,
+/// PnP BIOS and ISA PnP probing, machine-check setup, CPU vulnerability mitigations).
+pub const CMDLINE: &str = "console=ttyS0 quiet loglevel=3 tsc=reliable mitigations=off nowatchdog random.trust_cpu=on cryptomgr.notests pnpbios=off noisapnp mce=off rdinit=/init";
+/// The kernel modules (in load order) that share the tab's files over virtio 9p, from the
+/// kernel package's `lib/modules/<version>/kernel/`; `/init` loads them with busybox `insmod`.
+const MODULES: &[&str] = &[
+    "drivers/virtio/virtio.ko",
+    "drivers/virtio/virtio_ring.ko",
+    "drivers/virtio/virtio_pci_modern_dev.ko",
+    "drivers/virtio/virtio_pci_legacy_dev.ko",
+    "drivers/virtio/virtio_pci.ko",
+    "net/9p/9pnet.ko",
+    "net/9p/9pnet_virtio.ko",
+    "fs/netfs/netfs.ko",
+    "fs/fscache/fscache.ko",
+    "fs/9p/9p.ko",
+];
+/// Bump when the recipe changes in a way the key below cannot see.
+const RECIPE: &str = "aether-guest-3";
+
+/// The Debian packages the guest is made of.
+const KERNEL_META: &str = "linux-image-686:i386";
+const BUSYBOX: &str = "busybox-static:i386";
+const SEABIOS: &str = "seabios";
+
+/// Assembles the guest (cached) and places it, v86 and the worker into `target/dist/v86/`.
+pub fn place() -> Result<()> {
+    crate::tools::vendor_packages()?;
+    let cache = guest_cache()?;
+    let out = dist_dir().join("v86");
+    fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let modules = proc::root().join("vendor/node_modules");
+    let v86 = modules.join("v86/build");
+    let xterm = modules.join("@xterm");
+    let worker = proc::root().join("desktop/src/services/v86/worker.js");
+    let entries = [
+        ("worker", worker, "worker", "js"),
+        ("libv86", v86.join("libv86.js"), "libv86", "js"),
+        ("wasm", v86.join("v86.wasm"), "v86", "wasm"),
+        ("bios", cache.join("bios.bin"), "seabios", "bin"),
+        ("vga_bios", cache.join("vgabios.bin"), "vgabios", "bin"),
+        ("bzimage", cache.join("bzimage.bin"), "bzimage", "bin"),
+        ("initrd", cache.join("initrd.img"), "initrd", "img"),
+        ("xterm_js", xterm.join("xterm/lib/xterm.js"), "xterm", "js"),
+        (
+            "xterm_css",
+            xterm.join("xterm/css/xterm.css"),
+            "xterm",
+            "css",
+        ),
+        (
+            "fit_js",
+            xterm.join("addon-fit/lib/addon-fit.js"),
+            "addon-fit",
+            "js",
+        ),
+    ];
+    let mut manifest = serde_json::Map::new();
+    for (key, source, stem, ext) in entries {
+        let bytes = fs::read(&source).with_context(|| format!("reading {}", source.display()))?;
+        let name = format!("{stem}-{}.{ext}", &hex_sha256(&bytes)[..16]);
+        fs::write(out.join(&name), &bytes).with_context(|| format!("writing {name}"))?;
+        manifest.insert(key.into(), format!("/v86/{name}").into());
+    }
+    manifest.insert("cmdline".into(), CMDLINE.into());
+    manifest.insert("ready_marker".into(), READY_MARKER.into());
+    let text = serde_json::to_string_pretty(&serde_json::Value::Object(manifest))?;
+    fs::write(out.join("manifest.json"), text).context("writing v86/manifest.json")?;
+    println!("    placed the x86 guest and v86 in target/dist/v86");
+    Ok(())
+}
+
+/// The Debian part of the guest, rebuilt only when its key changed. Returns its folder.
+fn guest_cache() -> Result<PathBuf> {
+    let dir = proc::root().join("target").join("guest-image");
+    let outputs = ["bios.bin", "vgabios.bin", "bzimage.bin", "initrd.img"];
+    let have_outputs = outputs.iter().all(|f| dir.join(f).is_file());
+    let stamp = dir.join("key");
+    // Versions are known without the network only once the i386 archive is configured.
+    let versions = i386_configured()
+        .then(|| candidate_versions().ok())
+        .flatten();
+    let key = cache_key(versions.as_deref());
+    let cached = fs::read_to_string(&stamp).ok();
+    let fresh = match (&versions, &cached) {
+        (Some(_), Some(old)) => *old == key,
+        // Without local package lists any earlier build is good enough.
+        (None, Some(_)) => true,
+        _ => false,
+    };
+    if fresh && have_outputs {
+        println!("    x86 guest image up to date (target/guest-image)");
+        return Ok(dir);
+    }
+    announce("assembling the x86 guest from Debian packages (kernel, busybox, seabios)");
+    ensure_i386()?;
+    let versions = candidate_versions()?;
+    let work = dir.join("debs");
+    if work.exists() {
+        fs::remove_dir_all(&work).with_context(|| format!("emptying {}", work.display()))?;
+    }
+    fs::create_dir_all(&work)?;
+    let kernel = kernel_package()?;
+    run(cmd("apt-get")
+        .args(["download", &kernel, BUSYBOX, SEABIOS])
+        .current_dir(&work))?;
+    let root = work.join("root");
+    for deb in fs::read_dir(&work)? {
+        let deb = deb?.path();
+        if deb.extension().is_some_and(|e| e == "deb") {
+            run(cmd("dpkg").arg("-x").arg(&deb).arg(&root))?;
+        }
+    }
+    let vmlinuz = find_vmlinuz(&root.join("boot"))?;
+    fs::copy(&vmlinuz, dir.join("bzimage.bin"))?;
+    let seabios = root.join("usr/share/seabios");
+    fs::copy(seabios.join("bios.bin"), dir.join("bios.bin"))?;
+    fs::copy(seabios.join("vgabios-stdvga.bin"), dir.join("vgabios.bin"))?;
+    let busybox =
+        fs::read(root.join("bin/busybox")).context("busybox-static has no bin/busybox")?;
+    let modules = kernel_modules(&root.join("lib/modules"))?;
+    fs::write(dir.join("initrd.img"), initramfs(&busybox, &modules)?)?;
+    fs::remove_dir_all(&work)?;
+    fs::write(&stamp, cache_key(Some(&versions)))?;
+    for f in outputs {
+        let len = fs::metadata(dir.join(f))?.len();
+        println!("    {f}: {}", crate::precompress::size(len));
+    }
+    Ok(dir)
+}
+
+fn cache_key(versions: Option<&str>) -> String {
+    let text = format!("{RECIPE}\n{CMDLINE}\n{INIT}\n{}", versions.unwrap_or("?"));
+    hex_sha256(text.as_bytes())
+}
+
+fn i386_configured() -> bool {
+    probe(cmd("dpkg").arg("--print-foreign-architectures"))
+        .is_some_and(|archs| archs.lines().any(|a| a.trim() == "i386"))
+}
+
+/// Adds the i386 architecture and refreshes the package lists (as root).
+fn ensure_i386() -> Result<()> {
+    if i386_configured() && kernel_package().is_ok() {
+        return Ok(());
+    }
+    if !proc::is_root() {
+        bail!(
+            "the x86 guest needs Debian's i386 packages: run as root `dpkg --add-architecture i386 && apt-get update`"
+        );
+    }
+    run(cmd("dpkg").args(["--add-architecture", "i386"]))?;
+    // A mirror mid-sync can fail one index; the packages we need may still resolve.
+    if let Err(e) = run(cmd("apt-get")
+        .arg("update")
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+    {
+        println!(
+            "    warning: apt-get update reported a problem ({e:#}); trying the download anyway"
+        );
+    }
+    Ok(())
+}
+
+/// The exact kernel package `linux-image-686:i386` depends on (e.g. `linux-image-6.1.0-50-686:i386`).
+fn kernel_package() -> Result<String> {
+    let out = probe(cmd("apt-cache").args(["depends", KERNEL_META]))
+        .with_context(|| format!("apt-cache knows no {KERNEL_META}"))?;
+    parse_depends(&out).with_context(|| format!("{KERNEL_META} depends on no linux-image package"))
+}
+
+fn parse_depends(out: &str) -> Option<String> {
+    out.lines()
+        .filter_map(|l| l.trim().strip_prefix("Depends:"))
+        .map(str::trim)
+        .find(|p| p.starts_with("linux-image-"))
+        .map(str::to_owned)
+}
+
+/// `name=version` of each package apt would download, one a line.
+fn candidate_versions() -> Result<String> {
+    let kernel = kernel_package()?;
+    let out = probe(cmd("apt-cache").args(["policy", &kernel, BUSYBOX, SEABIOS]))
+        .context("apt-cache policy failed")?;
+    Ok(out
+        .lines()
+        .filter(|l| !l.starts_with(' ') || l.trim_start().starts_with("Candidate:"))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+fn find_vmlinuz(boot: &Path) -> Result<PathBuf> {
+    fs::read_dir(boot)
+        .with_context(|| format!("the kernel package has no {}", boot.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz"))
+        })
+        .context("the kernel package has no boot/vmlinuz-*")
+}
+
+/// The [`MODULES`] of the unpacked kernel package, as `(file name, bytes)`.
+fn kernel_modules(lib_modules: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let version = fs::read_dir(lib_modules)
+        .with_context(|| format!("the kernel package has no {}", lib_modules.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.is_dir())
+        .context("the kernel package has no lib/modules/<version>")?;
+    MODULES
+        .iter()
+        .map(|rel| {
+            let path = version.join("kernel").join(rel);
+            let name = rel.rsplit('/').next().unwrap_or(rel).to_owned();
+            let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            Ok((name, strip_signature(bytes)))
+        })
+        .collect()
+}
+
+/// The marker at the end of a signed kernel module.
+const SIGNATURE_MAGIC: &[u8] = b"~Module signature appended~\n";
+
+/// A module without its appended signature: checking an RSA signature under emulation costs
+/// seconds of boot, and the kernel does not require signatures (`MODULE_SIG_FORCE` is off).
+/// The layout is `module | signature | struct module_signature (12 bytes, the signature's
+/// length big-endian in its last 4) | magic`; anything else is returned unchanged.
+fn strip_signature(mut module: Vec<u8>) -> Vec<u8> {
+    let Some(body) = module.len().checked_sub(SIGNATURE_MAGIC.len() + 12) else {
+        return module;
+    };
+    if !module.ends_with(SIGNATURE_MAGIC) {
+        return module;
+    }
+    let len = &module[body + 8..body + 12];
+    let sig_len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+    if let Some(end) = body.checked_sub(sig_len) {
+        module.truncate(end);
+    }
+    module
+}
+
+/// A gzip'd newc cpio archive: the directories, busybox, the kernel modules and `/init`.
+pub fn initramfs(busybox: &[u8], modules: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+    const DIR: u32 = 0o040_755;
+    const EXEC: u32 = 0o100_755;
+    let dirs = [
+        "bin",
+        "sbin",
+        "usr",
+        "usr/bin",
+        "usr/sbin",
+        "proc",
+        "sys",
+        "dev",
+        "tmp",
+        "root",
+        "etc",
+        "mnt",
+        "lib",
+        "lib/modules",
+    ];
+    let mut cpio = Vec::new();
+    let mut ino = 1;
+    let mut entry = |cpio: Vec<u8>, name: &str, mode: u32, body: &[u8]| -> Result<Vec<u8>> {
+        ino += 1;
+        let mut w = cpio::newc::Builder::new(name)
+            .ino(ino)
+            .mode(mode)
+            .nlink(if mode == DIR { 2 } else { 1 })
+            .write(cpio, u32::try_from(body.len())?);
+        w.write_all(body)?;
+        Ok(w.finish()?)
+    };
+    for d in dirs {
+        cpio = entry(cpio, d, DIR, &[])?;
+    }
+    cpio = entry(cpio, "bin/busybox", EXEC, busybox)?;
+    for (name, bytes) in modules {
+        cpio = entry(cpio, &format!("lib/modules/{name}"), 0o100_644, bytes)?;
+    }
+    cpio = entry(cpio, "init", EXEC, INIT.as_bytes())?;
+    let cpio = cpio::newc::trailer(cpio)?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&cpio)?;
+    Ok(gz.finish()?)
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+
+    use super::*;
+
+    #[test]
+    fn the_initramfs_holds_busybox_and_an_executable_init() {
+        let modules = vec![("9p.ko".to_owned(), b"\x7fELF-9p".to_vec())];
+        let gz = initramfs(b"\x7fELF-busybox", &modules).unwrap();
+        let mut cpio = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut cpio)
+            .unwrap();
+        let mut reader = &cpio[..];
+        let mut seen = Vec::new();
+        loop {
+            let entry = cpio::NewcReader::new(reader).unwrap();
+            if entry.entry().is_trailer() {
+                break;
+            }
+            let (name, mode) = (entry.entry().name().to_owned(), entry.entry().mode());
+            let mut body = Vec::new();
+            let mut entry = entry;
+            entry.read_to_end(&mut body).unwrap();
+            seen.push((name.clone(), mode));
+            if name == "init" {
+                assert_eq!(mode, 0o100_755);
+                assert!(body.starts_with(b"#!/bin/busybox sh"));
+                assert!(String::from_utf8(body).unwrap().contains(READY_MARKER));
+            }
+            reader = entry.finish().unwrap();
+        }
+        assert!(seen.iter().any(|(n, _)| n == "bin/busybox"));
+        assert!(seen.iter().any(|(n, _)| n == "lib/modules/9p.ko"));
+        assert!(seen.iter().any(|(n, m)| n == "dev" && *m == 0o040_755));
+    }
+
+    #[test]
+    fn the_kernel_package_is_read_from_apt_cache_depends() {
+        let out = "linux-image-686:i386\n  Depends: linux-image-6.1.0-50-686:i386\n";
+        assert_eq!(
+            parse_depends(out).as_deref(),
+            Some("linux-image-6.1.0-50-686:i386")
+        );
+        assert_eq!(parse_depends("x\n  Recommends: y\n"), None);
+    }
+
+    #[test]
+    fn module_signatures_are_stripped_and_unsigned_modules_kept() {
+        let mut signed = b"\x7fELF-module".to_vec();
+        signed.extend_from_slice(b"SIG");
+        signed.extend_from_slice(&[0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 3]);
+        signed.extend_from_slice(SIGNATURE_MAGIC);
+        assert_eq!(strip_signature(signed), b"\x7fELF-module");
+        assert_eq!(strip_signature(b"\x7fELF".to_vec()), b"\x7fELF");
+        let mut lying = b"x".to_vec();
+        lying.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 200]);
+        lying.extend_from_slice(SIGNATURE_MAGIC);
+        assert_eq!(strip_signature(lying.clone()), lying);
+    }
+
+    #[test]
+    fn the_cache_key_follows_the_package_versions() {
+        assert_ne!(cache_key(Some("a 1")), cache_key(Some("a 2")));
+        assert_eq!(cache_key(Some("a 1")), cache_key(Some("a 1")));
+    }
+}
