@@ -3,6 +3,8 @@
 //! dependents, node and run timeouts and cancel stopping running programs, history across a
 //! restart, and every refusal of `task.define` / `task.run`.
 
+#[path = "support/provider.rs"]
+mod provider;
 mod support;
 
 use std::num::{NonZeroU32, NonZeroU64};
@@ -10,6 +12,7 @@ use std::num::{NonZeroU32, NonZeroU64};
 use aether_kernel::Config;
 use aether_kernel::config::{Action, PermissionRule, TopicPrefix};
 use aether_shared::Envelope;
+use provider::FakeProvider;
 use serde_json::{Value, json};
 use support::{Client, base64, guest, payload, start};
 
@@ -536,4 +539,33 @@ async fn a_program_node_reads_its_module_from_the_callers_own_session() {
     );
     assert_eq!(payload(&end)["run_id"], run_id.as_str());
     assert_eq!(payload(&end)["results"]["read"]["stdout"], "from the vfs\n");
+}
+
+#[tokio::test]
+async fn an_ai_chat_node_streams_its_answer_into_the_next_node() {
+    let provider = FakeProvider::start().await;
+    let mut config = Config::default();
+    config.ai.provider.base_url =
+        Some(aether_kernel::config::BaseUrl::parse(&provider.base_url()).unwrap());
+    config.ai.provider.model = Some("echo".into());
+    let kernel = start(config).await;
+    let mut client = Client::connect(kernel.addr).await;
+    let ask = json!({"messages": [{"role": "user", "content": "print me"}]});
+    let mut echo = program("echo");
+    echo["stdin"] = json!("${ask.text}");
+    let task = define(
+        &mut client,
+        vec![
+            node("ask", "ai.chat", ask, &[]),
+            node("show", "vm.spawn", echo, &["ask"]),
+        ],
+        None,
+    )
+    .await;
+    let run_id = run(&mut client, &task).await;
+    let (_, end) = watch(&mut client, &run_id).await;
+    assert_eq!(end.topic.as_str(), "task.done", "{:?}", payload(&end));
+    let results = &payload(&end)["results"];
+    assert_eq!(results["ask"]["text"], "print me");
+    assert_eq!(results["show"]["stdout"], "print me\n");
 }

@@ -3,7 +3,8 @@
 //! principal, so permissions and every service's own rules treat it as the caller.
 //!
 //! A node succeeds on its reply; a program node (`vm.spawn`, `wasm.run`) on `vm.exit` code 0,
-//! with its output kept as `stdout`/`stderr` in its result. A failed node skips its dependents
+//! with its output kept as `stdout`/`stderr` in its result; an `ai.chat` node on `ai.done`, with
+//! the streamed answer as `text` in its result. A failed node skips its dependents
 //! while independent nodes go on. A node timeout, the run timeout, `task.cancel` or the kernel's
 //! shutdown stops every running node (programs get a `vm.kill` and are waited for a moment) and
 //! ends the run. Every state change is a `task.event` to the caller; the run ends with one
@@ -15,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use aether_shared::task::{Done, Event, NodeState, RunRecord, RunState, refs};
 use aether_shared::vm::Kill;
-use aether_shared::{Envelope, ErrorCode, ErrorPayload, Namespace, Payload, Topic};
+use aether_shared::{
+    BusRequest as _, Envelope, ErrorCode, ErrorPayload, Namespace, Payload, Topic,
+};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -87,6 +90,8 @@ struct Runner {
     started: Vec<Option<Instant>>,
     results: Vec<Option<Value>>,
     programs: HashMap<usize, Program>,
+    /// The answer so far of each running `ai.chat` node.
+    answers: HashMap<usize, String>,
     pids: HashMap<u64, usize>,
     ready: VecDeque<usize>,
     running: usize,
@@ -139,6 +144,7 @@ impl Runner {
             started: vec![None; nodes.len()],
             results: vec![None; nodes.len()],
             programs: HashMap::new(),
+            answers: HashMap::new(),
             pids: HashMap::new(),
             ready,
             running: 0,
@@ -248,6 +254,10 @@ impl Runner {
         )
     }
 
+    fn is_chat(&self, i: usize) -> bool {
+        self.ctx.task.nodes[i].topic.as_str() == aether_shared::ai::Chat::TOPIC
+    }
+
     fn oldest_running(&self) -> Option<String> {
         (0..self.state.len())
             .filter(|&i| self.state[i] == NodeState::Running)
@@ -305,6 +315,9 @@ impl Runner {
             .insert((now + Duration::from_millis(timeout), i));
         self.started[i] = Some(now);
         self.running += 1;
+        if self.is_chat(i) {
+            self.answers.insert(i, String::new());
+        }
         if self.is_program(i) {
             self.programs.insert(
                 i,
@@ -326,7 +339,20 @@ impl Runner {
         let programs = &self.programs;
         match outcome::read(env, |i| programs.contains_key(&i)) {
             Outcome::Reply { index, payload } => {
+                // An `ai.chat` is acknowledged first; its answer ends with `ai.done`.
+                if self.state.get(index) == Some(&NodeState::Running) && !self.is_chat(index) {
+                    self.succeed(index, Value::Object(payload));
+                }
+            }
+            Outcome::AiChunk { index, delta } => {
+                if let Some(text) = self.answers.get_mut(&index) {
+                    text.push_str(&delta);
+                }
+            }
+            Outcome::AiDone { index, mut payload } => {
                 if self.state.get(index) == Some(&NodeState::Running) {
+                    let text = self.answers.remove(&index).unwrap_or_default();
+                    payload.insert("text".into(), Value::String(text));
                     self.succeed(index, Value::Object(payload));
                 }
             }
@@ -489,6 +515,9 @@ impl Runner {
             } else {
                 NodeState::Cancelled
             };
+            if self.is_chat(i) {
+                self.cancel_chat(i);
+            }
             if self.is_program(i) {
                 // At shutdown the runner is going away too: nothing to wait for.
                 if state != RunState::Interrupted {
@@ -503,6 +532,20 @@ impl Runner {
             self.set_state(i, node_state, result, Some(error.clone()));
         }
         self.stopped = Some((state, error));
+    }
+
+    /// Sends `ai.cancel` for node `i`'s answer, so the provider's request is dropped.
+    fn cancel_chat(&mut self, i: usize) {
+        let Some(services) = self.ctx.services.upgrade() else {
+            return;
+        };
+        let cancel = aether_shared::ai::Cancel {
+            request_id: outcome::node_request_id(i),
+        };
+        let mut env = Envelope::request(&cancel, &outcome::kill_request_id(i));
+        env.from = Some(self.agent.id().to_owned());
+        env.time = now_rfc3339();
+        services.dispatch(&self.agent, env);
     }
 
     /// Sends `vm.kill` for node `i`'s program once its pid is known.

@@ -208,9 +208,14 @@ impl TaskService {
         refs::check(&req.nodes).map_err(|e| bad(e.to_string()))?;
         for node in &req.nodes {
             let topic = &node.topic;
+            // Requests of the services a run can use on the caller's behalf; not `task.*` (no
+            // runs inside runs), `bus.*` (the agent's subscriptions are nobody's) or the tab-only
+            // `vfs:` and `compute:` namespaces.
             let nestable = matches!(classify(topic), Some(TopicKind::Request(_)))
-                && !matches!(topic.namespace(), Namespace::Task | Namespace::Bus)
-                && !topic.as_str().ends_with(":register");
+                && matches!(
+                    topic.namespace(),
+                    Namespace::Kernel | Namespace::Vm | Namespace::Wasm | Namespace::Ai
+                );
             if !nestable {
                 return Err(bad(format!(
                     "Node `{}`: `{topic}` cannot be a node; a node is a request of kernel.*, vm.*, wasm.* or ai.*.",

@@ -1,9 +1,11 @@
 //! What an envelope delivered to a run's agent means for the run: a node's reply, its error, a
 //! program's output or exit, or nothing.
 //!
-//! Node requests carry `_request_id` `node-<index>`; the `vm.kill`s the engine sends carry
-//! `kill-<index>`. Everything else delivered to the agent is ignored.
+//! Node requests carry `_request_id` `node-<index>`, and so does everything the kernel sends
+//! about them (a program's output, an answer's `ai.chunk`s); the `vm.kill`s and `ai.cancel`s the
+//! engine sends carry `kill-<index>`. Everything else delivered to the agent is ignored.
 
+use aether_shared::ai::Chunk;
 use aether_shared::vm::{Exit, Output, Spawned};
 use aether_shared::{Envelope, ErrorCode, ErrorPayload, Payload};
 
@@ -34,6 +36,10 @@ pub enum Outcome {
     },
     /// A program ended.
     Exit(Exit),
+    /// A piece of node `index`'s streamed `ai.chat` answer.
+    AiChunk { index: usize, delta: String },
+    /// Node `index`'s `ai.chat` answer is complete (`ai.done`, the `_request_id` removed).
+    AiDone { index: usize, payload: Payload },
     /// Not for the engine (answers to its `vm.kill`s, stray messages).
     Ignored,
 }
@@ -88,6 +94,21 @@ pub fn read(env: Envelope, spawns: impl Fn(usize) -> bool) -> Outcome {
             Err(_) => Outcome::Ignored,
         },
         "vm.exit" => env.decode::<Exit>().map_or(Outcome::Ignored, Outcome::Exit),
+        aether_shared::ai::CHUNK => match (node_index(&env), env.decode::<Chunk>()) {
+            (Some(index), Ok(chunk)) => Outcome::AiChunk {
+                index,
+                delta: chunk.delta,
+            },
+            _ => Outcome::Ignored,
+        },
+        aether_shared::ai::DONE => match node_index(&env) {
+            Some(index) => {
+                let mut payload = env.payload.unwrap_or_default();
+                payload.remove("_request_id");
+                Outcome::AiDone { index, payload }
+            }
+            None => Outcome::Ignored,
+        },
         _ => Outcome::Ignored,
     }
 }
@@ -139,6 +160,25 @@ mod tests {
             ),
             Outcome::Ignored
         );
+        assert_eq!(
+            read(
+                env(
+                    r#"{"topic":"ai.chunk","payload":{"_request_id":"node-2","seq":0,"delta":"Hi"}}"#
+                ),
+                no
+            ),
+            Outcome::AiChunk {
+                index: 2,
+                delta: "Hi".into()
+            }
+        );
+        assert!(matches!(
+            read(
+                env(r#"{"topic":"ai.done","payload":{"_request_id":"node-2","usage":null}}"#),
+                no
+            ),
+            Outcome::AiDone { index: 2, .. }
+        ));
         assert_eq!(
             read(
                 env(r#"{"topic":"vm.stderr","payload":{"pid":7,"seq":0,"data":"x"}}"#),
