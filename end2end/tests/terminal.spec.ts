@@ -5,6 +5,7 @@
 import { test, expect } from './support/fixtures';
 import { openDesktop } from './support/aether';
 import { boxOf, dockItem, dragEdge, windows } from './support/desktop';
+import { ECHO_WAT } from './support/wat';
 import type { Locator, Page } from '@playwright/test';
 
 const PROMPT = 'root@aether:';
@@ -95,23 +96,6 @@ test('a saved machine restores to its shell much faster than a cold boot (figure
   console.log(`v86 cold boot to shell prompt (Terminal, headless Chromium): ${cold.join(', ')} ms; median ${median(cold)} ms`);
   console.log(`v86 restore from snapshot to shell prompt: ${restores.join(', ')} ms; median ${median(restores)} ms`);
 });
-
-/** Copies stdin to stdout until end of input, then returns (as in console.spec.ts). */
-const ECHO_WAT = `(module
-  (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (func (export "_start")
-    (loop $again
-      (i32.store (i32.const 0) (i32.const 64))
-      (i32.store (i32.const 4) (i32.const 1024))
-      (i32.store (i32.const 8) (i32.const 0))
-      (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
-      (if (i32.gt_u (i32.load (i32.const 8)) (i32.const 0))
-        (then
-          (i32.store (i32.const 4) (i32.load (i32.const 8)))
-          (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))
-          (br $again))))))`;
 
 test('a second Terminal attaches to a WASI program started from the Console', async ({ page }) => {
   await openDesktop(page);

@@ -213,18 +213,7 @@ impl BusClient {
         request: &R,
         timeout_ms: u32,
     ) -> Result<R::Reply, BusError> {
-        let request_id = self.next_request_id();
-        let envelope = Envelope::request(request, &request_id);
-        let reply = self
-            .exchange(envelope, request_id, Expectation::typed::<R>(), timeout_ms)
-            .await?;
-        reply
-            .decode::<Correlated<R::Reply>>()
-            .map(|correlated| correlated.body)
-            .map_err(|e| BusError::BadReply {
-                topic: R::TOPIC.to_owned(),
-                why: e.to_string(),
-            })
+        self.send_addressed(request, None, timeout_ms).await
     }
 
     /// [`BusClient::send_request`] addressed `to` a client or session (the relay, SPEC §3).
@@ -234,8 +223,18 @@ impl BusClient {
         to: &str,
         timeout_ms: u32,
     ) -> Result<R::Reply, BusError> {
+        self.send_addressed(request, Some(to), timeout_ms).await
+    }
+
+    async fn send_addressed<R: BusRequest>(
+        &self,
+        request: &R,
+        to: Option<&str>,
+        timeout_ms: u32,
+    ) -> Result<R::Reply, BusError> {
         let request_id = self.next_request_id();
-        let envelope = Envelope::request(request, &request_id).to(to);
+        let mut envelope = Envelope::request(request, &request_id);
+        envelope.to = to.map(str::to_owned);
         let reply = self
             .exchange(envelope, request_id, Expectation::typed::<R>(), timeout_ms)
             .await?;
