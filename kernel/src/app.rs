@@ -51,6 +51,7 @@ impl Kernel {
             bus.clone(),
             Arc::clone(&config),
             Arc::clone(&guards.rate_buckets),
+            Arc::clone(&guards.permissions),
             shutdown.clone(),
         );
         Kernel {

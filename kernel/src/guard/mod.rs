@@ -27,7 +27,8 @@ pub use rate::RateGuard;
 
 /// The guardrails' shared state, built once from the config.
 pub struct Guards {
-    pub permissions: Permissions,
+    /// Shared with the task engine, which checks every node against the same rules.
+    pub permissions: Arc<Permissions>,
     pub connections: Connections,
     /// Live rate-limit buckets of all connected clients (reclaimed when a client leaves).
     pub rate_buckets: Arc<AtomicI64>,
@@ -36,7 +37,7 @@ pub struct Guards {
 impl Guards {
     pub fn new(config: &Config) -> Guards {
         Guards {
-            permissions: Permissions::new(config.permissions.clone()),
+            permissions: Arc::new(Permissions::new(config.permissions.clone())),
             connections: Connections::default(),
             rate_buckets: Arc::new(AtomicI64::new(0)),
         }

@@ -20,6 +20,7 @@ use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace, co
 
 use crate::bus::{Bus, ClientHandle};
 use crate::config::Config;
+use crate::guard::Permissions;
 
 /// Every service of the kernel.
 pub struct Services {
@@ -39,15 +40,17 @@ pub struct Services {
 
 impl Services {
     /// Builds the services over a bus; `rate_buckets` is the guardrails' live bucket count,
-    /// reported by `kernel.stats`; `shutdown` stops task runs.
+    /// reported by `kernel.stats`; `permissions` are the guardrails' rules (task nodes are checked
+    /// against them); `shutdown` stops task runs.
     pub fn new(
         bus: Bus,
         config: Arc<Config>,
         rate_buckets: Arc<AtomicI64>,
+        permissions: Arc<Permissions>,
         shutdown: CancellationToken,
     ) -> Arc<Services> {
         Arc::new_cyclic(|me| Services {
-            task: task::TaskService::new(bus.clone(), me.clone(), &config, shutdown),
+            task: task::TaskService::new(bus.clone(), me.clone(), permissions, &config, shutdown),
             ai: ai::AiService::new(bus.clone(), &config.ai),
             bus,
             config,

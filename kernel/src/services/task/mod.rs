@@ -57,6 +57,7 @@ impl TaskService {
     pub fn new(
         bus: Bus,
         services: Weak<Services>,
+        permissions: Arc<Permissions>,
         config: &Config,
         shutdown: CancellationToken,
     ) -> TaskService {
@@ -64,7 +65,7 @@ impl TaskService {
             inner: Arc::new(Inner {
                 bus,
                 services,
-                permissions: Arc::new(Permissions::new(config.permissions.clone())),
+                permissions,
                 limits: config.task.clone(),
                 data_dir: config.data_dir(),
                 store: OnceLock::new(),
