@@ -6,7 +6,9 @@
 //! - fan-out deliveries/s to 100 WebSocket subscribers;
 //! - kernel RSS per idle connection at 1,000 connections;
 //! - ingress cost of the guardrail path (permissions + rate limit) against guardrails off;
-//! - sustained accepted requests/s of one client under a 1,000/s rate limit.
+//! - sustained accepted requests/s of one client under a 1,000/s rate limit;
+//! - peak kernel RSS while 5 clients that never read are each sent 1 GB (they are cut off at
+//!   their queue's byte bound), and RSS after 10,000 connect/disconnect cycles.
 //!
 //! The WebSocket figures run against the real `aether` binary in its own process, so the
 //! kernel's memory and CPU are measured apart from the load generator's.
@@ -21,7 +23,6 @@ use aether_kernel::guard::Principal;
 use aether_kernel::hub::{Peer, ingress};
 use aether_kernel::{Config, Kernel};
 use aether_shared::{Envelope, Pattern, Topic};
-use axum::extract::ws::Utf8Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
@@ -48,6 +49,12 @@ fn main() {
     drop(kernel);
     let kernel = KernelProcess::start(QUEUES);
     rows.push(runtime.block_on(idle_connection_memory(&kernel, 1_000)));
+    drop(kernel);
+    let kernel = KernelProcess::start(CHURN);
+    rows.push(runtime.block_on(non_reading_clients_memory(&kernel, 5, 1 << 30)));
+    drop(kernel);
+    let kernel = KernelProcess::start(CHURN);
+    rows.push(runtime.block_on(connection_churn_memory(&kernel, 10_000)));
     drop(kernel);
 
     println!();
@@ -106,13 +113,12 @@ fn in_process_peer(config: Config) -> (Kernel, Peer, std::thread::JoinHandle<usi
     let permit = kernel
         .guards
         .connections
-        .acquire(Principal::Local, usize::MAX)
+        .acquire(Principal::Local, usize::MAX, Duration::MAX)
         .unwrap();
     let (peer, mut rx) = Peer::attach(&kernel, Principal::Local, permit);
     let drain = std::thread::spawn(move || {
         let mut accepted = 0;
         while let Some(frame) = rx.blocking_recv() {
-            let frame: Utf8Bytes = frame;
             if frame.contains("kernel.ping:resp") {
                 accepted += 1;
             }
@@ -323,6 +329,101 @@ async fn idle_connection_memory(kernel: &KernelProcess, connections: usize) -> R
         format!("kernel RSS per idle connection ({connections} connections)"),
         format!("{:.1} KB", per / 1000.0),
         "≤ 16 KB".into(),
+    )
+}
+
+/// Defaults, but no HTTP rate limit in the way of 10,000 upgrades.
+const CHURN: &str = "http_rate_limit:\n  requests_per_second: 1000000\n  burst: 1000000\n";
+
+/// Peak kernel RSS while `victims` clients that never read are each sent `per_victim` bytes in
+/// 1000 KiB events (the default `limits.max_queue_bytes` cuts each off at 32 MiB).
+async fn non_reading_clients_memory(
+    kernel: &KernelProcess,
+    victims: usize,
+    per_victim: usize,
+) -> Row {
+    let before = kernel.rss_kib();
+    let pid = kernel.pid();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(support::rss_kib_of(pid));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            peak
+        })
+    };
+    let mut silent = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..victims {
+        let (ws, id) = support::connect_with_id(kernel.addr).await;
+        silent.push(ws);
+        ids.push(id);
+    }
+    let mut sender = connect(kernel.addr).await;
+    let data = "x".repeat(1000 * 1024);
+    let frames = per_victim / data.len();
+    let started = Instant::now();
+    for id in &ids {
+        let frame = format!(
+            r#"{{"topic":"vm.stdout","to":"{id}","payload":{{"pid":1,"seq":0,"data":"{data}"}}}}"#
+        );
+        for _ in 0..frames {
+            sender.feed(Message::text(frame.clone())).await.unwrap();
+        }
+        sender.flush().await.unwrap();
+    }
+    let took = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.join().unwrap();
+    let after = kernel.rss_kib();
+    drop(silent);
+    (
+        format!(
+            "kernel RSS with {victims} clients that never read, sent {} MB each",
+            per_victim >> 20
+        ),
+        format!(
+            "peak {:.0} MB (from {:.0} MB; {:.0} MB once they were cut off; sent in {:.1} s)",
+            peak as f64 / 1024.0,
+            before as f64 / 1024.0,
+            after as f64 / 1024.0,
+            took.as_secs_f64()
+        ),
+        "bounded by limits.max_queue_bytes per client".into(),
+    )
+}
+
+/// Kernel RSS before and after `cycles` connections that open, read their hello and close.
+async fn connection_churn_memory(kernel: &KernelProcess, cycles: usize) -> Row {
+    let warm: Vec<Socket> =
+        futures_util::future::join_all((0..50).map(|_| connect(kernel.addr))).await;
+    drop(warm);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = kernel.rss_kib();
+    for _ in 0..cycles / 50 {
+        let batch = futures_util::future::join_all((0..50).map(|_| async {
+            let mut ws = connect(kernel.addr).await;
+            let _ = ws.close(None).await;
+        }))
+        .await;
+        drop(batch);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = kernel.rss_kib();
+    (
+        format!("kernel RSS after {cycles} connect/disconnect cycles"),
+        format!(
+            "{:+.1} MB ({:.1} → {:.1} MB)",
+            (after as f64 - before as f64) / 1024.0,
+            before as f64 / 1024.0,
+            after as f64 / 1024.0
+        ),
+        "no growth".into(),
     )
 }
 

@@ -8,12 +8,16 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
+
+mod connections;
+mod open_files;
+
+pub use open_files::raise_open_file_limit;
 
 use crate::assets::{self, AssetTable};
 use crate::bus::Bus;
@@ -50,8 +54,7 @@ impl Kernel {
         let services = Services::new(
             bus.clone(),
             Arc::clone(&config),
-            Arc::clone(&guards.rate_buckets),
-            Arc::clone(&guards.permissions),
+            Arc::clone(&guards),
             shutdown.clone(),
         );
         Kernel {
@@ -79,13 +82,15 @@ impl Kernel {
 /// flush its queue and close (bounded by `shutdown_grace_ms`).
 ///
 /// HTTP routes (including the `/ws` upgrade) are rate limited per peer IP
-/// (`http_rate_limit`); refusals are `429` with `retry-after`.
+/// (`http_rate_limit`); refusals are `429` with `retry-after`. A connection that does not send a
+/// request's headers within `limits.header_read_timeout_ms` is dropped.
 pub async fn serve(listener: TcpListener, kernel: Kernel) -> io::Result<()> {
     let shutdown = kernel.shutdown.clone();
     let limit = &kernel.config.http_rate_limit;
     let governor = GovernorConfigBuilder::default()
+        // The config caps requests_per_second at 10^9; `max(1)` keeps the period non-zero anyway.
         .period(Duration::from_nanos(
-            1_000_000_000 / u64::from(limit.requests_per_second.get()),
+            (1_000_000_000 / u64::from(limit.requests_per_second.get())).max(1),
         ))
         .burst_size(limit.burst.get())
         .finish()
@@ -105,22 +110,21 @@ pub async fn serve(listener: TcpListener, kernel: Kernel) -> io::Result<()> {
         }
     });
     let app = kernel.router().layer(GovernorLayer::new(governor));
-    // Small messages must leave at once: without TCP_NODELAY a reply written right after
-    // another waits for the peer's delayed ACK (~40 ms).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("could not set TCP_NODELAY: {e}");
-        }
-    });
-    axum::serve(
+    let header_read_timeout =
+        Duration::from_millis(kernel.config.limits.header_read_timeout_ms.get());
+    let connections = connections::accept_until_shutdown(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app,
+        header_read_timeout,
+        shutdown.clone(),
     )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await?;
+    .await;
+    let grace = Duration::from_millis(kernel.config.shutdown_grace_ms);
+    if tokio::time::timeout(grace, connections.wait()).await.is_err() {
+        tracing::warn!("some HTTP requests did not finish within {grace:?}");
+    }
     sweeper.abort();
     kernel.tracker.close();
-    let grace = Duration::from_millis(kernel.config.shutdown_grace_ms);
     if tokio::time::timeout(grace, kernel.tracker.wait())
         .await
         .is_err()

@@ -51,11 +51,18 @@ async fn main() -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    config.validate()?;
     if args.print_config {
         print!("{}", config.masked_yaml());
         return Ok(());
     }
     config.check_exposure(args.insecure_no_token)?;
+    match aether_kernel::app::raise_open_file_limit() {
+        Ok(limit) => tracing::info!("open-file limit: {limit}"),
+        Err(e) => tracing::warn!(
+            "cannot raise the open-file limit ({e}); many connections may fail with `Too many open files`: raise `ulimit -n`"
+        ),
+    }
     let listener = TcpListener::bind(config.listen).await.with_context(|| {
         format!(
             "cannot listen on {}; is another kernel running there?",

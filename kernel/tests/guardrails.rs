@@ -211,15 +211,15 @@ async fn a_burst_past_the_bucket_is_rate_limited_and_recovers_after_the_window()
     // One token comes back every 1000 ms / 10 = 100 ms.
     let retry_after_ms = err["details"]["retry_after_ms"].as_u64().unwrap();
     assert!((1..=100).contains(&retry_after_ms), "{retry_after_ms}");
-    // Other clients have their own buckets.
+    // Buckets belong to the principal: another client of it finds the bucket as empty.
     let mut other = Client::connect(kernel.addr).await;
-    assert_eq!(ping(&mut other).await.topic.as_str(), "kernel.ping:resp");
+    assert_eq!(payload(&ping(&mut other).await)["code"], "rate_limited");
     tokio::time::sleep(Duration::from_millis(retry_after_ms + 20)).await;
     assert_eq!(ping(&mut client).await.topic.as_str(), "kernel.ping:resp");
 }
 
 #[tokio::test]
-async fn ten_thousand_short_connections_leave_no_buckets_behind() {
+async fn ten_thousand_short_connections_leave_nothing_behind() {
     const CONNECTIONS: usize = 10_000;
     const AT_ONCE: usize = 50;
     let mut config = Config {
@@ -239,11 +239,12 @@ async fn ten_thousand_short_connections_leave_no_buckets_behind() {
         futures_util::future::join_all(batch).await;
     }
     let mut watcher = Client::connect(addr).await;
-    // Disconnects are processed asynchronously: wait until the last ones are done.
+    // Disconnects are processed asynchronously: wait until the last ones are done. The one
+    // principal keeps its one bucket, however many connections came and went.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let stats = stats(&mut watcher).await;
-        if stats["rate_buckets"] == 0 && stats["clients"] == 1 {
+        if stats["rate_buckets"] == 1 && stats["clients"] == 1 {
             break;
         }
         assert!(Instant::now() < deadline, "buckets left behind: {stats}");

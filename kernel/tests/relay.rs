@@ -186,6 +186,8 @@ async fn a_request_to_a_gone_session_is_session_not_found() {
     assert_eq!(payload(&err)["code"], "session_not_found");
 }
 
+/// Another principal's session answers exactly as an absent one does (`session_not_found`), so
+/// addresses cannot be probed; the attempt is in the audit log.
 #[tokio::test]
 async fn another_principal_cannot_address_a_session() {
     let config = Config {
@@ -204,8 +206,18 @@ async fn another_principal_cannot_address_a_session() {
         .send(json!({"topic": "vfs:read", "to": "s-admin-tab", "payload": {"_request_id": "r-2", "path": "/secret"}}))
         .await;
     let err = local.recv().await;
-    assert_eq!(payload(&err)["code"], "permission_denied");
+    assert_eq!(payload(&err)["code"], "session_not_found");
     assert_eq!(err.request_id(), Some("r-2"));
+    local
+        .send(json!({"topic": "vfs:read", "to": "s-nobody-at-all", "payload": {"_request_id": "r-3", "path": "/secret"}}))
+        .await;
+    let absent = local.recv().await;
+    assert_eq!(payload(&absent)["code"], "session_not_found");
+    assert_eq!(
+        payload(&absent)["error"].as_str().unwrap().replace("s-nobody-at-all", "X"),
+        payload(&err)["error"].as_str().unwrap().replace("s-admin-tab", "X"),
+        "the two answers differ only by the address"
+    );
 }
 
 #[tokio::test]

@@ -70,6 +70,19 @@ pub const EVENTS: &[&str] = &[
     "ai.done",
 ];
 
+/// Request aliases and the topic each stands for. A guardrail judges an alias as that topic:
+/// a rule written for `vm.spawn` (permission or rate limit) applies to `wasm.run` too.
+pub const ALIASES: &[(&str, &str)] = &[("wasm.run", "vm.spawn")];
+
+/// The topic `topic` stands for: itself, or the request an alias names.
+pub fn canonical(topic: &Topic) -> Topic {
+    let raw = topic.as_str();
+    match ALIASES.iter().find(|(alias, _)| *alias == raw) {
+        Some((_, of)) => Topic::parse(of).expect("catalog aliases are valid topics"),
+        None => topic.clone(),
+    }
+}
+
 /// Classifies a topic, or `None` when SPEC §5 does not know it.
 pub fn classify(topic: &Topic) -> Option<TopicKind> {
     if topic.is_error() {
@@ -126,5 +139,16 @@ mod tests {
         assert_eq!(kind("vfs:error"), Some(TopicKind::Error));
         assert_eq!(kind("vm.frobnicate"), None);
         assert_eq!(kind("vm.stdout:ack"), None);
+    }
+
+    #[test]
+    fn an_alias_stands_for_a_known_request() {
+        let t = |s: &str| Topic::parse(s).unwrap();
+        assert_eq!(canonical(&t("wasm.run")), t("vm.spawn"));
+        assert_eq!(canonical(&t("vm.kill")), t("vm.kill"));
+        for (alias, of) in ALIASES {
+            assert!(matches!(classify(&t(alias)), Some(TopicKind::Request(_))));
+            assert!(matches!(classify(&t(of)), Some(TopicKind::Request(_))));
+        }
     }
 }

@@ -59,9 +59,13 @@ pub struct StatsReport {
     pub envelopes_out: u64,
     /// Clients disconnected because their outbound queue was full.
     pub slow_clients_disconnected: u64,
-    /// Live rate-limit buckets of connected clients (they go away with their client).
+    /// Live rate-limit buckets: one per (principal, rule, topic) in use. Bounded by the rules
+    /// and the catalog's topics, however many clients come and go.
     #[serde(default)]
     pub rate_buckets: u64,
+    /// Bytes waiting in the outbound queues of all clients now.
+    #[serde(default)]
+    pub queued_bytes: u64,
     /// Refusals since start, by reason (`bad_request`, `unknown_topic`, `permission_denied`, …).
     #[serde(default)]
     pub refusals: BTreeMap<String, u64>,

@@ -58,13 +58,25 @@ impl KernelProcess {
 
     /// The kernel's resident memory, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
+        rss_kib_of(self.child.id())
     }
+
+    /// The kernel's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// The resident memory of process `pid`, in KiB (0 once it is gone).
+pub fn rss_kib_of(pid: u32) -> u64 {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return 0;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 impl Drop for KernelProcess {
@@ -75,6 +87,19 @@ impl Drop for KernelProcess {
             let _ = std::fs::remove_file(path).or_else(|_| std::fs::remove_dir_all(path));
         }
     }
+}
+
+/// Connects like [`connect`] and returns the client id the hello gave too.
+pub async fn connect_with_id(addr: SocketAddr) -> (Socket, String) {
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", format!("http://{addr}").parse().unwrap());
+    let (mut ws, _) = connect_async(request).await.unwrap();
+    let hello = ws.next().await.unwrap().unwrap();
+    let hello: serde_json::Value = serde_json::from_str(hello.to_text().unwrap()).unwrap();
+    let id = hello["payload"]["client_id"].as_str().unwrap().to_owned();
+    (ws, id)
 }
 
 /// Connects to `/ws` with the kernel's own origin and reads the `kernel.hello`.

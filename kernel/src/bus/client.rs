@@ -1,10 +1,13 @@
 //! One connected client as the bus sees it: an id, a bounded outbound queue, its subscription
 //! patterns and a kick switch that ends its connection.
 //!
-//! The queue holds serialized frames. The handle never waits: a full queue is reported to the
-//! bus, which disconnects the client.
+//! The queue holds serialized frames and is bounded twice: in frames (`outbound_queue_len`) and
+//! in bytes (`max_queue_bytes`). Each queued frame carries a [`Charge`] of its bytes, given back
+//! when the frame is written or dropped, so a client that is cut off frees its whole queue. The
+//! handle never waits: a full queue is reported to the bus, which disconnects the client.
 
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use aether_shared::{Pattern, Topic};
 use axum::extract::ws::Utf8Bytes;
@@ -23,6 +26,62 @@ pub enum Delivery {
     Closed,
 }
 
+/// One serialized frame in a client's outbound queue.
+pub struct Queued {
+    text: Utf8Bytes,
+    _charge: Charge,
+}
+
+impl Queued {
+    /// The frame's text; its bytes stay charged to the queue until `self` is dropped.
+    pub fn text(&self) -> &Utf8Bytes {
+        &self.text
+    }
+}
+
+impl std::ops::Deref for Queued {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.text.as_str()
+    }
+}
+
+/// Bytes waiting in one client's queue, and in every client's queue together.
+#[derive(Default)]
+struct QueueMeter {
+    bytes: AtomicUsize,
+    /// The bus-wide gauge (`kernel.stats`), set when the client is attached.
+    total: OnceLock<Arc<AtomicU64>>,
+}
+
+/// The bytes of one queued frame, counted until it is dropped.
+struct Charge {
+    meter: Arc<QueueMeter>,
+    bytes: usize,
+}
+
+impl Charge {
+    fn new(meter: &Arc<QueueMeter>, bytes: usize) -> Charge {
+        meter.bytes.fetch_add(bytes, Ordering::Relaxed);
+        if let Some(total) = meter.total.get() {
+            total.fetch_add(bytes as u64, Ordering::Relaxed);
+        }
+        Charge {
+            meter: Arc::clone(meter),
+            bytes,
+        }
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.meter.bytes.fetch_sub(self.bytes, Ordering::Relaxed);
+        if let Some(total) = self.meter.total.get() {
+            total.fetch_sub(self.bytes as u64, Ordering::Relaxed);
+        }
+    }
+}
+
 /// The bus's view of one client.
 pub struct ClientHandle {
     id: String,
@@ -30,25 +89,30 @@ pub struct ClientHandle {
     /// The client this one acts for: a task run's agent acts for the client that started the
     /// run (its VFS session is the one a `{path}` module is read from).
     acting_for: Option<String>,
-    tx: mpsc::Sender<Utf8Bytes>,
+    tx: mpsc::Sender<Queued>,
+    meter: Arc<QueueMeter>,
+    max_queue_bytes: usize,
     subscriptions: RwLock<Vec<Pattern>>,
     kicked: CancellationToken,
     kick_reason: RwLock<Option<&'static str>>,
 }
 
 impl ClientHandle {
-    /// A handle and the receiving end of its outbound queue of `queue_len` frames.
+    /// A handle and the receiving end of its outbound queue of `queue_len` frames (and no byte
+    /// cap: see [`ClientHandle::with_max_queue_bytes`]).
     pub fn new(
         id: String,
         principal: Principal,
         queue_len: usize,
-    ) -> (ClientHandle, mpsc::Receiver<Utf8Bytes>) {
+    ) -> (ClientHandle, mpsc::Receiver<Queued>) {
         let (tx, rx) = mpsc::channel(queue_len.max(1));
         let handle = ClientHandle {
             id,
             principal,
             acting_for: None,
             tx,
+            meter: Arc::default(),
+            max_queue_bytes: usize::MAX,
             subscriptions: RwLock::new(Vec::new()),
             kicked: CancellationToken::new(),
             kick_reason: RwLock::new(None),
@@ -62,10 +126,27 @@ impl ClientHandle {
         principal: Principal,
         caller: String,
         queue_len: usize,
-    ) -> (ClientHandle, mpsc::Receiver<Utf8Bytes>) {
+    ) -> (ClientHandle, mpsc::Receiver<Queued>) {
         let (mut handle, rx) = ClientHandle::new(id, principal, queue_len);
         handle.acting_for = Some(caller);
         (handle, rx)
+    }
+
+    /// Caps the bytes waiting in the queue: a frame that would pass `max` is refused as
+    /// [`Delivery::QueueFull`] (one frame is always accepted into an empty queue).
+    pub fn with_max_queue_bytes(mut self, max: usize) -> ClientHandle {
+        self.max_queue_bytes = max;
+        self
+    }
+
+    /// Counts this client's queued bytes in the bus-wide `total` too (done once, on attach).
+    pub(super) fn meter_into(&self, total: &Arc<AtomicU64>) {
+        let _ = self.meter.total.set(Arc::clone(total));
+    }
+
+    /// Bytes waiting in the queue now.
+    pub fn queued_bytes(&self) -> usize {
+        self.meter.bytes.load(Ordering::Relaxed)
     }
 
     /// The client id (the `from` of everything it sends).
@@ -85,7 +166,20 @@ impl ClientHandle {
 
     /// Queues a frame without waiting.
     pub fn try_deliver(&self, frame: Utf8Bytes) -> Delivery {
-        match self.tx.try_send(frame) {
+        let queued = self.queued_bytes();
+        if queued > 0 && queued.saturating_add(frame.len()) > self.max_queue_bytes {
+            return if self.tx.is_closed() {
+                Delivery::Closed
+            } else {
+                Delivery::QueueFull
+            };
+        }
+        let charge = Charge::new(&self.meter, frame.len());
+        let queued = Queued {
+            text: frame,
+            _charge: charge,
+        };
+        match self.tx.try_send(queued) {
             Ok(()) => Delivery::Queued,
             Err(mpsc::error::TrySendError::Full(_)) => Delivery::QueueFull,
             Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Closed,

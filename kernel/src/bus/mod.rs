@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use aether_shared::{BusRequest, Envelope, ErrorPayload, KERNEL_ADDRESS};
 use axum::extract::ws::Utf8Bytes;
 
-pub use client::{ClientHandle, Delivery};
+pub use client::{ClientHandle, Delivery, Queued};
 use pending::Pending;
-pub use pending::RequestError;
+pub use pending::{Answered, RequestError};
 pub use stats::BusStats;
 
 use crate::clock::now_rfc3339;
@@ -96,6 +96,7 @@ impl Bus {
         if clients.contains_key(client.id()) {
             return false;
         }
+        client.meter_into(self.inner.stats.queued_bytes_gauge());
         clients.insert(client.id().to_owned(), client);
         true
     }
@@ -279,12 +280,14 @@ impl Bus {
         req: &R,
         timeout: Duration,
     ) -> Result<R::Reply, RequestError> {
-        let (request_id, waiter) = self.inner.pending.register(to);
-        let env = Envelope::request(req, &request_id).to(to);
-        if let Err(RouteError::NoSuchAddress(addr)) = self.publish_from_kernel(env) {
-            self.inner.pending.forget(&request_id);
-            return Err(RequestError::Unreachable(addr));
-        }
+        let Some(peer) = self.resolve(to) else {
+            return Err(RequestError::Unreachable(to.to_owned()));
+        };
+        let (request_id, waiter) = self.inner.pending.register(to, peer.id());
+        let mut env = Envelope::request(req, &request_id).to(to);
+        env.from = Some(KERNEL_ADDRESS.to_owned());
+        env.time = now_rfc3339();
+        self.send(&peer, Utf8Bytes::from(env.to_json()));
         let answer = tokio::time::timeout(timeout, waiter).await;
         self.inner.pending.forget(&request_id);
         let answer = match answer {
@@ -294,10 +297,10 @@ impl Bus {
         pending::decode_answer::<R>(&answer)
     }
 
-    /// Hands an envelope addressed to `kernel` to the request waiting for it. Returns `false`
-    /// when no request of the kernel waits for that `_request_id`.
-    pub fn resolve_pending(&self, env: Envelope) -> bool {
-        self.inner.pending.resolve(env)
+    /// Hands an envelope addressed to `kernel` by client `from` to the request waiting for it;
+    /// only the client the request was sent to may answer it.
+    pub fn resolve_pending(&self, env: Envelope, from: &str) -> Answered {
+        self.inner.pending.resolve(env, from)
     }
 }
 

@@ -1,11 +1,12 @@
 //! Requests the kernel itself sent to a client or session, waiting for their answers.
 //!
-//! Each gets a fresh `_request_id` (`k-<n>`); an envelope addressed to `kernel` with that id
-//! resolves it. Entries are removed on answer and on timeout, so nothing accumulates.
+//! Each gets a fresh, unguessable `_request_id` (`k-` and 128 random bits, hex) and remembers the
+//! client it was sent to: an envelope addressed to `kernel` with that id resolves it only when it
+//! comes from that client (anyone else's is refused, so no client can answer for another). Entries
+//! are removed on answer and on timeout, so nothing accumulates.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aether_shared::{BusRequest, Correlated, Envelope, ErrorCode, ErrorPayload, Namespace};
@@ -24,21 +25,51 @@ pub enum RequestError {
     BadAnswer(String),
 }
 
+/// What became of an answer addressed to the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    /// It settled the request waiting for it.
+    Settled,
+    /// No request of the kernel waits for that id (it ended, or never was).
+    NoRequest,
+    /// A request waits for that id, but it was sent to another client: refused, and the request
+    /// keeps waiting for its real peer.
+    WrongPeer,
+}
+
+/// One request of the kernel waiting for its answer.
+struct Waiter {
+    /// The address it was sent to (a client or a session id).
+    to: String,
+    /// The client serving that address when it was sent: the only one that may answer.
+    peer: String,
+    tx: oneshot::Sender<Envelope>,
+}
+
 #[derive(Default)]
 pub(super) struct Pending {
-    next: AtomicU64,
-    /// Request id → (addressee, waiter).
-    waiting: Mutex<HashMap<String, (String, oneshot::Sender<Envelope>)>>,
+    /// Request id → its waiter.
+    waiting: Mutex<HashMap<String, Waiter>>,
+}
+
+/// A fresh kernel request id: `k-` and 128 random bits.
+fn fresh_id() -> String {
+    format!("k-{:032x}", rand::random::<u128>())
 }
 
 impl Pending {
-    pub(super) fn register(&self, to: &str) -> (String, oneshot::Receiver<Envelope>) {
-        let id = format!("k-{}", self.next.fetch_add(1, Ordering::Relaxed));
+    /// Registers a request to `to`, served by client `peer`.
+    pub(super) fn register(&self, to: &str, peer: &str) -> (String, oneshot::Receiver<Envelope>) {
+        let id = fresh_id();
         let (tx, rx) = oneshot::channel();
-        self.waiting
-            .lock()
-            .expect("pending lock")
-            .insert(id.clone(), (to.to_owned(), tx));
+        self.waiting.lock().expect("pending lock").insert(
+            id.clone(),
+            Waiter {
+                to: to.to_owned(),
+                peer: peer.to_owned(),
+                tx,
+            },
+        );
         (id, rx)
     }
 
@@ -47,11 +78,11 @@ impl Pending {
         let mut waiting = self.waiting.lock().expect("pending lock");
         let ids: Vec<String> = waiting
             .iter()
-            .filter(|(_, (to, _))| gone.contains(to))
+            .filter(|(_, w)| gone.contains(&w.to) || gone.contains(&w.peer))
             .map(|(id, _)| id.clone())
             .collect();
         for id in ids {
-            if let Some((to, tx)) = waiting.remove(&id) {
+            if let Some(Waiter { to, tx, .. }) = waiting.remove(&id) {
                 let error = ErrorPayload::new(
                     ErrorCode::SessionNotFound,
                     format!("`{to}` disconnected before answering; reopen its tab and retry"),
@@ -72,14 +103,24 @@ impl Pending {
         self.waiting.lock().expect("pending lock").remove(id);
     }
 
-    pub(super) fn resolve(&self, env: Envelope) -> bool {
+    /// Settles the request `env` answers, if `from` is the client it was sent to.
+    pub(super) fn resolve(&self, env: Envelope, from: &str) -> Answered {
         let Some(id) = env.request_id() else {
-            return false;
+            return Answered::NoRequest;
         };
-        let waiter = self.waiting.lock().expect("pending lock").remove(id);
-        match waiter {
-            Some((_, tx)) => tx.send(env).is_ok(),
-            None => false,
+        let mut waiting = self.waiting.lock().expect("pending lock");
+        match waiting.get(id) {
+            None => Answered::NoRequest,
+            Some(w) if w.peer != from => Answered::WrongPeer,
+            Some(_) => {
+                let waiter = waiting.remove(id).expect("the waiter just seen");
+                drop(waiting);
+                if waiter.tx.send(env).is_ok() {
+                    Answered::Settled
+                } else {
+                    Answered::NoRequest
+                }
+            }
         }
     }
 }

@@ -2,8 +2,8 @@
 //! figures for people, never used to make decisions.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 
 /// Counters of envelopes and refusals.
 #[derive(Default)]
@@ -11,6 +11,8 @@ pub struct BusStats {
     envelopes_in: AtomicU64,
     envelopes_out: AtomicU64,
     slow_clients: AtomicU64,
+    /// Bytes waiting in every client's outbound queue (a gauge; see `client::Queued`).
+    queued_bytes: Arc<AtomicU64>,
     refusals: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -41,6 +43,13 @@ impl BusStats {
     }
     pub fn slow_clients(&self) -> u64 {
         self.slow_clients.load(Relaxed)
+    }
+    /// Bytes queued to all clients now.
+    pub fn queued_bytes(&self) -> u64 {
+        self.queued_bytes.load(Relaxed)
+    }
+    pub(super) fn queued_bytes_gauge(&self) -> &Arc<AtomicU64> {
+        &self.queued_bytes
     }
     /// Refusals by wire code name.
     pub fn refusals(&self) -> BTreeMap<String, u64> {

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use super::*;
 use crate::guard::Principal;
 
-fn client(bus: &Bus, id: &str, queue: usize, patterns: &[&str]) -> mpsc::Receiver<Utf8Bytes> {
+fn client(bus: &Bus, id: &str, queue: usize, patterns: &[&str]) -> mpsc::Receiver<Queued> {
     let (handle, rx) = ClientHandle::new(id.to_owned(), Principal::Local, queue);
     let patterns: Vec<Pattern> = patterns
         .iter()
@@ -26,7 +26,7 @@ fn event(topic: &str) -> Envelope {
     Envelope::new(Topic::parse(topic).unwrap())
 }
 
-fn received(rx: &mut mpsc::Receiver<Utf8Bytes>) -> Vec<Envelope> {
+fn received(rx: &mut mpsc::Receiver<Queued>) -> Vec<Envelope> {
     let mut out = Vec::new();
     while let Ok(frame) = rx.try_recv() {
         out.push(Envelope::from_json(&frame).unwrap());
@@ -98,7 +98,13 @@ async fn kernel_requests_resolve_on_the_correlated_reply() {
             req.from = Some("kernel".into());
             let mut reply = req.reply(req.topic.resp(), &Pong { uptime_ms: 42 });
             reply.from = Some("c-peer".into());
-            assert!(bus.resolve_pending(reply));
+            // Only the client the request went to may answer it.
+            assert_eq!(
+                bus.resolve_pending(reply.clone(), "c-other"),
+                Answered::WrongPeer
+            );
+            assert_eq!(bus.resolve_pending(reply.clone(), "c-peer"), Answered::Settled);
+            assert_eq!(bus.resolve_pending(reply, "c-peer"), Answered::NoRequest);
         })
     };
     let pong = bus
@@ -119,7 +125,7 @@ async fn kernel_requests_end_with_the_peers_error_or_a_timeout() {
             let frame = peer.recv().await.unwrap();
             let req = Envelope::from_json(&frame).unwrap();
             let err = req.error_reply(ErrorPayload::new(ErrorCode::NotFound, "No such file."));
-            assert!(bus.resolve_pending(err));
+            assert_eq!(bus.resolve_pending(err, "c-peer"), Answered::Settled);
             peer
         })
     };

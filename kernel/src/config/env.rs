@@ -2,6 +2,8 @@
 //! case joined by `__` (`AETHER_LISTEN`, `AETHER_LIMITS__MAX_FRAME_BYTES`). A value is read as
 //! YAML (`AETHER_RATE_LIMITS='[{topic: vm.spawn, limit: 5, burst: 2, window_ms: 60000}]'`); a
 //! list of strings may also be given comma-separated (`AETHER_ALLOWED_ORIGINS=http://a,http://b`).
+//! An empty, `~` or `null` value is refused rather than read as "no value": it is nearly always an
+//! unset shell variable, and it would silently drop what the config file says.
 
 use serde_norway::{Mapping, Value};
 
@@ -21,6 +23,17 @@ pub fn apply_env(
         let Some(raw) = lookup(&name) else { continue };
         let current = get(&tree, &path).cloned().unwrap_or(Value::Null);
         let value = parse_value(&raw, &current);
+        if value.is_null() {
+            // `AETHER_CLIENT_TOKEN=` (often `$TOKEN` of an unset variable) must not quietly drop
+            // the file's token: an override always says what the key becomes.
+            return Err(ConfigError::Invalid {
+                origin: name,
+                message: format!(
+                    "the value is empty or null, which would silently remove any `{}` set in the config file; unset the variable to keep the file's value, or give it a real value",
+                    path.join(".")
+                ),
+            });
+        }
         set(&mut tree, &path, value);
         // Check each override on its own so the error names the variable.
         serde_norway::from_value::<Config>(tree.clone()).map_err(|e| ConfigError::Invalid {

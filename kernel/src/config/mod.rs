@@ -11,6 +11,7 @@ pub mod ai;
 mod env;
 mod print;
 pub mod rules;
+pub mod validate;
 
 use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
@@ -30,9 +31,11 @@ pub struct Config {
     pub listen: SocketAddr,
     /// A client presenting this token (`Authorization: Bearer …` or `?token=`) is admin: it
     /// bypasses permissions and rate limits. Keep it secret; it is masked by `--print-config`.
+    #[serde(deserialize_with = "validate::token")]
     pub admin_token: Option<String>,
     /// When set, every non-admin client must present it. Required when `listen` is not a
     /// loopback address (start-up refuses otherwise, unless `--insecure-no-token`).
+    #[serde(deserialize_with = "validate::token")]
     pub client_token: Option<String>,
     /// Origins, besides the kernel's own, whose pages may open `/ws` (e.g. `http://127.0.0.1:8081`
     /// for `trunk serve`). Every other origin is refused: cross-site WebSocket hijacking.
@@ -69,12 +72,33 @@ pub struct Config {
 pub struct Limits {
     /// Largest text frame accepted from a client, in bytes. Larger frames are refused with
     /// `payload_too_large` and the connection stays up (frames over twice this size close it).
+    #[serde(deserialize_with = "validate::max_frame_bytes")]
     pub max_frame_bytes: NonZeroUsize,
     /// Envelopes that may wait for one client. A client whose queue is full is disconnected so
     /// that it never slows the bus or the other clients.
     pub outbound_queue_len: NonZeroUsize,
+    /// Bytes that may wait for one client (its queued frames together). Past it the client is
+    /// disconnected (close 1008) and its queue freed, like a full `outbound_queue_len`.
+    pub max_queue_bytes: NonZeroUsize,
+    /// Longest one write to a client's socket may take, in milliseconds. A client that does not
+    /// take its messages in that time is disconnected (close 1008).
+    pub write_timeout_ms: NonZeroU64,
+    /// How often the kernel pings each connection, in milliseconds.
+    pub ping_interval_ms: NonZeroU64,
+    /// A connection that sends nothing (not even the pong every browser answers a ping with)
+    /// for this long, in milliseconds, is closed (1008).
+    pub idle_timeout_ms: NonZeroU64,
+    /// Longest an HTTP client may take to send a request's headers, in milliseconds; a slower
+    /// (or half-sent) request is dropped so idle sockets cannot pile up.
+    pub header_read_timeout_ms: NonZeroU64,
+    /// Most sessions (`vfs:register`, `compute:register`) one client may serve at once.
+    pub max_sessions_per_client: NonZeroUsize,
     /// Most subscription patterns one client may hold.
     pub max_subscriptions: NonZeroUsize,
+    /// A principal at `max_connections_per_principal` may still connect: the newcomer takes the
+    /// slot of its connection that has sent nothing for longest, if that one has been quiet for
+    /// this many milliseconds (so idle sockets cannot lock a real tab out).
+    pub evict_idle_after_ms: NonZeroU64,
     /// Most simultaneous connections of one principal (admin, token holders, local anonymous).
     pub max_connections_per_principal: NonZeroUsize,
 }
@@ -97,6 +121,16 @@ pub struct ComputeLimits {
     pub max_concurrent_per_client: NonZeroU32,
     /// Programs the kernel runs at once, all clients together.
     pub max_concurrent_total: NonZeroU32,
+    /// Stdin bytes that may wait for one program (WASM or x86) to read them. A `vm.stdin` that
+    /// would pass it is refused with `resource_exceeded`; a `stdin` given with `vm.spawn` larger
+    /// than it is refused too.
+    pub max_pending_stdin_bytes: NonZeroU64,
+    /// Bytes of compiled modules kept on disk under `<data_dir>/modules/`; past it the least
+    /// recently used are deleted.
+    pub module_cache_disk_bytes: NonZeroU64,
+    /// Bytes of compiled code of the modules kept in memory; past it the least recently used
+    /// are dropped (and loaded again from disk when next run).
+    pub module_cache_memory_bytes: NonZeroU64,
     /// x86 machines (the `v86` backend) that a tab runs for its own requests.
     pub v86: V86Limits,
 }
@@ -140,6 +174,15 @@ pub struct TaskLimits {
     pub max_parallel: NonZeroU32,
     /// Most runs in flight at once, over all clients.
     pub max_runs: NonZeroU32,
+    /// Task definitions kept per principal; defining one more drops that principal's oldest.
+    pub max_definitions: NonZeroU32,
+    /// Largest definition `task.define` accepts, in bytes of its JSON (`resource_exceeded`).
+    pub max_definition_bytes: NonZeroUsize,
+    /// Bytes of one node's result kept in the run's history and sent in `task.event`,
+    /// `task.done` and `task.status`; a larger result is cut and marked `truncated`.
+    pub max_result_bytes: NonZeroUsize,
+    /// Bytes of all of one run's node results kept together; past it, results are cut further.
+    pub max_run_result_bytes: NonZeroUsize,
 }
 
 fn nz(n: usize) -> NonZeroUsize {
@@ -180,7 +223,14 @@ impl Default for Limits {
         Limits {
             max_frame_bytes: nz(1024 * 1024),
             outbound_queue_len: nz(1024),
+            max_queue_bytes: nz(32 * 1024 * 1024),
+            write_timeout_ms: nz64(10_000),
+            ping_interval_ms: nz64(20_000),
+            idle_timeout_ms: nz64(60_000),
+            header_read_timeout_ms: nz64(10_000),
+            max_sessions_per_client: nz(8),
             max_subscriptions: nz(256),
+            evict_idle_after_ms: nz64(30_000),
             max_connections_per_principal: nz(512),
         }
     }
@@ -196,6 +246,9 @@ impl Default for ComputeLimits {
             max_output_bytes: nz64(8 * 1024 * 1024),
             max_concurrent_per_client: nz32(4),
             max_concurrent_total: nz32(16),
+            max_pending_stdin_bytes: nz64(1024 * 1024),
+            module_cache_disk_bytes: nz64(256 * 1024 * 1024),
+            module_cache_memory_bytes: nz64(64 * 1024 * 1024),
             v86: V86Limits::default(),
         }
     }
@@ -209,6 +262,10 @@ impl Default for TaskLimits {
             max_nodes: nz32(256),
             max_parallel: nz32(16),
             max_runs: nz32(32),
+            max_definitions: nz32(64),
+            max_definition_bytes: nz(1024 * 1024),
+            max_result_bytes: nz(64 * 1024),
+            max_run_result_bytes: nz(256 * 1024),
         }
     }
 }

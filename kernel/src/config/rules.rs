@@ -84,6 +84,8 @@ impl RateRule {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpRateLimit {
+    /// At most one per nanosecond (`1000000000`).
+    #[serde(deserialize_with = "super::validate::requests_per_second")]
     pub requests_per_second: NonZeroU32,
     pub burst: NonZeroU32,
 }

@@ -105,7 +105,7 @@ fn every_bad_line_is_refused_with_its_key_and_line() {
 fn environment_variables_override_every_key() {
     let env: HashMap<&str, &str> = HashMap::from([
         ("AETHER_LIMITS__MAX_FRAME_BYTES", "2048"),
-        ("AETHER_ADMIN_TOKEN", "12345"),
+        ("AETHER_ADMIN_TOKEN", "1234567890123456"),
         (
             "AETHER_ALLOWED_ORIGINS",
             "http://a.example, http://b.example:8081",
@@ -117,7 +117,7 @@ fn environment_variables_override_every_key() {
     ]);
     let config = apply_env(Config::default(), |k| env.get(k).map(|v| v.to_string())).unwrap();
     assert_eq!(config.limits.max_frame_bytes.get(), 2048);
-    assert_eq!(config.admin_token.as_deref(), Some("12345"));
+    assert_eq!(config.admin_token.as_deref(), Some("1234567890123456"));
     assert_eq!(config.allowed_origins.len(), 2);
     assert_eq!(config.allowed_origins[1].as_str(), "http://b.example:8081");
     assert_eq!(config.rate_limits.len(), 1);
@@ -226,4 +226,118 @@ fn print_config_masks_a_password_in_the_ai_base_url() {
     let shown = config.masked_yaml();
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(shown.contains("api.example.com"), "{shown}");
+}
+
+// ---- Footguns refused at start (issue #13, finding 11) ----
+
+const LONG_TOKEN: &str = "0123456789abcdef-long-enough";
+
+fn env_error(config: Config, name: &str, value: &str) -> String {
+    apply_env(config, |k| (k == name).then(|| value.to_owned()))
+        .expect_err(value)
+        .to_string()
+}
+
+#[test]
+fn an_empty_or_null_environment_token_is_refused_instead_of_dropping_the_files_token() {
+    let from_file = Config {
+        client_token: Some(LONG_TOKEN.into()),
+        ..Config::default()
+    };
+    for value in ["", "  ", "~", "null", "Null"] {
+        let err = env_error(from_file.clone(), "AETHER_CLIENT_TOKEN", value);
+        assert!(err.contains("AETHER_CLIENT_TOKEN"), "{value:?} → {err}");
+        assert!(err.contains("unset"), "{value:?} → {err}");
+    }
+    let err = env_error(Config::default(), "AETHER_ADMIN_TOKEN", "");
+    assert!(err.contains("AETHER_ADMIN_TOKEN"), "{err}");
+}
+
+#[test]
+fn tokens_shorter_than_16_characters_are_refused_with_their_key() {
+    let err = refused("client_token: short\n");
+    assert!(
+        err.contains("client_token") && err.contains("line 1") && err.contains("16"),
+        "{err}"
+    );
+    let err = refused("listen: 127.0.0.1:9000\nadmin_token: \"\"\n");
+    assert!(err.contains("admin_token") && err.contains("line 2"), "{err}");
+    let err = env_error(Config::default(), "AETHER_ADMIN_TOKEN", "12345");
+    assert!(err.contains("AETHER_ADMIN_TOKEN") && err.contains("16"), "{err}");
+    // Sixteen characters are enough, and a token that looks like a number stays text.
+    let config = Config::from_yaml("client_token: \"0123456789abcdef\"\n").unwrap();
+    assert_eq!(config.client_token.as_deref(), Some("0123456789abcdef"));
+    let config = apply_env(Config::default(), |k| {
+        (k == "AETHER_ADMIN_TOKEN").then(|| "1234567890123456".to_owned())
+    })
+    .unwrap();
+    assert_eq!(config.admin_token.as_deref(), Some("1234567890123456"));
+}
+
+#[test]
+fn the_admin_token_must_differ_from_the_client_token() {
+    let same = Config {
+        admin_token: Some(LONG_TOKEN.into()),
+        client_token: Some(LONG_TOKEN.into()),
+        ..Config::default()
+    };
+    let err = same.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("admin_token")
+            && err.contains("client_token")
+            && err.contains("AETHER_ADMIN_TOKEN"),
+        "{err}"
+    );
+    let different = Config {
+        client_token: Some(format!("{LONG_TOKEN}-client")),
+        ..same
+    };
+    assert!(different.validate().is_ok());
+    assert!(Config::default().validate().is_ok());
+}
+
+#[test]
+fn requests_per_second_above_a_billion_is_refused_instead_of_panicking() {
+    let err = refused("http_rate_limit:\n  requests_per_second: 1000000001\n");
+    assert!(
+        err.contains("requests_per_second") && err.contains("line 2"),
+        "{err}"
+    );
+    let err = env_error(
+        Config::default(),
+        "AETHER_HTTP_RATE_LIMIT__REQUESTS_PER_SECOND",
+        "4294967295",
+    );
+    assert!(
+        err.contains("AETHER_HTTP_RATE_LIMIT__REQUESTS_PER_SECOND"),
+        "{err}"
+    );
+    let config = Config::from_yaml("http_rate_limit:\n  requests_per_second: 1000000000\n").unwrap();
+    assert_eq!(config.http_rate_limit.requests_per_second.get(), 1_000_000_000);
+}
+
+#[test]
+fn max_frame_bytes_above_256_mib_is_refused_instead_of_wrapping_the_hard_cap() {
+    let err = refused(&format!("limits:\n  max_frame_bytes: {}\n", usize::MAX));
+    assert!(
+        err.contains("max_frame_bytes") && err.contains("line 2") && err.contains("268435456"),
+        "{err}"
+    );
+    let err = env_error(
+        Config::default(),
+        "AETHER_LIMITS__MAX_FRAME_BYTES",
+        "268435457",
+    );
+    assert!(err.contains("AETHER_LIMITS__MAX_FRAME_BYTES"), "{err}");
+    let config = Config::from_yaml("limits:\n  max_frame_bytes: 268435456\n").unwrap();
+    assert_eq!(config.limits.max_frame_bytes.get(), 256 * 1024 * 1024);
+}
+
+#[test]
+fn the_header_read_timeout_defaults_to_ten_seconds_and_is_configurable() {
+    assert_eq!(Config::default().limits.header_read_timeout_ms.get(), 10_000);
+    let config = Config::from_yaml("limits:\n  header_read_timeout_ms: 250\n").unwrap();
+    assert_eq!(config.limits.header_read_timeout_ms.get(), 250);
+    let err = refused("limits:\n  header_read_timeout_ms: 0\n");
+    assert!(err.contains("header_read_timeout_ms"), "{err}");
 }

@@ -3,11 +3,17 @@
 //! 1. who: [`identity`] (tokens) and [`origin`] (Host and Origin headers) at the WebSocket
 //!    upgrade, and the per-principal connection cap ([`connections`]);
 //! 2. [`permissions`]: ordered topic-prefix rules;
-//! 3. [`rate`]: token buckets per (client, topic);
+//! 3. [`rate`]: token buckets per (principal, topic);
 //! 4. resource caps live where they are enforced (frame size in the hub, queues in the bus).
 //!
-//! Every refusal goes through [`audit`]: one structured `tracing` event and one counter.
+//! Steps 2 and 3 are one call, [`Guards::admit`] ([`admission`]), made by the hub for what a
+//! client sends and by the task engine for what a run sends on its caller's behalf. An alias
+//! (`wasm.run`) is judged as the topic it stands for (`vm.spawn`).
+//!
+//! Every refusal goes through [`audit`]: one structured `tracing` event (throttled per client)
+//! and one counter (exact).
 
+pub mod admission;
 pub mod audit;
 pub mod connections;
 pub mod identity;
@@ -23,31 +29,31 @@ use crate::config::Config;
 pub use connections::{ConnectionPermit, Connections};
 pub use identity::Principal;
 pub use permissions::Permissions;
-pub use rate::RateGuard;
+pub use admission::Refusal;
+pub use rate::{RateGuard, RateLimits};
 
 /// The guardrails' shared state, built once from the config.
 pub struct Guards {
     /// Shared with the task engine, which checks every node against the same rules.
     pub permissions: Arc<Permissions>,
     pub connections: Connections,
-    /// Live rate-limit buckets of all connected clients (reclaimed when a client leaves).
+    /// Live rate-limit buckets of all principals.
     pub rate_buckets: Arc<AtomicI64>,
+    /// Every principal's rate-limit buckets.
+    pub rates: RateLimits,
 }
 
 impl Guards {
     pub fn new(config: &Config) -> Guards {
+        let rate_buckets = Arc::new(AtomicI64::new(0));
         Guards {
             permissions: Arc::new(Permissions::new(config.permissions.clone())),
             connections: Connections::default(),
-            rate_buckets: Arc::new(AtomicI64::new(0)),
+            rates: RateLimits::new(
+                config.rate_limits.clone().into(),
+                Arc::clone(&rate_buckets),
+            ),
+            rate_buckets,
         }
-    }
-
-    /// A fresh per-client rate guard.
-    pub fn rate_guard(&self, config: &Config) -> RateGuard {
-        RateGuard::new(
-            config.rate_limits.clone().into(),
-            Arc::clone(&self.rate_buckets),
-        )
     }
 }

@@ -1,11 +1,15 @@
-//! Rate limits: a token bucket per (client, topic) for each configured rule, on `governor`.
+//! Rate limits: a token bucket per (principal, rule, topic), on `governor`.
 //!
-//! Each connection owns its [`RateGuard`], so its buckets die with it: many short connections
-//! leave nothing behind. The live bucket count is shared for `kernel.stats` and tests.
+//! Buckets belong to the principal, not to a connection ([`RateLimits`]): reconnecting does not
+//! refill them, and everything a principal's clients send counts, including what a task run
+//! sends on its caller's behalf. Buckets are made only for topics of the catalog (the hub checks
+//! that first), so their number is bounded by principals × rules × topics however many clients
+//! come and go. The live bucket count is shared for `kernel.stats` and tests.
 
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aether_shared::{Pattern, Topic};
@@ -15,6 +19,7 @@ use governor::state::keyed::HashMapStateStore;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{NotUntil, Quota, RateLimiter};
 
+use super::Principal;
 use crate::config::RateRule;
 
 type Instant = <DefaultClock as Clock>::Instant;
@@ -55,7 +60,42 @@ impl TopicLimiter {
     }
 }
 
-/// One client's buckets.
+/// The buckets of every principal, made on first use and kept for the kernel's life.
+pub struct RateLimits {
+    rules: Arc<[RateRule]>,
+    live_buckets: Arc<AtomicI64>,
+    by_principal: Mutex<HashMap<Principal, Arc<Mutex<RateGuard>>>>,
+}
+
+impl RateLimits {
+    pub fn new(rules: Arc<[RateRule]>, live_buckets: Arc<AtomicI64>) -> RateLimits {
+        RateLimits {
+            rules,
+            live_buckets,
+            by_principal: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes a token for `topic` from `principal`'s buckets, or says how long to wait.
+    pub fn check(&self, principal: Principal, topic: &Topic) -> Result<(), Duration> {
+        if self.rules.is_empty() {
+            return Ok(());
+        }
+        let guard = {
+            let mut map = self.by_principal.lock().expect("rate lock");
+            Arc::clone(map.entry(principal).or_insert_with(|| {
+                Arc::new(Mutex::new(RateGuard::new(
+                    Arc::clone(&self.rules),
+                    Arc::clone(&self.live_buckets),
+                )))
+            }))
+        };
+        let mut guard = guard.lock().expect("rate lock");
+        guard.check(topic)
+    }
+}
+
+/// One principal's buckets.
 pub struct RateGuard {
     rules: Arc<[RateRule]>,
     limiters: Vec<Option<TopicLimiter>>,
@@ -132,6 +172,19 @@ mod tests {
         );
         // Other topics are not limited by that rule.
         assert!(guard.check(&Topic::parse("vm.kill").unwrap()).is_ok());
+    }
+
+    #[test]
+    fn buckets_belong_to_the_principal_not_the_connection() {
+        let live = Arc::new(AtomicI64::new(0));
+        let limits = RateLimits::new(vec![rule("vm.spawn", 5, 2, 60_000)].into(), live.clone());
+        let spawn = Topic::parse("vm.spawn").unwrap();
+        assert!(limits.check(Principal::Local, &spawn).is_ok());
+        assert!(limits.check(Principal::Local, &spawn).is_ok());
+        assert!(limits.check(Principal::Local, &spawn).is_err());
+        // Another principal has buckets of its own.
+        assert!(limits.check(Principal::TokenHolder, &spawn).is_ok());
+        assert_eq!(live.load(Ordering::Relaxed), 2);
     }
 
     #[test]

@@ -4,9 +4,14 @@
 //!
 //! One task per connection does both directions, so an idle connection costs one task, one
 //! socket and one queue. Writes are batched: everything already queued goes out in one flush.
+//!
+//! A client that does not take its frames is cut off (close 1008) when its queue passes its
+//! bounds (see `bus::client`) or when one write takes longer than `limits.write_timeout_ms`.
+//! Every `limits.ping_interval_ms` the kernel pings; a connection from which nothing (not even
+//! the pong browsers send by themselves) arrived for `limits.idle_timeout_ms` is closed (1008).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aether_shared::kernel::{ClientLimits, Hello};
 use aether_shared::{Envelope, Topic};
@@ -17,7 +22,7 @@ use tracing::Instrument;
 
 use super::{Peer, ingress};
 use crate::app::Kernel;
-use crate::bus::ClientHandle;
+use crate::bus::{ClientHandle, Queued};
 use crate::guard::{ConnectionPermit, Principal};
 
 /// Frames written per flush at most, so one busy client cannot hog its task forever.
@@ -73,16 +78,27 @@ enum End {
     Kicked,
     Shutdown,
     WriteFailed,
+    WriteTimedOut,
+    Idle,
+    Evicted,
 }
 
 async fn pump(
     mut socket: WebSocket,
-    mut rx: mpsc::Receiver<Utf8Bytes>,
+    mut rx: mpsc::Receiver<Queued>,
     peer: &mut Peer,
     kernel: &Kernel,
 ) -> End {
     let handle = Arc::clone(&peer.handle);
     let handle = &handle;
+    let limits = &kernel.config.limits;
+    let write_timeout = Duration::from_millis(limits.write_timeout_ms.get());
+    let idle_timeout = Duration::from_millis(limits.idle_timeout_ms.get());
+    let ping_every = Duration::from_millis(limits.ping_interval_ms.get());
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    let evicted = peer.permit.evicted().clone();
     loop {
         tokio::select! {
             _ = kernel.shutdown.cancelled() => {
@@ -93,7 +109,7 @@ async fn pump(
                 }
                 let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
                     for frame in batch {
-                        socket.feed(Message::Text(frame)).await?;
+                        socket.feed(Message::Text(frame.text().clone())).await?;
                     }
                     socket.flush().await?;
                     close(&mut socket, CLOSE_GOING_AWAY, "kernel shutting down").await
@@ -105,11 +121,26 @@ async fn pump(
                 close_kicked(&mut socket, handle).await;
                 return End::Kicked;
             }
+            _ = evicted.cancelled() => {
+                handle.kick("evicted: a new connection of the same principal took the slot of this idle one (limits.max_connections_per_principal)");
+                close_kicked(&mut socket, handle).await;
+                return End::Evicted;
+            }
             frame = rx.recv() => {
                 let Some(frame) = frame else { return End::Kicked };
-                let write = write_batch(&mut socket, frame, &mut rx);
+                let write = tokio::time::timeout(write_timeout, write_batch(&mut socket, frame, &mut rx));
                 tokio::select! {
-                    result = write => if result.is_err() { return End::WriteFailed },
+                    result = write => match result {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => return End::WriteFailed,
+                        Err(_) => {
+                            kernel.bus.stats().count_slow_client();
+                            kernel.bus.detach(handle.id());
+                            handle.kick("a write took longer than limits.write_timeout_ms: the client is not reading");
+                            close_kicked(&mut socket, handle).await;
+                            return End::WriteTimedOut;
+                        }
+                    },
                     // A client that stopped reading must not hold this task in a write forever:
                     // the close frame gets one short chance to follow what is already buffered.
                     _ = handle.kicked().cancelled() => {
@@ -118,29 +149,49 @@ async fn pump(
                     }
                 }
             }
-            msg = socket.recv() => match msg {
-                Some(Ok(Message::Text(text))) => ingress::handle_text(kernel, peer, &text),
-                Some(Ok(Message::Binary(_))) => ingress::refuse_binary(kernel, peer),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) | None => return End::ClientLeft,
-                Some(Err(e)) => {
-                    tracing::debug!("read failed: {e}");
-                    return End::ClientLeft;
+            _ = ping.tick() => {
+                if last_heard.elapsed() >= idle_timeout {
+                    handle.kick("idle: nothing arrived for limits.idle_timeout_ms (not even a pong)");
+                    close_kicked(&mut socket, handle).await;
+                    return End::Idle;
                 }
-            },
+                let ping = tokio::time::timeout(write_timeout, socket.send(Message::Ping(Default::default())));
+                if !matches!(ping.await, Ok(Ok(()))) {
+                    return End::WriteFailed;
+                }
+            }
+            msg = socket.recv() => {
+                last_heard = Instant::now();
+                match msg {
+                    Some(Ok(Message::Text(text))) => {
+                        peer.permit.touch();
+                        ingress::handle_text(kernel, peer, &text);
+                    }
+                    Some(Ok(Message::Binary(_))) => ingress::refuse_binary(kernel, peer),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => return End::ClientLeft,
+                    Some(Err(e)) => {
+                        tracing::debug!("read failed: {e}");
+                        return End::ClientLeft;
+                    }
+                }
+            }
         }
     }
 }
 
+/// Writes `first` and what else is queued (up to [`MAX_BATCH`]), then flushes. Each frame's
+/// bytes stay charged to the client's queue until it has been handed to the socket.
 async fn write_batch(
     socket: &mut WebSocket,
-    first: Utf8Bytes,
-    rx: &mut mpsc::Receiver<Utf8Bytes>,
+    first: Queued,
+    rx: &mut mpsc::Receiver<Queued>,
 ) -> Result<(), axum::Error> {
-    socket.feed(Message::Text(first)).await?;
+    socket.feed(Message::Text(first.text().clone())).await?;
+    drop(first);
     for _ in 1..MAX_BATCH {
         match rx.try_recv() {
-            Ok(frame) => socket.feed(Message::Text(frame)).await?,
+            Ok(frame) => socket.feed(Message::Text(frame.text().clone())).await?,
             Err(_) => break,
         }
     }

@@ -1,8 +1,9 @@
 //! Ingress: one text frame from a client, parsed, stamped and routed.
 //!
 //! Order of checks: frame size, envelope syntax and topic grammar, then identity is stamped
-//! (`from` overwritten, `time` re-stamped), then permissions and rate limits (admin bypasses
-//! both), then the topic must be in the contract's catalog.
+//! (`from` overwritten, `time` re-stamped), then the topic must be in the contract's catalog,
+//! then [`Guards::admit`](crate::guard::Guards::admit): permissions and rate limits (admin
+//! bypasses both).
 //! Addressed envelopes go to their addressee (answers to the kernel's own requests resolve them);
 //! un-addressed requests go to their namespace's service, everything else fans out to subscribers.
 //! Every refusal is answered on an error topic and the connection stays open.
@@ -13,6 +14,7 @@ use axum::extract::ws::Utf8Bytes;
 
 use super::Peer;
 use crate::app::Kernel;
+use crate::bus::Answered;
 use crate::clock::now_rfc3339;
 use crate::guard::audit::{self, Reason};
 
@@ -59,10 +61,7 @@ pub fn handle_text(kernel: &Kernel, peer: &mut Peer, text: &str) {
     let _span = tracing::debug_span!("envelope", topic = %env.topic, request_id = env.request_id())
         .entered();
 
-    if !peer.principal.is_admin() && !guard(kernel, peer, &env) {
-        return;
-    }
-
+    // The catalog first: an unknown topic is refused before it can make a rate bucket.
     let Some(kind) = classify(&env.topic) else {
         let error = ErrorPayload::new(
             ErrorCode::UnknownTopic,
@@ -76,53 +75,13 @@ pub fn handle_text(kernel: &Kernel, peer: &mut Peer, text: &str) {
         return;
     };
 
-    if let Some(to) = env.to.as_deref() {
-        if to == KERNEL_ADDRESS {
-            if !bus.resolve_pending(env) {
-                tracing::debug!("an answer to the kernel arrived after its request ended");
-            }
-            return;
-        }
-        let is_request = matches!(kind, TopicKind::Request(_));
-        match bus.resolve(to) {
-            None if is_request => bus.emit_error(
-                &env,
-                ErrorPayload::new(
-                    ErrorCode::SessionNotFound,
-                    format!("No client or session `{to}` is connected; reopen the tab that owns it, or check the address."),
-                ),
-            ),
-            None => tracing::debug!(to, "dropped an envelope for an absent address"),
-            // A VFS session is private to the tab that registered it: relayed `vfs:*` requests
-            // come only from that tab itself (kernel services relay in-process, not through
-            // here). Stricter than, and so within, SPEC §3's same-principal rule.
-            Some(owner)
-                if is_request
-                    && env.topic.namespace() == Namespace::Vfs
-                    && owner.id() != client.id() =>
-            {
-                let error = ErrorPayload::new(
-                    ErrorCode::PermissionDenied,
-                    format!("`{to}` is another tab's file session; only that tab (and the kernel acting for it) may use it. Read your own tab's files, or have that tab share them."),
-                );
-                refuse_envelope(kernel, peer, &env, Reason::PermissionDenied, error);
-            }
-            // SPEC §3: other requests relayed to a session (`compute:`) come only from the kernel
-            // or from clients of the session owner's principal (admin tools too).
-            Some(owner)
-                if is_request
-                    && owner.id() != to
-                    && !peer.principal.is_admin()
-                    && owner.principal() != peer.principal =>
-            {
-                let error = ErrorPayload::new(
-                    ErrorCode::PermissionDenied,
-                    format!("Session `{to}` belongs to another principal; only its owner's clients may address it."),
-                );
-                refuse_envelope(kernel, peer, &env, Reason::PermissionDenied, error);
-            }
-            Some(owner) => bus.send(&owner, Utf8Bytes::from(env.to_json())),
-        }
+    if let Err(refusal) = kernel.guards.admit(peer.principal, &env.topic) {
+        refuse_envelope(kernel, peer, &env, refusal.reason, refusal.error);
+        return;
+    }
+
+    if let Some(to) = env.to.clone() {
+        route_addressed(kernel, peer, &to, kind, env);
         return;
     }
 
@@ -136,33 +95,72 @@ pub fn handle_text(kernel: &Kernel, peer: &mut Peer, text: &str) {
     }
 }
 
-/// Permissions, then rate limits. Returns `false` (after answering) when the envelope is refused.
-fn guard(kernel: &Kernel, peer: &mut Peer, env: &Envelope) -> bool {
-    if !kernel.guards.permissions.allows(&env.topic) {
-        let error = ErrorPayload::new(
-            ErrorCode::PermissionDenied,
-            format!(
-                "The kernel's permission rules do not allow `{}`; ask its operator to allow it in `permissions`.",
-                env.topic
+/// Delivers an envelope addressed to `to`.
+///
+/// An answer to the kernel settles the kernel's request only when it comes from the client that
+/// request was sent to; anyone else's is dropped and audited. Any other address must belong to
+/// the sender's principal (admin may address anyone): an address of another principal is
+/// treated exactly like one that does not exist, so probing tells nothing.
+fn route_addressed(kernel: &Kernel, peer: &Peer, to: &str, kind: TopicKind, env: Envelope) {
+    let bus = &kernel.bus;
+    let client = &peer.handle;
+    if to == KERNEL_ADDRESS {
+        let topic = env.topic.clone();
+        match bus.resolve_pending(env, client.id()) {
+            Answered::Settled => {}
+            Answered::NoRequest => {
+                tracing::debug!("an answer to the kernel arrived after its request ended");
+            }
+            Answered::WrongPeer => audit::refused(
+                bus.stats(),
+                Reason::ForgedAnswer,
+                Some(client.id()),
+                peer.principal.as_str(),
+                Some(topic.as_str()),
+                "an answer to a kernel request sent to another client; dropped",
             ),
-        );
-        refuse_envelope(kernel, peer, env, Reason::PermissionDenied, error);
-        return false;
+        }
+        return;
     }
-    if let Err(wait) = peer.rate.check(&env.topic) {
-        let retry_after_ms = wait.as_millis().max(1) as u64;
-        let error = ErrorPayload::new(
-            ErrorCode::RateLimited,
-            format!(
-                "Too many `{}` requests; retry in {retry_after_ms} ms.",
-                env.topic
+    let is_request = matches!(kind, TopicKind::Request(_));
+    let owner = bus.resolve(to).filter(|owner| {
+        let mine = peer.principal.is_admin() || owner.principal() == peer.principal;
+        if !mine {
+            audit::log(
+                Reason::PermissionDenied,
+                Some(client.id()),
+                peer.principal.as_str(),
+                Some(env.topic.as_str()),
+                &format!("addressed `{to}`, which belongs to another principal; answered as absent"),
+            );
+        }
+        mine
+    });
+    match owner {
+        None if is_request => bus.emit_error(
+            &env,
+            ErrorPayload::new(
+                ErrorCode::SessionNotFound,
+                format!("No client or session `{to}` is connected; reopen the tab that owns it, or check the address."),
             ),
-        )
-        .with_detail("retry_after_ms", retry_after_ms);
-        refuse_envelope(kernel, peer, env, Reason::RateLimited, error);
-        return false;
+        ),
+        None => tracing::debug!(to, "dropped an envelope for an absent address"),
+        // A VFS session is private to the tab that registered it: relayed `vfs:*` requests
+        // come only from that tab itself (kernel services relay in-process, not through
+        // here). Stricter than, and so within, SPEC §3's same-principal rule.
+        Some(owner)
+            if is_request
+                && env.topic.namespace() == Namespace::Vfs
+                && owner.id() != client.id() =>
+        {
+            let error = ErrorPayload::new(
+                ErrorCode::PermissionDenied,
+                format!("`{to}` is another tab's file session; only that tab (and the kernel acting for it) may use it. Read your own tab's files, or have that tab share them."),
+            );
+            refuse_envelope(kernel, peer, &env, Reason::PermissionDenied, error);
+        }
+        Some(owner) => bus.send(&owner, Utf8Bytes::from(env.to_json())),
     }
-    true
 }
 
 /// Answers a refused envelope on its error topic and records the refusal in the audit trail.

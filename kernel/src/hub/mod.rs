@@ -69,9 +69,10 @@ pub async fn ws_handler(
         }
     };
     let max = config.limits.max_connections_per_principal.get();
-    let Some(permit) = kernel.guards.connections.acquire(principal, max) else {
+    let min_idle = std::time::Duration::from_millis(config.limits.evict_idle_after_ms.get());
+    let Some(permit) = kernel.guards.connections.acquire(principal, max, min_idle) else {
         let message = format!(
-            "{} already has {max} connections open (limits.max_connections_per_principal); close some tabs or raise the limit",
+            "{} already has {max} connections open, all of them active (limits.max_connections_per_principal); close some tabs or raise the limit",
             principal.as_str()
         );
         audit::refused(

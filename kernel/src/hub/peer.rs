@@ -1,22 +1,23 @@
-//! A [`Peer`]: one attached client as the hub sees it — its bus handle, its principal, its own
-//! rate-limit buckets and its connection slot. Dropping a peer gives everything back.
+//! A [`Peer`]: one attached client as the hub sees it — its bus handle, its principal and its
+//! connection slot. Dropping a peer gives everything back. (Rate-limit buckets belong to the
+//! principal, not the peer: see `guard::rate`.)
 
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
 
 use super::client_id;
 use crate::app::Kernel;
-use crate::bus::ClientHandle;
-use crate::guard::{ConnectionPermit, Principal, RateGuard};
+use crate::bus::{ClientHandle, Queued};
+use crate::guard::audit;
+use crate::guard::{ConnectionPermit, Principal};
 
 /// One attached client.
 pub struct Peer {
     pub handle: Arc<ClientHandle>,
     pub principal: Principal,
-    pub rate: RateGuard,
-    _permit: ConnectionPermit,
+    /// The connection's slot under the principal's cap (touched on activity, may be evicted).
+    pub permit: ConnectionPermit,
 }
 
 impl Peer {
@@ -26,17 +27,17 @@ impl Peer {
         kernel: &Kernel,
         principal: Principal,
         permit: ConnectionPermit,
-    ) -> (Peer, mpsc::Receiver<Utf8Bytes>) {
-        let queue_len = kernel.config.limits.outbound_queue_len.get();
+    ) -> (Peer, mpsc::Receiver<Queued>) {
+        let limits = &kernel.config.limits;
+        let queue_len = limits.outbound_queue_len.get();
         loop {
             let (handle, rx) = ClientHandle::new(client_id::fresh(), principal, queue_len);
-            let handle = Arc::new(handle);
+            let handle = Arc::new(handle.with_max_queue_bytes(limits.max_queue_bytes.get()));
             if kernel.bus.attach(Arc::clone(&handle)) {
                 let peer = Peer {
                     handle,
                     principal,
-                    rate: kernel.guards.rate_guard(&kernel.config),
-                    _permit: permit,
+                    permit,
                 };
                 return (peer, rx);
             }
@@ -53,5 +54,6 @@ impl Peer {
         kernel.bus.detach(self.handle.id());
         kernel.bus.release(self.handle.id());
         kernel.services.client_gone(self.handle.id());
+        audit::forget(self.handle.id());
     }
 }

@@ -35,6 +35,7 @@ fn report(bus: &Bus, rate_buckets: u64) -> StatsReport {
         envelopes_out: stats.envelopes_out(),
         slow_clients_disconnected: stats.slow_clients(),
         rate_buckets,
+        queued_bytes: stats.queued_bytes(),
         refusals: stats.refusals(),
     }
 }

@@ -11,7 +11,7 @@ mod subscriptions;
 mod task;
 pub mod vm;
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 use tokio_util::sync::CancellationToken;
@@ -20,13 +20,14 @@ use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace, co
 
 use crate::bus::{Bus, ClientHandle};
 use crate::config::Config;
-use crate::guard::Permissions;
+use crate::guard::Guards;
 
 /// Every service of the kernel.
 pub struct Services {
     bus: Bus,
     config: Arc<Config>,
-    rate_buckets: Arc<AtomicI64>,
+    /// The guardrails: the task engine admits every node through them as its caller.
+    guards: Arc<Guards>,
     /// The WASM runner, started on the first `vm.*` request (its engine reserves memory and
     /// runs a ticker thread: a kernel that never runs programs should not pay for it).
     vm: OnceLock<Option<vm::VmService>>,
@@ -39,25 +40,30 @@ pub struct Services {
 }
 
 impl Services {
-    /// Builds the services over a bus; `rate_buckets` is the guardrails' live bucket count,
-    /// reported by `kernel.stats`; `permissions` are the guardrails' rules (task nodes are checked
-    /// against them); `shutdown` stops task runs.
+    /// Builds the services over a bus; `guards` are the guardrails (task nodes are admitted
+    /// through them; their live bucket count is reported by `kernel.stats`); `shutdown` stops
+    /// task runs.
     pub fn new(
         bus: Bus,
         config: Arc<Config>,
-        rate_buckets: Arc<AtomicI64>,
-        permissions: Arc<Permissions>,
+        guards: Arc<Guards>,
         shutdown: CancellationToken,
     ) -> Arc<Services> {
+        let permissions = Arc::clone(&guards.permissions);
         Arc::new_cyclic(|me| Services {
             task: task::TaskService::new(bus.clone(), me.clone(), permissions, &config, shutdown),
             ai: ai::AiService::new(bus.clone(), &config.ai),
             bus,
             config,
-            rate_buckets,
+            guards,
             vm: OnceLock::new(),
             compute_sessions: Arc::default(),
         })
+    }
+
+    /// The guardrails, for services that send requests on a client's behalf.
+    pub fn guards(&self) -> &Arc<Guards> {
+        &self.guards
     }
 
     fn vm(&self) -> Option<&vm::VmService> {
@@ -91,7 +97,7 @@ impl Services {
     pub fn dispatch(&self, client: &Arc<ClientHandle>, env: Envelope) {
         match env.topic.namespace() {
             Namespace::Kernel => {
-                let buckets = self.rate_buckets.load(Ordering::Relaxed).max(0) as u64;
+                let buckets = self.guards.rate_buckets.load(Ordering::Relaxed).max(0) as u64;
                 kernel::handle(&self.bus, buckets, env)
             }
             Namespace::Bus => subscriptions::handle(
@@ -109,7 +115,13 @@ impl Services {
                 self.machine_report(client, env)
             }
             Namespace::Vfs | Namespace::Compute => {
-                sessions::handle(&self.bus, &self.compute_sessions, client, env)
+                sessions::handle(
+                    &self.bus,
+                    &self.compute_sessions,
+                    self.config.limits.max_sessions_per_client.get(),
+                    client,
+                    env,
+                )
             }
             Namespace::Vm | Namespace::Wasm => match self.vm() {
                 Some(vm) => vm.handle(client, env),

@@ -1,7 +1,8 @@
 //! The `vfs:` and `compute:` namespaces as the kernel serves them: sessions. A tab registers a
 //! session id (`vfs:register`, `compute:register`) and then serves requests addressed to it; the
 //! kernel only relays those (see the hub's ingress). A session id belongs to the one client that
-//! registered it until that client disconnects.
+//! registered it until that client disconnects. One client serves at most
+//! `limits.max_sessions_per_client` sessions.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use crate::bus::{Bus, ClientHandle};
 pub(super) fn handle(
     bus: &Bus,
     compute: &ComputeSessions,
+    max_sessions: usize,
     client: &Arc<ClientHandle>,
     env: Envelope,
 ) {
@@ -40,6 +42,19 @@ pub(super) fn handle(
         bus.emit_error(
             &env,
             ErrorPayload::new(ErrorCode::BadRequest, format!("{why}.")),
+        );
+        return;
+    }
+    let held = bus.sessions_of(client.id());
+    if !held.contains(&session_id) && held.len() >= max_sessions {
+        bus.emit_error(
+            &env,
+            ErrorPayload::new(
+                ErrorCode::ResourceExceeded,
+                format!("This client already serves {} sessions, the most one client may (limits.max_sessions_per_client); reuse one of them.", held.len()),
+            )
+            .with_detail("limit", "max_sessions_per_client")
+            .with_detail("value", max_sessions as u64),
         );
         return;
     }

@@ -5,6 +5,10 @@
 //! as text: a string as it is, anything else as its JSON. `$${` is a literal `${`. Path segments
 //! name object fields, or array indexes when they are numbers. A node may refer only to the nodes
 //! it waits for (directly or through others), which [`check`] verifies when a task is defined.
+//!
+//! Expansion is budgeted: [`resolve`] charges the payload's own JSON and then every quoted value
+//! *before* copying it, and stops at the first reference that would pass the budget, so a payload
+//! quoting a large result thousands of times costs at most the budget, never the full expansion.
 
 use std::collections::{HashMap, HashSet};
 
@@ -47,6 +51,51 @@ pub enum RefError {
         node: String,
         missing: String,
     },
+    /// The expanded payload would pass the budget given to [`resolve`] (`resource_exceeded`).
+    #[error(
+        "the payload would pass {max_bytes} bytes once its references are expanded; quote fewer or smaller results (e.g. one field instead of the whole result)"
+    )]
+    TooLarge { max_bytes: usize },
+}
+
+/// Bytes the expansion may still use.
+struct Budget {
+    left: usize,
+    max_bytes: usize,
+}
+
+/// An `io::Write` that counts bytes and fails once they pass `left`, so measuring a value stops
+/// as soon as it is known to be too large.
+struct Meter<'a>(&'a mut usize);
+
+impl std::io::Write for Meter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        *self.0 = self
+            .0
+            .checked_sub(buf.len())
+            .ok_or_else(|| std::io::Error::other("over budget"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Budget {
+    fn charge(&mut self, bytes: usize) -> Result<(), RefError> {
+        self.left = self.left.checked_sub(bytes).ok_or(RefError::TooLarge {
+            max_bytes: self.max_bytes,
+        })?;
+        Ok(())
+    }
+
+    /// Charges `value`'s JSON, measured without building it and only up to what is left.
+    fn charge_json<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), RefError> {
+        serde_json::to_writer(Meter(&mut self.left), value).map_err(|_| RefError::TooLarge {
+            max_bytes: self.max_bytes,
+        })
+    }
 }
 
 enum Piece<'a> {
@@ -151,7 +200,10 @@ pub fn check(nodes: &[Node]) -> Result<(), RefError> {
     Ok(())
 }
 
-fn lookup<'a>(r: &Ref, results: &'a dyn Fn(&str) -> Option<&'a Value>) -> Result<Value, RefError> {
+fn lookup<'a>(
+    r: &Ref,
+    results: &'a dyn Fn(&str) -> Option<&'a Value>,
+) -> Result<&'a Value, RefError> {
     let missing = |what: &str| RefError::Missing {
         reference: r.to_string(),
         node: r.node.clone(),
@@ -166,26 +218,35 @@ fn lookup<'a>(r: &Ref, results: &'a dyn Fn(&str) -> Option<&'a Value>) -> Result
         }
         .ok_or_else(|| missing(segment))?;
     }
-    Ok(value.clone())
+    Ok(value)
 }
 
 fn substitute<'a>(
     value: &Value,
     results: &'a dyn Fn(&str) -> Option<&'a Value>,
+    budget: &mut Budget,
 ) -> Result<Value, RefError> {
     Ok(match value {
         Value::String(s) if s.contains('$') => {
             let pieces = parse(s)?;
             if let [Piece::Ref(r)] = pieces.as_slice() {
-                return lookup(r, results);
+                let found = lookup(r, results)?;
+                budget.charge_json(found)?;
+                return Ok(found.clone());
             }
             let mut text = String::with_capacity(s.len());
             for piece in pieces {
                 match piece {
                     Piece::Text(t) => text.push_str(t),
                     Piece::Ref(r) => match lookup(&r, results)? {
-                        Value::String(v) => text.push_str(&v),
-                        other => text.push_str(&other.to_string()),
+                        Value::String(v) => {
+                            budget.charge(v.len())?;
+                            text.push_str(v);
+                        }
+                        other => {
+                            budget.charge_json(other)?;
+                            text.push_str(&other.to_string());
+                        }
                     },
                 }
             }
@@ -194,26 +255,34 @@ fn substitute<'a>(
         Value::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|v| substitute(v, results))
+                .map(|v| substitute(v, results, budget))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| Ok((k.clone(), substitute(v, results)?)))
+                .map(|(k, v)| Ok((k.clone(), substitute(v, results, budget)?)))
                 .collect::<Result<_, RefError>>()?,
         ),
         other => other.clone(),
     })
 }
 
-/// The payload with every reference replaced by the value `results` gives for it.
+/// The payload with every reference replaced by the value `results` gives for it, as long as
+/// the payload's JSON plus every quoted value stays within `max_bytes`; past it,
+/// [`RefError::TooLarge`], found before the value that passes it is copied.
 pub fn resolve<'a>(
     payload: &Payload,
     results: &'a dyn Fn(&str) -> Option<&'a Value>,
+    max_bytes: usize,
 ) -> Result<Payload, RefError> {
+    let mut budget = Budget {
+        left: max_bytes,
+        max_bytes,
+    };
+    budget.charge_json(payload)?;
     payload
         .iter()
-        .map(|(k, v)| Ok((k.clone(), substitute(v, results)?)))
+        .map(|(k, v)| Ok((k.clone(), substitute(v, results, &mut budget)?)))
         .collect()
 }
 
@@ -251,6 +320,7 @@ mod tests {
                 "literal": "costs $5 and $${x}",
             })),
             &results,
+            usize::MAX,
         )
         .unwrap();
         assert_eq!(out["whole"], build);
@@ -264,11 +334,11 @@ mod tests {
     fn missing_values_and_bad_syntax_are_named() {
         let build = json!({"code": 1});
         let results = |id: &str| (id == "build").then_some(&build);
-        let err = resolve(&payload(json!({"a": "${build.stdout}"})), &results).unwrap_err();
+        let err = resolve(&payload(json!({"a": "${build.stdout}"})), &results, usize::MAX).unwrap_err();
         assert!(err.to_string().contains("no `stdout`"), "{err}");
-        let err = resolve(&payload(json!({"a": "${build"})), &results).unwrap_err();
+        let err = resolve(&payload(json!({"a": "${build"})), &results, usize::MAX).unwrap_err();
         assert!(matches!(err, RefError::Syntax(_)), "{err}");
-        let err = resolve(&payload(json!({"a": "${a b}"})), &results).unwrap_err();
+        let err = resolve(&payload(json!({"a": "${a b}"})), &results, usize::MAX).unwrap_err();
         assert!(matches!(err, RefError::Syntax(_)), "{err}");
     }
 
@@ -293,11 +363,35 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_reference_bomb_stops_at_the_budget_without_expanding_the_rest() {
+        let big = json!({"stdout": "x".repeat(1024)});
+        let looked_up = std::cell::Cell::new(0);
+        let results = |id: &str| {
+            looked_up.set(looked_up.get() + 1);
+            (id == "a").then_some(&big)
+        };
+        let whole: Vec<Value> = (0..2000).map(|_| json!("${a.stdout}")).collect();
+        let err = resolve(&payload(json!({"q": whole})), &results, 10 * 1024).unwrap_err();
+        assert_eq!(err, RefError::TooLarge { max_bytes: 10 * 1024 });
+        assert!(looked_up.get() <= 10, "{} lookups", looked_up.get());
+
+        looked_up.set(0);
+        let spliced = "${a.stdout}".repeat(2000);
+        let err = resolve(&payload(json!({"q": spliced})), &results, 10 * 1024).unwrap_err();
+        assert!(matches!(err, RefError::TooLarge { .. }), "{err}");
+        assert!(looked_up.get() <= 10, "{} lookups", looked_up.get());
+
+        // Within the budget, the same quotes expand.
+        let fits = resolve(&payload(json!({"q": ["${a.stdout}"; 3]})), &results, 10 * 1024);
+        assert_eq!(fits.unwrap()["q"][2].as_str().unwrap().len(), 1024);
+    }
+
     proptest! {
         #[test]
         fn strings_without_references_are_left_alone(s in "[^$]*") {
             let results = |_: &str| None;
-            let out = resolve(&payload(json!({"s": s.clone()})), &results).unwrap();
+            let out = resolve(&payload(json!({"s": s.clone()})), &results, usize::MAX).unwrap();
             prop_assert_eq!(out["s"].as_str().unwrap(), s.as_str());
         }
 

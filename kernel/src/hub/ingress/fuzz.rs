@@ -8,7 +8,6 @@ use std::num::{NonZeroU32, NonZeroU64};
 
 use aether_shared::Envelope;
 use aether_shared::catalog::{REQUESTS, TopicKind, classify};
-use axum::extract::ws::Utf8Bytes;
 use proptest::prelude::*;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -44,16 +43,16 @@ fn guarded_kernel() -> Kernel {
     Kernel::with_assets(config, CancellationToken::new(), &[])
 }
 
-fn peer(kernel: &Kernel) -> (Peer, mpsc::Receiver<Utf8Bytes>) {
+fn peer(kernel: &Kernel) -> (Peer, mpsc::Receiver<crate::bus::Queued>) {
     let permit = kernel
         .guards
         .connections
-        .acquire(Principal::Local, usize::MAX)
+        .acquire(Principal::Local, usize::MAX, std::time::Duration::MAX)
         .unwrap();
     Peer::attach(kernel, Principal::Local, permit)
 }
 
-fn drain(rx: &mut mpsc::Receiver<Utf8Bytes>) -> Vec<Envelope> {
+fn drain(rx: &mut mpsc::Receiver<crate::bus::Queued>) -> Vec<Envelope> {
     let mut out = Vec::new();
     while let Ok(frame) = rx.try_recv() {
         out.push(Envelope::from_json(&frame).expect("the kernel only sends valid envelopes"));

@@ -2,6 +2,10 @@
 //! the cancellation token of each, found by the client's `_request_id` (for `ai.cancel`) or by
 //! the client (when it leaves). An entry is removed by its [`Admitted`] guard when the request
 //! ends, however it ends.
+//!
+//! The cap counts requests by the client they are made for (`ClientHandle::acting_for`): a task
+//! run's agent sends its `ai.*` nodes on its caller's behalf, so they share the caller's cap
+//! rather than bringing a fresh one per run. Cancelling stays with the client that sent them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,7 +19,13 @@ type Key = (String, String);
 /// The running requests of every client.
 #[derive(Default)]
 pub struct Active {
-    running: Mutex<HashMap<Key, CancellationToken>>,
+    running: Mutex<HashMap<Key, Running>>,
+}
+
+/// One running request: the client it counts against, and its cancellation.
+struct Running {
+    counted_as: String,
+    cancel: CancellationToken,
 }
 
 /// A running request's place in [`Active`]; dropping it frees the place.
@@ -37,11 +47,13 @@ impl Drop for Admitted {
 }
 
 impl Active {
-    /// Admits `client_id`'s request `request_id` unless the client is at `max` or already runs
-    /// a request with that id.
+    /// Admits `client_id`'s request `request_id`, made for `counted_as` (the client itself, or
+    /// the caller of a task run), unless `counted_as` is at `max` or `client_id` already runs a
+    /// request with that id.
     pub fn admit(
         self: &Arc<Active>,
         client_id: &str,
+        counted_as: &str,
         request_id: &str,
         max: u32,
     ) -> Result<Admitted, AiError> {
@@ -50,12 +62,21 @@ impl Active {
         if running.contains_key(&key) {
             return Err(AiError::Duplicate(request_id.to_owned()));
         }
-        let mine = running.keys().filter(|(c, _)| c == client_id).count();
+        let mine = running
+            .values()
+            .filter(|r| r.counted_as == counted_as)
+            .count();
         if mine >= max as usize {
             return Err(AiError::TooMany(max));
         }
         let cancel = CancellationToken::new();
-        running.insert(key.clone(), cancel.clone());
+        running.insert(
+            key.clone(),
+            Running {
+                counted_as: counted_as.to_owned(),
+                cancel: cancel.clone(),
+            },
+        );
         Ok(Admitted {
             active: Arc::clone(self),
             key,
@@ -67,8 +88,8 @@ impl Active {
     pub fn cancel(&self, client_id: &str, request_id: &str) -> bool {
         let running = self.running.lock().expect("ai registry lock");
         match running.get(&(client_id.to_owned(), request_id.to_owned())) {
-            Some(token) => {
-                token.cancel();
+            Some(request) => {
+                request.cancel.cancel();
                 true
             }
             None => false,
@@ -78,9 +99,9 @@ impl Active {
     /// Cancels every request of a client that left.
     pub fn cancel_all(&self, client_id: &str) {
         let running = self.running.lock().expect("ai registry lock");
-        for ((client, _), token) in running.iter() {
+        for ((client, _), request) in running.iter() {
             if client == client_id {
-                token.cancel();
+                request.cancel.cancel();
             }
         }
     }
@@ -93,15 +114,15 @@ mod tests {
     #[test]
     fn admission_is_capped_per_client_and_freed_on_drop() {
         let active = Arc::new(Active::default());
-        let a = active.admit("c1", "r1", 2).unwrap();
-        let _b = active.admit("c1", "r2", 2).unwrap();
-        assert_eq!(active.admit("c1", "r3", 2).err(), Some(AiError::TooMany(2)));
+        let a = active.admit("c1", "c1", "r1", 2).unwrap();
+        let _b = active.admit("c1", "c1", "r2", 2).unwrap();
+        assert_eq!(active.admit("c1", "c1", "r3", 2).err(), Some(AiError::TooMany(2)));
         assert!(
-            active.admit("c2", "r1", 2).is_ok(),
+            active.admit("c2", "c2", "r1", 2).is_ok(),
             "other clients have their own cap"
         );
         assert_eq!(
-            active.admit("c1", "r2", 3).err(),
+            active.admit("c1", "c1", "r2", 3).err(),
             Some(AiError::Duplicate("r2".into()))
         );
         assert!(active.cancel("c1", "r1"));
@@ -112,6 +133,20 @@ mod tests {
         );
         drop(a);
         assert!(!active.cancel("c1", "r1"));
-        assert!(active.admit("c1", "r3", 2).is_ok());
+        assert!(active.admit("c1", "c1", "r3", 2).is_ok());
+    }
+
+    #[test]
+    fn requests_made_for_a_caller_count_against_the_callers_cap() {
+        let active = Arc::new(Active::default());
+        let _own = active.admit("caller", "caller", "r1", 2).unwrap();
+        let _run = active.admit("task-1", "caller", "node-0", 2).unwrap();
+        assert_eq!(
+            active.admit("task-2", "caller", "node-0", 2).err(),
+            Some(AiError::TooMany(2)),
+            "a second run does not bring a fresh cap"
+        );
+        assert!(!active.cancel("caller", "node-0"), "the agent's request stays the agent's");
+        assert!(active.cancel("task-1", "node-0"));
     }
 }

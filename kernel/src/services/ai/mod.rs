@@ -105,8 +105,12 @@ impl AiService {
                 self.anonymous.fetch_add(1, Ordering::Relaxed)
             ),
         };
-        self.active
-            .admit(client.id(), &request_id, self.max_concurrent_per_client)
+        self.active.admit(
+            client.id(),
+            client.acting_for(),
+            &request_id,
+            self.max_concurrent_per_client,
+        )
     }
 
     fn chat(&self, client: &Arc<ClientHandle>, env: Envelope, chat: Chat) {

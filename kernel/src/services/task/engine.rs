@@ -156,7 +156,7 @@ impl Runner {
         }
     }
 
-    async fn drive(&mut self, rx: &mut mpsc::Receiver<axum::extract::ws::Utf8Bytes>) -> Ending {
+    async fn drive(&mut self, rx: &mut mpsc::Receiver<crate::bus::Queued>) -> Ending {
         let run_deadline = tokio::time::Instant::now() + self.ctx.run_timeout;
         let cancel = self.ctx.live.cancel.clone();
         let shutdown = self.ctx.shutdown.clone();
