@@ -6,7 +6,7 @@ import { busState } from './support/aether';
 import { kernelBinary } from './support/env';
 import { freePort, waitForHealthz } from './support/kernel';
 
-const TOKEN = 's3cret-token';
+const TOKEN = 's3cret-token-of-16-chars';
 
 /** A kernel of this spec's own that requires `client_token` = TOKEN. */
 const test = base.extend<{ tokenKernel: string }>({

@@ -3,7 +3,8 @@
 //!
 //! - `vm.spawn` → `vm.spawn:ack`, p50/p99;
 //! - hello spawn → `vm.exit`, p50/p99, warm (cached module) and cold (a new module each time);
-//! - hello runs per second with both cores busy (one client per core, back to back).
+//! - hello runs per second with both cores busy (one client per core, back to back);
+//! - `vm.kill` → `vm.error` of a guest asleep in `poll_oneoff` (a host call), p50/p99.
 
 use std::net::SocketAddr;
 use std::process::Command;
@@ -41,6 +42,10 @@ fn main() {
             cold.push(spawn_to_exit(&mut ws, &unique, i).await.1);
         }
         let throughput = runs_per_second(kernel.addr, &hello, 2, Duration::from_secs(3)).await;
+        let mut kills = Vec::new();
+        for i in 0..30 {
+            kills.push(kill_sleeper(&mut ws, i).await);
+        }
         vec![
             row("vm.spawn → vm.spawn:ack", &mut ack, "p50 ≤ 100 µs"),
             row("hello spawn → vm.exit, warm cache", &mut warm, "p50 ≤ 1 ms"),
@@ -49,6 +54,11 @@ fn main() {
                 "hello runs per second, 2 clients back to back".to_string(),
                 format!("{throughput:.0} runs/s"),
                 "—".to_string(),
+            ),
+            row(
+                "vm.kill → vm.error, guest asleep in poll_oneoff",
+                &mut kills,
+                "≤ 100 ms",
             ),
         ]
     });
@@ -93,6 +103,49 @@ async fn spawn_to_exit(ws: &mut Socket, wasm: &[u8], i: u64) -> (Duration, Durat
         } else if text.contains("\"vm.error\"") {
             panic!("the bench program failed: {text}");
         }
+    }
+}
+
+/// A WASI command asleep for 60 s in one `poll_oneoff` (a monotonic clock subscription).
+const SLEEPER: &str = r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 60000000000))
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#;
+
+/// Spawns the sleeper, lets it fall asleep, kills it; returns the time from kill to its end.
+async fn kill_sleeper(ws: &mut Socket, i: u64) -> Duration {
+    let wat = serde_json::to_string(SLEEPER).unwrap();
+    let msg = format!(
+        r#"{{"topic":"vm.spawn","payload":{{"_request_id":"k-{i}","module":{{"wat":{wat}}}}}}}"#
+    );
+    ws.send(Message::text(msg)).await.unwrap();
+    let pid = loop {
+        let frame = ws.next().await.unwrap().unwrap();
+        let text = frame.to_text().unwrap();
+        if text.contains("\"vm.spawn:ack\"") {
+            let ack: serde_json::Value = serde_json::from_str(text).unwrap();
+            break ack["payload"]["pid"].as_u64().unwrap();
+        }
+        assert!(!text.contains("\"vm.error\""), "the sleeper failed: {text}");
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let kill =
+        format!(r#"{{"topic":"vm.kill","payload":{{"_request_id":"kill-{i}","pid":{pid}}}}}"#);
+    let start = Instant::now();
+    ws.send(Message::text(kill)).await.unwrap();
+    loop {
+        let frame = ws.next().await.unwrap().unwrap();
+        let text = frame.to_text().unwrap();
+        if text.contains("\"vm.error\"") {
+            return start.elapsed();
+        }
+        assert!(
+            !text.contains("\"vm.exit\""),
+            "the sleeper was not killed: {text}"
+        );
     }
 }
 

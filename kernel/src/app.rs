@@ -1,12 +1,15 @@
 //! The kernel's HTTP application: shared state, the router, and [`serve`] with graceful
 //! shutdown. Routes: `/ws` (the hub), `/healthz`, and everything else from the embedded desktop.
+//! The connections under the router (header-read timeout, `TCP_NODELAY`) are in `connections`;
+//! the open-file limit raised at start is in `open_files`.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::middleware;
+use axum::response::Response;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -19,7 +22,7 @@ mod open_files;
 
 pub use open_files::raise_open_file_limit;
 
-use crate::assets::{self, AssetTable};
+use crate::assets::{self, AssetTable, SecurityHeaders};
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::guard::Guards;
@@ -68,13 +71,19 @@ impl Kernel {
         }
     }
 
-    /// The router of every HTTP route.
+    /// The router of every HTTP route. Every response carries the security headers
+    /// ([`SecurityHeaders`]: CSP, `nosniff`, `no-referrer`, no framing by other sites).
     pub fn router(&self) -> Router {
+        let security = Arc::new(SecurityHeaders::for_assets(self.assets));
         Router::new()
             .route("/ws", get(hub::ws_handler))
             .route("/healthz", get(|| async { "ok" }))
             .fallback(get(assets::serve))
             .with_state(self.clone())
+            .layer(middleware::map_response(move |mut response: Response| {
+                security.apply(response.headers_mut());
+                std::future::ready(response)
+            }))
     }
 }
 
@@ -112,15 +121,14 @@ pub async fn serve(listener: TcpListener, kernel: Kernel) -> io::Result<()> {
     let app = kernel.router().layer(GovernorLayer::new(governor));
     let header_read_timeout =
         Duration::from_millis(kernel.config.limits.header_read_timeout_ms.get());
-    let connections = connections::accept_until_shutdown(
-        listener,
-        app,
-        header_read_timeout,
-        shutdown.clone(),
-    )
-    .await;
+    let connections =
+        connections::accept_until_shutdown(listener, app, header_read_timeout, shutdown.clone())
+            .await;
     let grace = Duration::from_millis(kernel.config.shutdown_grace_ms);
-    if tokio::time::timeout(grace, connections.wait()).await.is_err() {
+    if tokio::time::timeout(grace, connections.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("some HTTP requests did not finish within {grace:?}");
     }
     sweeper.abort();

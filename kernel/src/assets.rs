@@ -2,6 +2,10 @@
 //! precompressed variant the browser accepts (brotli, then gzip), its content type, an `ETag`,
 //! and a year-long immutable cache for content-hashed file names.
 //!
+//! Every HTTP response, not only the desktop's, carries the headers of [`SecurityHeaders`]
+//! (Content-Security-Policy, `nosniff`, `no-referrer`); its policy allows the embedded pages'
+//! inline scripts by hash.
+//!
 //! This module never compresses at run time and never reads the file system.
 
 use axum::extract::State;
@@ -9,6 +13,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::Kernel;
+
+mod security;
+
+pub use security::{SecurityHeaders, inline_script_hashes};
 
 /// One embedded file.
 #[derive(Debug)]

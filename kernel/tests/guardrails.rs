@@ -102,8 +102,8 @@ async fn an_allowed_origin_may_connect() {
 #[tokio::test]
 async fn a_missing_or_wrong_token_is_refused_when_one_is_required() {
     let config = Config {
-        client_token: Some("let-me-in".into()),
-        admin_token: Some("root".into()),
+        client_token: Some("let-me-in-0123456789".into()),
+        admin_token: Some("root-token-0123456789".into()),
         ..Config::default()
     };
     let kernel = start(config).await;
@@ -120,12 +120,12 @@ async fn a_missing_or_wrong_token_is_refused_when_one_is_required() {
         Some(StatusCode::UNAUTHORIZED)
     );
     let header = Dial {
-        bearer: Some("let-me-in".into()),
+        bearer: Some("let-me-in-0123456789".into()),
         ..Dial::default()
     };
     Client::connect_as(kernel.addr, &header).await;
     let query = Dial {
-        query_token: Some("let-me-in".into()),
+        query_token: Some("let-me-in-0123456789".into()),
         ..Dial::default()
     };
     Client::connect_as(kernel.addr, &query).await;
@@ -134,7 +134,7 @@ async fn a_missing_or_wrong_token_is_refused_when_one_is_required() {
 #[tokio::test]
 async fn admin_bypasses_permissions_and_rate_limits() {
     let config = Config {
-        admin_token: Some("root".into()),
+        admin_token: Some("root-token-0123456789".into()),
         permissions: vec![allow("kernel.ping")],
         rate_limits: vec![rate("kernel.ping", 1, 1, 60_000)],
         ..Config::default()
@@ -143,7 +143,7 @@ async fn admin_bypasses_permissions_and_rate_limits() {
     let mut admin = Client::connect_as(
         kernel.addr,
         &Dial {
-            bearer: Some("root".into()),
+            bearer: Some("root-token-0123456789".into()),
             ..Dial::default()
         },
     )

@@ -285,6 +285,8 @@ async fn queues_drain(client: &mut Client) {
 async fn a_client_that_never_reads_is_cut_off_at_its_byte_bound_and_its_queue_freed() {
     let mut config = Config::default();
     config.limits.max_queue_bytes = NonZeroUsize::new(512 * 1024).unwrap();
+    // A frame bound the flood never reaches: only the byte bound can stop it.
+    config.limits.outbound_queue_len = NonZeroUsize::new(1 << 20).unwrap();
     let kernel = start(config).await;
     let mut victim = Client::connect(kernel.addr).await;
     let mut sender = Client::connect(kernel.addr).await;

@@ -71,12 +71,39 @@ async fn many_half_sent_requests_do_not_lock_out_healthz() {
     let mut held = Vec::new();
     for _ in 0..200 {
         let mut tcp = TcpStream::connect(kernel.addr).await.unwrap();
-        tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
         held.push(tcp);
     }
     let healthz = http_get(kernel.addr, "/healthz").await;
     assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz}");
     for tcp in &mut held {
         assert!(closed_by_the_kernel(tcp).await);
+    }
+}
+
+#[tokio::test]
+async fn every_http_response_carries_the_security_headers() {
+    let kernel = start(Config::default()).await;
+    for path in ["/", "/healthz", "/no-such-file.js"] {
+        let response = http_get(kernel.addr, path).await;
+        let head = response
+            .split("\r\n\r\n")
+            .next()
+            .unwrap()
+            .to_ascii_lowercase();
+        assert!(
+            head.contains("content-security-policy: ") && head.contains("frame-ancestors 'self'"),
+            "{path}: {head}"
+        );
+        assert!(
+            head.contains("x-content-type-options: nosniff"),
+            "{path}: {head}"
+        );
+        assert!(
+            head.contains("referrer-policy: no-referrer"),
+            "{path}: {head}"
+        );
     }
 }

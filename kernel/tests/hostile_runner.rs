@@ -58,7 +58,8 @@ async fn end_of(client: &mut Client, pid: u64) -> Envelope {
     loop {
         let env = client.recv().await;
         let body = payload(&env);
-        let about = body["pid"].as_u64() == Some(pid) || body["details"]["pid"].as_u64() == Some(pid);
+        let about =
+            body["pid"].as_u64() == Some(pid) || body["details"]["pid"].as_u64() == Some(pid);
         if about && matches!(env.topic.as_str(), "vm.exit" | "vm.error") {
             return env;
         }
@@ -94,7 +95,11 @@ async fn a_guest_sleeping_in_poll_oneoff_is_ended_by_its_wall_timeout_and_frees_
     let kernel = start(one_slot()).await;
     let mut client = Client::connect(kernel.addr).await;
     let pid = spawn(&mut client, sleeper(json!({"wall_timeout_ms": 200}))).await;
-    assert_error(&end_of(&mut client, pid).await, "timeout", Some("wall_timeout_ms"));
+    assert_error(
+        &end_of(&mut client, pid).await,
+        "timeout",
+        Some("wall_timeout_ms"),
+    );
     assert_slot_free(&mut client).await;
 }
 
@@ -103,7 +108,11 @@ async fn a_guest_sleeping_in_poll_oneoff_is_ended_by_its_idle_timeout_and_frees_
     let kernel = start(one_slot()).await;
     let mut client = Client::connect(kernel.addr).await;
     let pid = spawn(&mut client, sleeper(json!({"idle_timeout_ms": 200}))).await;
-    assert_error(&end_of(&mut client, pid).await, "timeout", Some("idle_timeout_ms"));
+    assert_error(
+        &end_of(&mut client, pid).await,
+        "timeout",
+        Some("idle_timeout_ms"),
+    );
     assert_slot_free(&mut client).await;
 }
 
@@ -172,7 +181,12 @@ async fn stdin_past_the_pending_bound_is_refused_and_the_kernel_still_answers() 
             .request("vm.stdin", json!({"pid": pid, "data": chunk}))
             .await;
         let answer = client.recv().await;
-        assert_eq!(answer.request_id(), Some(id.as_str()), "{:?}", payload(&answer));
+        assert_eq!(
+            answer.request_id(),
+            Some(id.as_str()),
+            "{:?}",
+            payload(&answer)
+        );
         if answer.topic.as_str() == "vm.error" {
             refused = Some(answer);
             break;
@@ -180,12 +194,28 @@ async fn stdin_past_the_pending_bound_is_refused_and_the_kernel_still_answers() 
         assert_eq!(answer.topic.as_str(), "vm.stdin:ack");
     }
     let refused = refused.expect("512 KiB of stdin nobody reads was all accepted");
-    assert_error(&refused, "resource_exceeded", Some("max_pending_stdin_bytes"));
+    assert_error(
+        &refused,
+        "resource_exceeded",
+        Some("max_pending_stdin_bytes"),
+    );
 
     client.request("kernel.ping", json!({})).await;
     assert_eq!(client.recv().await.topic.as_str(), "kernel.ping:resp");
     client.request("vm.kill", json!({"pid": pid})).await;
     assert_error(&end_of(&mut client, pid).await, "cancelled", None);
+
+    // A stdin given with the spawn is bounded the same way.
+    let mut body = sleeper(json!({}));
+    body["stdin"] = json!("x".repeat(65 * 1024));
+    let id = client.request("vm.spawn", body).await;
+    let refused = client.recv().await;
+    assert_eq!(refused.request_id(), Some(id.as_str()));
+    assert_error(
+        &refused,
+        "resource_exceeded",
+        Some("max_pending_stdin_bytes"),
+    );
 }
 
 #[tokio::test]
@@ -259,7 +289,11 @@ async fn keys_for_an_x86_machine_past_the_pending_bound_are_refused() {
             .await;
     }
     let refused = next_on(&mut tab, "vm.error").await;
-    assert_error(&refused, "resource_exceeded", Some("max_pending_stdin_bytes"));
+    assert_error(
+        &refused,
+        "resource_exceeded",
+        Some("max_pending_stdin_bytes"),
+    );
     assert_eq!(payload(&refused)["details"]["pid"], pid);
 
     tab.request("kernel.ping", json!({})).await;

@@ -151,7 +151,12 @@ async fn a_reference_bomb_is_refused_before_it_is_expanded() {
     run(&mut client, &task).await;
     let (events, end) = watch(&mut client, usize::MAX).await;
     let error = payload(&end);
-    assert_eq!(end.topic.as_str(), "task.error", "{}", error["results"]["b"]);
+    assert_eq!(
+        end.topic.as_str(),
+        "task.error",
+        "{}",
+        error["results"]["b"]
+    );
     assert_eq!(error["code"], "resource_exceeded", "{error}");
     assert_eq!(error["details"]["limit"], "max_frame_bytes", "{error}");
     assert_eq!(error["details"]["node"], "b", "{error}");
@@ -178,7 +183,12 @@ async fn every_task_message_fits_the_frame_cap_and_big_results_are_marked_trunca
     let task = define(&mut client, nodes).await;
     let run_id = run(&mut client, &task).await;
     let (_, end) = watch(&mut client, max_frame).await;
-    assert_eq!(end.topic.as_str(), "task.done", "{}", payload(&end)["error"]);
+    assert_eq!(
+        end.topic.as_str(),
+        "task.done",
+        "{}",
+        payload(&end)["error"]
+    );
     let results = &payload(&end)["results"];
     for i in 0..3 {
         let result = &results[format!("n{i}")];
@@ -225,7 +235,12 @@ async fn stored_results_are_capped_per_node_and_per_run() {
     .await;
     let run_id = run(&mut client, &task).await;
     let (_, end) = watch(&mut client, usize::MAX).await;
-    assert_eq!(end.topic.as_str(), "task.done", "{}", payload(&end)["error"]);
+    assert_eq!(
+        end.topic.as_str(),
+        "task.done",
+        "{}",
+        payload(&end)["error"]
+    );
     let status = ended_status(&mut client, &run_id).await;
     let mut total = 0;
     for node in status["nodes"].as_array().unwrap().iter().take(4) {
@@ -236,7 +251,11 @@ async fn stored_results_are_capped_per_node_and_per_run() {
         assert!(result["original_bytes"].as_u64().unwrap() >= 64 * 1024);
         total += size;
     }
-    assert!(total <= 40 * 1024, "the run keeps {total} bytes of results");
+    // Past the run's cap a node keeps only the marker (a few dozen bytes).
+    assert!(
+        total <= 40 * 1024 + 64,
+        "the run keeps {total} bytes of results"
+    );
 }
 
 #[tokio::test]
@@ -286,7 +305,12 @@ async fn spawn_when_a_slot_frees(client: &mut Client) {
             while client.recv().await.topic.as_str() != "vm.exit" {}
             return;
         }
-        assert_eq!(payload(&env)["code"], "resource_exceeded", "{:?}", payload(&env));
+        assert_eq!(
+            payload(&env)["code"],
+            "resource_exceeded",
+            "{:?}",
+            payload(&env)
+        );
         assert!(
             tokio::time::Instant::now() < give_up,
             "the program slot was never freed"

@@ -78,13 +78,13 @@ async fn refused_relay(tab: &mut Client, other: &mut Client, session: &str) {
 #[tokio::test]
 async fn a_vfs_session_is_private_to_its_tab_even_within_one_principal() {
     let config = Config {
-        client_token: Some("shared-token".into()),
-        admin_token: Some("root".into()),
+        client_token: Some("shared-token-0123456789".into()),
+        admin_token: Some("root-token-0123456789".into()),
         ..Config::default()
     };
     let kernel = start(config).await;
     let user = Dial {
-        bearer: Some("shared-token".into()),
+        bearer: Some("shared-token-0123456789".into()),
         ..Dial::default()
     };
     let mut tab = Client::connect_as(kernel.addr, &user).await;
@@ -93,7 +93,7 @@ async fn a_vfs_session_is_private_to_its_tab_even_within_one_principal() {
     let mut sibling = Client::connect_as(kernel.addr, &user).await;
     refused_relay(&mut tab, &mut sibling, "s-private").await;
     let admin = Dial {
-        bearer: Some("root".into()),
+        bearer: Some("root-token-0123456789".into()),
         ..Dial::default()
     };
     let mut root = Client::connect_as(kernel.addr, &admin).await;
@@ -191,12 +191,12 @@ async fn a_request_to_a_gone_session_is_session_not_found() {
 #[tokio::test]
 async fn another_principal_cannot_address_a_session() {
     let config = Config {
-        admin_token: Some("root".into()),
+        admin_token: Some("root-token-0123456789".into()),
         ..Config::default()
     };
     let kernel = start(config).await;
     let admin = Dial {
-        bearer: Some("root".into()),
+        bearer: Some("root-token-0123456789".into()),
         ..Dial::default()
     };
     let mut owner = Client::connect_as(kernel.addr, &admin).await;

@@ -91,10 +91,12 @@ fn position(events: &[(String, String)], node: &str, state: &str) -> usize {
 
 #[tokio::test]
 async fn a_diamond_runs_in_dependency_order_with_its_middle_in_parallel() {
-    let kernel = start(Config::default()).await;
-    let mut client = Client::connect(kernel.addr).await;
+    // The guests first: building them can take a while, and a connection that reads nothing
+    // for `limits.idle_timeout_ms` is closed.
     let mut echo = program("echo");
     echo["stdin"] = json!("got: ${top.stdout}");
+    let kernel = start(Config::default()).await;
+    let mut client = Client::connect(kernel.addr).await;
     let task = define(
         &mut client,
         vec![

@@ -4,6 +4,8 @@
 //! stream or error; the desktop uses it to pick error topics for toasts. Typed payloads live in
 //! the namespace modules; this table only names topics.
 
+use std::borrow::Cow;
+
 use crate::request::ReplyKind;
 use crate::topic::{Namespace, Topic};
 
@@ -74,12 +76,13 @@ pub const EVENTS: &[&str] = &[
 /// a rule written for `vm.spawn` (permission or rate limit) applies to `wasm.run` too.
 pub const ALIASES: &[(&str, &str)] = &[("wasm.run", "vm.spawn")];
 
-/// The topic `topic` stands for: itself, or the request an alias names.
-pub fn canonical(topic: &Topic) -> Topic {
+/// The topic `topic` stands for: itself (borrowed, the common case), or the request an alias
+/// names.
+pub fn canonical(topic: &Topic) -> Cow<'_, Topic> {
     let raw = topic.as_str();
     match ALIASES.iter().find(|(alias, _)| *alias == raw) {
-        Some((_, of)) => Topic::parse(of).expect("catalog aliases are valid topics"),
-        None => topic.clone(),
+        Some((_, of)) => Cow::Owned(Topic::parse(of).expect("catalog aliases are valid topics")),
+        None => Cow::Borrowed(topic),
     }
 }
 
@@ -144,8 +147,8 @@ mod tests {
     #[test]
     fn an_alias_stands_for_a_known_request() {
         let t = |s: &str| Topic::parse(s).unwrap();
-        assert_eq!(canonical(&t("wasm.run")), t("vm.spawn"));
-        assert_eq!(canonical(&t("vm.kill")), t("vm.kill"));
+        assert_eq!(*canonical(&t("wasm.run")), t("vm.spawn"));
+        assert_eq!(*canonical(&t("vm.kill")), t("vm.kill"));
         for (alias, of) in ALIASES {
             assert!(matches!(classify(&t(alias)), Some(TopicKind::Request(_))));
             assert!(matches!(classify(&t(of)), Some(TopicKind::Request(_))));

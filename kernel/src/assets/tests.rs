@@ -131,3 +131,86 @@ fn accept_encoding_respects_q_values() {
     assert!(!accepts("", "gzip"));
     assert!(accepts("BR;q=0.5", "br"));
 }
+
+// ---- Security headers (issue #13, finding 14) ----
+
+static PAGE_WITH_SCRIPTS: &[Asset] = &[Asset {
+    path: "/index.html",
+    body: b"<!doctype html><head><SCRIPT type=\"module\">\nimport init from '/app.js';\nawait init();\n</script>\
+<script src=\"/other.js\"></script><script>alert(1)</script></head>",
+    brotli: None,
+    gzip: None,
+    content_type: "text/html; charset=utf-8",
+    immutable: false,
+    etag: "\"scr\"",
+}];
+
+fn csp(resp: &Response) -> String {
+    resp.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    for (table, path) in [
+        (TABLE, "/"),
+        (TABLE, "/app-0123456789abcdef.js"),
+        (TABLE, "/nope.js"),
+        (TABLE, "/healthz"),
+        (&[][..], "/"),
+    ] {
+        let resp = get(table, path, &[]).await;
+        let headers = resp.headers();
+        assert!(
+            csp(&resp).contains("frame-ancestors 'self'"),
+            "{path}: {headers:?}"
+        );
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+        assert_eq!(headers[header::REFERRER_POLICY], "no-referrer", "{path}");
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "SAMEORIGIN", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_policy_allows_wasm_and_the_pages_own_inline_scripts_by_hash_only() {
+    let policy = csp(&get(PAGE_WITH_SCRIPTS, "/", &[]).await);
+    let script_src = policy
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src"))
+        .unwrap();
+    assert!(script_src.contains("'self'"), "{script_src}");
+    assert!(script_src.contains("'wasm-unsafe-eval'"), "{script_src}");
+    assert!(
+        script_src.contains("'sha256-mStLiw5ufhC4Rn65S+yuobFT1L6YIq0IsINW02YqTpc='"),
+        "{script_src}"
+    );
+    assert!(
+        script_src.contains("'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"),
+        "{script_src}"
+    );
+    assert!(!script_src.contains("unsafe-inline"), "{script_src}");
+    assert!(!policy.contains("'unsafe-eval'"), "{policy}");
+    for directive in [
+        "default-src 'self'",
+        "object-src 'none'",
+        "worker-src 'self' blob:",
+        "connect-src 'self' ws: wss:",
+    ] {
+        assert!(policy.contains(directive), "{directive} in {policy}");
+    }
+}
+
+#[test]
+fn inline_script_hashes_skip_external_scripts() {
+    assert_eq!(
+        inline_script_hashes(b"<script src=/a.js></script><p>no scripts</p>"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        inline_script_hashes(b"<script>alert(1)</script><script>alert(1)"),
+        vec!["sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI=".to_owned()]
+    );
+}

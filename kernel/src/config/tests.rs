@@ -261,9 +261,15 @@ fn tokens_shorter_than_16_characters_are_refused_with_their_key() {
         "{err}"
     );
     let err = refused("listen: 127.0.0.1:9000\nadmin_token: \"\"\n");
-    assert!(err.contains("admin_token") && err.contains("line 2"), "{err}");
+    assert!(
+        err.contains("admin_token") && err.contains("line 2"),
+        "{err}"
+    );
     let err = env_error(Config::default(), "AETHER_ADMIN_TOKEN", "12345");
-    assert!(err.contains("AETHER_ADMIN_TOKEN") && err.contains("16"), "{err}");
+    assert!(
+        err.contains("AETHER_ADMIN_TOKEN") && err.contains("16"),
+        "{err}"
+    );
     // Sixteen characters are enough, and a token that looks like a number stays text.
     let config = Config::from_yaml("client_token: \"0123456789abcdef\"\n").unwrap();
     assert_eq!(config.client_token.as_deref(), Some("0123456789abcdef"));
@@ -312,8 +318,12 @@ fn requests_per_second_above_a_billion_is_refused_instead_of_panicking() {
         err.contains("AETHER_HTTP_RATE_LIMIT__REQUESTS_PER_SECOND"),
         "{err}"
     );
-    let config = Config::from_yaml("http_rate_limit:\n  requests_per_second: 1000000000\n").unwrap();
-    assert_eq!(config.http_rate_limit.requests_per_second.get(), 1_000_000_000);
+    let config =
+        Config::from_yaml("http_rate_limit:\n  requests_per_second: 1000000000\n").unwrap();
+    assert_eq!(
+        config.http_rate_limit.requests_per_second.get(),
+        1_000_000_000
+    );
 }
 
 #[test]
@@ -335,7 +345,10 @@ fn max_frame_bytes_above_256_mib_is_refused_instead_of_wrapping_the_hard_cap() {
 
 #[test]
 fn the_header_read_timeout_defaults_to_ten_seconds_and_is_configurable() {
-    assert_eq!(Config::default().limits.header_read_timeout_ms.get(), 10_000);
+    assert_eq!(
+        Config::default().limits.header_read_timeout_ms.get(),
+        10_000
+    );
     let config = Config::from_yaml("limits:\n  header_read_timeout_ms: 250\n").unwrap();
     assert_eq!(config.limits.header_read_timeout_ms.get(), 250);
     let err = refused("limits:\n  header_read_timeout_ms: 0\n");

@@ -6,6 +6,8 @@
 //! [`aether_shared::catalog::ALIASES`]): a `deny vm.spawn` rule denies `wasm.run`, and both draw
 //! from `vm.spawn`'s rate buckets. A rule naming the alias itself still applies to it.
 
+use std::borrow::Cow;
+
 use aether_shared::catalog::canonical;
 use aether_shared::{ErrorCode, ErrorPayload, Topic};
 
@@ -26,12 +28,13 @@ impl Guards {
             return Ok(());
         }
         let judged = canonical(topic);
-        let as_what = if &judged == topic {
-            String::new()
-        } else {
+        let is_alias = matches!(judged, Cow::Owned(_));
+        let as_what = if is_alias {
             format!(" (judged as `{judged}`, the topic it stands for)")
+        } else {
+            String::new()
         };
-        if !self.permissions.allows(&judged) || !self.permissions.allows(topic) {
+        if !self.permissions.allows(&judged) || (is_alias && !self.permissions.allows(topic)) {
             return Err(Refusal {
                 reason: Reason::PermissionDenied,
                 error: ErrorPayload::new(

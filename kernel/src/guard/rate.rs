@@ -7,9 +7,8 @@
 //! come and go. The live bucket count is shared for `kernel.stats` and tests.
 
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use aether_shared::{Pattern, Topic};
@@ -64,7 +63,17 @@ impl TopicLimiter {
 pub struct RateLimits {
     rules: Arc<[RateRule]>,
     live_buckets: Arc<AtomicI64>,
-    by_principal: Mutex<HashMap<Principal, Arc<Mutex<RateGuard>>>>,
+    /// One set per principal, indexed by [`slot`].
+    by_principal: [OnceLock<Mutex<RateGuard>>; 3],
+}
+
+/// The index of a principal's buckets.
+fn slot(principal: Principal) -> usize {
+    match principal {
+        Principal::Admin => 0,
+        Principal::TokenHolder => 1,
+        Principal::Local => 2,
+    }
 }
 
 impl RateLimits {
@@ -72,7 +81,7 @@ impl RateLimits {
         RateLimits {
             rules,
             live_buckets,
-            by_principal: Mutex::new(HashMap::new()),
+            by_principal: Default::default(),
         }
     }
 
@@ -81,17 +90,13 @@ impl RateLimits {
         if self.rules.is_empty() {
             return Ok(());
         }
-        let guard = {
-            let mut map = self.by_principal.lock().expect("rate lock");
-            Arc::clone(map.entry(principal).or_insert_with(|| {
-                Arc::new(Mutex::new(RateGuard::new(
-                    Arc::clone(&self.rules),
-                    Arc::clone(&self.live_buckets),
-                )))
-            }))
-        };
-        let mut guard = guard.lock().expect("rate lock");
-        guard.check(topic)
+        let guard = self.by_principal[slot(principal)].get_or_init(|| {
+            Mutex::new(RateGuard::new(
+                Arc::clone(&self.rules),
+                Arc::clone(&self.live_buckets),
+            ))
+        });
+        guard.lock().expect("rate lock").check(topic)
     }
 }
 

@@ -87,6 +87,7 @@ impl Services {
     /// Releases what a disconnected client held (its running programs and AI requests stop).
     pub fn client_gone(&self, client_id: &str) {
         self.ai.client_gone(client_id);
+        self.task.client_gone(client_id);
         self.compute_sessions.remove(client_id);
         if let Some(Some(vm)) = self.vm.get() {
             vm.client_gone(client_id);

@@ -40,7 +40,10 @@ pub struct Node {
     pub timeout_ms: Option<u64>,
 }
 
-/// `task.define {name, nodes, timeout_ms?}` → `task.define:ack {task_id}`.
+/// `task.define {name, nodes, timeout_ms?, keep_on_disconnect?}` → `task.define:ack {task_id}`.
+///
+/// A definition is at most the kernel's `task.max_definition_bytes` (as JSON); each principal
+/// keeps its newest `task.max_definitions`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Define {
     pub name: String,
@@ -48,7 +51,17 @@ pub struct Define {
     /// The whole run's timeout (at most the kernel's `task.run_timeout_ms`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// Whether a run goes on after the client that started it disconnects. Default `false`: the
+    /// run is cancelled (its programs killed) when its caller leaves.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_on_disconnect: bool,
 }
+
+/// Set to `true` in a node's result (in `task.event`, `task.done`, `task.status`) that the
+/// kernel cut to fit its caps; its long strings are shortened, or the result is only this marker.
+pub const TRUNCATED_FIELD: &str = "truncated";
+/// Beside [`TRUNCATED_FIELD`]: the size in bytes of the whole result, as JSON.
+pub const ORIGINAL_BYTES_FIELD: &str = "original_bytes";
 
 /// The answer to [`Define`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,7 +117,8 @@ pub struct Event {
     /// Time from the node's start to this change, once it has settled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
-    /// The node's result (its reply; for a program `{pid, code, stdout, stderr, …}`) on success.
+    /// The node's result (its reply; for a program `{pid, code, stdout, stderr, …}`) on success,
+    /// cut to the kernel's caps (then with [`TRUNCATED_FIELD`] and [`ORIGINAL_BYTES_FIELD`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Payload>,
     /// Why the node failed, timed out or was skipped or cancelled.
@@ -126,7 +140,8 @@ impl Event {
     }
 }
 
-/// `task.done {run_id, results}`: every node succeeded; `results` holds each node's reply.
+/// `task.done {run_id, results}`: every node succeeded; `results` holds each node's reply, cut
+/// (and marked [`TRUNCATED_FIELD`]) so that the message fits the kernel's frame cap.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Done {
     pub run_id: String,

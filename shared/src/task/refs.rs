@@ -334,7 +334,12 @@ mod tests {
     fn missing_values_and_bad_syntax_are_named() {
         let build = json!({"code": 1});
         let results = |id: &str| (id == "build").then_some(&build);
-        let err = resolve(&payload(json!({"a": "${build.stdout}"})), &results, usize::MAX).unwrap_err();
+        let err = resolve(
+            &payload(json!({"a": "${build.stdout}"})),
+            &results,
+            usize::MAX,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("no `stdout`"), "{err}");
         let err = resolve(&payload(json!({"a": "${build"})), &results, usize::MAX).unwrap_err();
         assert!(matches!(err, RefError::Syntax(_)), "{err}");
@@ -373,7 +378,12 @@ mod tests {
         };
         let whole: Vec<Value> = (0..2000).map(|_| json!("${a.stdout}")).collect();
         let err = resolve(&payload(json!({"q": whole})), &results, 10 * 1024).unwrap_err();
-        assert_eq!(err, RefError::TooLarge { max_bytes: 10 * 1024 });
+        assert_eq!(
+            err,
+            RefError::TooLarge {
+                max_bytes: 10 * 1024
+            }
+        );
         assert!(looked_up.get() <= 10, "{} lookups", looked_up.get());
 
         looked_up.set(0);
@@ -383,7 +393,8 @@ mod tests {
         assert!(looked_up.get() <= 10, "{} lookups", looked_up.get());
 
         // Within the budget, the same quotes expand.
-        let fits = resolve(&payload(json!({"q": ["${a.stdout}"; 3]})), &results, 10 * 1024);
+        let three = vec![json!("${a.stdout}"); 3];
+        let fits = resolve(&payload(json!({"q": three})), &results, 10 * 1024);
         assert_eq!(fits.unwrap()["q"][2].as_str().unwrap().len(), 1024);
     }
 

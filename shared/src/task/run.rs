@@ -37,7 +37,8 @@ pub struct Cancelling {}
 
 crate::bus_request!(Cancel => "task.cancel", Ack, Cancelling);
 
-/// `task.status {run_id}` → `task.status:resp` [`RunRecord`], live or from the history.
+/// `task.status {run_id}` → `task.status:resp` [`RunRecord`], live or from the history; node
+/// results are cut (and marked `truncated`) to fit the kernel's frame cap.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
     pub run_id: String,
@@ -152,6 +153,9 @@ impl From<&RunRecord> for RunSummary {
 pub struct TaskList {
     pub tasks: Vec<TaskSummary>,
     pub runs: Vec<RunSummary>,
+    /// The oldest entries were left out so that the answer fits the kernel's frame cap.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 #[cfg(test)]

@@ -116,7 +116,10 @@ mod tests {
         let active = Arc::new(Active::default());
         let a = active.admit("c1", "c1", "r1", 2).unwrap();
         let _b = active.admit("c1", "c1", "r2", 2).unwrap();
-        assert_eq!(active.admit("c1", "c1", "r3", 2).err(), Some(AiError::TooMany(2)));
+        assert_eq!(
+            active.admit("c1", "c1", "r3", 2).err(),
+            Some(AiError::TooMany(2))
+        );
         assert!(
             active.admit("c2", "c2", "r1", 2).is_ok(),
             "other clients have their own cap"
@@ -146,7 +149,10 @@ mod tests {
             Some(AiError::TooMany(2)),
             "a second run does not bring a fresh cap"
         );
-        assert!(!active.cancel("caller", "node-0"), "the agent's request stays the agent's");
+        assert!(
+            !active.cancel("caller", "node-0"),
+            "the agent's request stays the agent's"
+        );
         assert!(active.cancel("task-1", "node-0"));
     }
 }

@@ -9,25 +9,36 @@
 //! shutdown stops every running node (programs get a `vm.kill` and are waited for a moment) and
 //! ends the run. Every state change is a `task.event` to the caller; the run ends with one
 //! `task.done` or `task.error` (with `details.run_id`).
+//!
+//! What the run sends is the caller's: every node passes the guardrails' admission (permissions
+//! and the caller's rate limits) as if the caller sent it, and its payload, once its `${…}`
+//! references are expanded, may not pass `limits.max_frame_bytes`. What the run receives is the
+//! kernel's: the agent accepts only envelopes sent by the kernel itself, so another client that
+//! learns the agent's address cannot answer for a node. Results are kept and sent within the
+//! caps of [`super::fit`].
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use aether_shared::task::{Done, Event, NodeState, RunRecord, RunState, refs};
+use aether_shared::task::{Event, NodeState, RunState, refs};
 use aether_shared::vm::Kill;
 use aether_shared::{
-    BusRequest as _, Envelope, ErrorCode, ErrorPayload, Namespace, Payload, Topic,
+    BusRequest as _, Envelope, ErrorCode, ErrorPayload, KERNEL_ADDRESS, Payload, Topic,
 };
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::ending::Ending;
+use super::fit;
+use super::live::Live;
 use super::outcome::{self, Outcome};
 use super::store::StoredTask;
 use crate::bus::{Bus, ClientHandle};
 use crate::clock::now_rfc3339;
-use crate::guard::{Permissions, Principal};
+use crate::guard::Principal;
+use crate::guard::audit::{self, Reason};
 use crate::services::Services;
 
 /// Frames an agent may have queued before the bus cuts it off.
@@ -39,18 +50,10 @@ const OUTPUT_KEPT: usize = 1024 * 1024;
 /// has compiled; this is a safety net, not the normal path.
 const STOP_GRACE: Duration = Duration::from_secs(30);
 
-/// A run in flight, as `task.status` and `task.cancel` see it.
-pub struct Live {
-    pub owner: Principal,
-    pub record: Mutex<RunRecord>,
-    pub cancel: CancellationToken,
-}
-
 /// Everything a run needs.
 pub struct RunContext {
     pub bus: Bus,
     pub services: Weak<Services>,
-    pub permissions: Arc<Permissions>,
     pub run_id: String,
     pub task: Arc<StoredTask>,
     pub caller_id: String,
@@ -58,19 +61,15 @@ pub struct RunContext {
     pub node_timeout_cap: u64,
     pub run_timeout: Duration,
     pub max_parallel: usize,
+    /// The kernel's frame cap: the most a node's expanded payload and any message may take.
+    pub max_frame_bytes: usize,
+    /// `task.max_result_bytes`: one node's result as kept and sent.
+    pub max_result_bytes: usize,
+    /// `task.max_run_result_bytes`: the run's results together.
+    pub max_run_result_bytes: usize,
     pub live: Arc<Live>,
     /// The kernel's shutdown.
     pub shutdown: CancellationToken,
-}
-
-/// How the run ended.
-pub enum Ending {
-    /// Every node settled; `failed` holds the first node that failed, if any.
-    Settled {
-        failed: Option<(String, ErrorPayload)>,
-    },
-    /// Stopped early: `cancelled`, `timeout` (node or run) or the kernel's shutdown.
-    Stopped(RunState, ErrorPayload),
 }
 
 struct Program {
@@ -88,7 +87,17 @@ struct Runner {
     unmet: Vec<usize>,
     state: Vec<NodeState>,
     started: Vec<Option<Instant>>,
+    /// Each node's whole result, for the `${…}` references of the nodes after it; dropped once
+    /// no node that has not started quotes it.
     results: Vec<Option<Value>>,
+    /// The nodes each node quotes.
+    quotes: Vec<Vec<usize>>,
+    /// How many nodes that have not started quote each node.
+    quoted_by: Vec<usize>,
+    /// Each node's result as kept and sent (cut to the caps).
+    kept: Vec<Option<Payload>>,
+    /// Bytes of `task.max_run_result_bytes` not yet used by `kept`.
+    kept_left: usize,
     programs: HashMap<usize, Program>,
     /// The answer so far of each running `ai.chat` node.
     answers: HashMap<usize, String>,
@@ -102,8 +111,9 @@ struct Runner {
     stopped: Option<(RunState, ErrorPayload)>,
 }
 
-/// Executes the run to its end and returns how it ended. The caller persists the result.
-pub async fn execute(ctx: RunContext) -> (Ending, Vec<Option<Value>>) {
+/// Executes the run to its end and returns how it ended, with each node's kept result. The
+/// caller persists the record.
+pub async fn execute(ctx: RunContext) -> (Ending, Vec<Option<Payload>>) {
     let agent_id = format!("task-{}", ctx.run_id);
     let (handle, mut rx) =
         ClientHandle::agent(agent_id, ctx.principal, ctx.caller_id.clone(), AGENT_QUEUE);
@@ -115,7 +125,7 @@ pub async fn execute(ctx: RunContext) -> (Ending, Vec<Option<Value>>) {
     if let Some(services) = runner.ctx.services.upgrade() {
         services.client_gone(agent.id());
     }
-    (ending, runner.results)
+    (ending, runner.kept)
 }
 
 impl Runner {
@@ -135,6 +145,23 @@ impl Runner {
             unmet[i] = node.after.len();
         }
         let ready = (0..nodes.len()).filter(|&i| unmet[i] == 0).collect();
+        let kept_left = ctx.max_run_result_bytes;
+        let mut quotes = vec![Vec::new(); nodes.len()];
+        let mut quoted_by = vec![0; nodes.len()];
+        for (i, node) in nodes.iter().enumerate() {
+            // The definition's references were checked when it was defined.
+            let mut quoted: Vec<usize> = refs::find(&node.payload)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|r| index.get(&r.node).copied())
+                .collect();
+            quoted.sort_unstable();
+            quoted.dedup();
+            for &j in &quoted {
+                quoted_by[j] += 1;
+            }
+            quotes[i] = quoted;
+        }
         Runner {
             agent,
             index,
@@ -143,6 +170,10 @@ impl Runner {
             state: vec![NodeState::Pending; nodes.len()],
             started: vec![None; nodes.len()],
             results: vec![None; nodes.len()],
+            kept: vec![None; nodes.len()],
+            kept_left,
+            quotes,
+            quoted_by,
             programs: HashMap::new(),
             answers: HashMap::new(),
             pids: HashMap::new(),
@@ -196,10 +227,8 @@ impl Runner {
                     ).with_detail("interrupted", true), None);
                 }
                 _ = cancel.cancelled(), if open => {
-                    self.stop_all(RunState::Cancelled, ErrorPayload::new(
-                        ErrorCode::Cancelled,
-                        "The run was cancelled.",
-                    ), None);
+                    let error = self.ctx.live.cancel_error();
+                    self.stop_all(RunState::Cancelled, error, None);
                 }
                 _ = tokio::time::sleep_until(run_deadline), if open => {
                     let node = self.oldest_running();
@@ -265,39 +294,54 @@ impl Runner {
             .map(|i| self.node_id(i).to_owned())
     }
 
-    /// Sends node `i`'s request.
+    /// Sends node `i`'s request: its references expanded within the frame cap, admitted as the
+    /// caller's own request.
     fn start(&mut self, i: usize) {
         let node = &self.ctx.task.nodes[i];
+        let max = self.ctx.max_frame_bytes;
         let payload = {
             let results = &self.results;
             let index = &self.index;
             let lookup = |id: &str| index.get(id).and_then(|&j| results[j].as_ref());
-            refs::resolve(&node.payload, &lookup)
+            refs::resolve(&node.payload, &lookup, max)
         };
         let mut payload = match payload {
             Ok(p) => p,
+            Err(e @ refs::RefError::TooLarge { .. }) => {
+                let error = ErrorPayload::new(
+                    ErrorCode::ResourceExceeded,
+                    format!("Node `{}`: {e}.", node.id),
+                )
+                .with_detail("limit", "max_frame_bytes")
+                .with_detail("value", max as u64)
+                .with_detail("node", node.id.as_str());
+                self.fail(i, error, None);
+                return;
+            }
             Err(e) => {
                 let error = ErrorPayload::new(ErrorCode::BadRequest, e.to_string());
                 self.fail(i, error, None);
                 return;
             }
         };
-        if !self.ctx.principal.is_admin() && !self.ctx.permissions.allows(&node.topic) {
-            let error = ErrorPayload::new(
-                ErrorCode::PermissionDenied,
-                format!(
-                    "The kernel's permission rules do not allow `{}` for this caller.",
-                    node.topic
-                ),
-            );
-            self.fail(i, error, None);
-            return;
-        }
         let Some(services) = self.ctx.services.upgrade() else {
             let error = ErrorPayload::new(ErrorCode::Cancelled, "The kernel is shutting down.");
             self.fail(i, error, None);
             return;
         };
+        if let Err(refusal) = services.guards().admit(self.ctx.principal, &node.topic) {
+            audit::refused(
+                self.ctx.bus.stats(),
+                refusal.reason,
+                Some(self.agent.id()),
+                self.ctx.principal.as_str(),
+                Some(node.topic.as_str()),
+                &refusal.error.error,
+            );
+            let error = refusal.error.with_detail("node", node.id.as_str());
+            self.fail(i, error, None);
+            return;
+        }
         payload.insert(
             aether_shared::envelope::REQUEST_ID_FIELD.to_owned(),
             Value::String(outcome::node_request_id(i)),
@@ -336,6 +380,21 @@ impl Runner {
         let Ok(env) = Envelope::from_json(frame) else {
             return;
         };
+        // Only the kernel answers the agent's requests; anything else is a forgery.
+        if env.from.as_deref() != Some(KERNEL_ADDRESS) {
+            audit::refused(
+                self.ctx.bus.stats(),
+                Reason::ForgedAnswer,
+                env.from.as_deref(),
+                self.ctx.principal.as_str(),
+                Some(env.topic.as_str()),
+                &format!(
+                    "An envelope addressed to the run agent `{}` did not come from the kernel; it was dropped.",
+                    self.agent.id()
+                ),
+            );
+            return;
+        }
         let programs = &self.programs;
         match outcome::read(env, |i| programs.contains_key(&i)) {
             Outcome::Reply { index, payload } => {
@@ -427,12 +486,14 @@ impl Runner {
 
     fn succeed(&mut self, i: usize, result: Value) {
         self.finish_running(i);
-        self.results[i] = Some(result.clone());
-        let payload = match result {
-            Value::Object(map) => Some(map),
-            _ => None,
+        let payload = match &result {
+            Value::Object(map) => map.clone(),
+            other => Payload::from_iter([("value".to_owned(), other.clone())]),
         };
-        self.set_state(i, NodeState::Succeeded, payload, None);
+        if self.quoted_by[i] > 0 {
+            self.results[i] = Some(result);
+        }
+        self.set_state(i, NodeState::Succeeded, Some(payload), None);
         for k in 0..self.dependents[i].len() {
             let d = self.dependents[i][k];
             self.unmet[d] -= 1;
@@ -562,7 +623,28 @@ impl Runner {
         services.dispatch(&self.agent, env);
     }
 
-    /// Records node `i`'s new state and tells the caller.
+    /// Node `i` has left `pending`: the results only it still needed are dropped.
+    fn release_quotes(&mut self, i: usize) {
+        for k in 0..self.quotes[i].len() {
+            let j = self.quotes[i][k];
+            self.quoted_by[j] -= 1;
+            if self.quoted_by[j] == 0 {
+                self.results[j] = None;
+            }
+        }
+    }
+
+    /// Node `i`'s result as kept: within `task.max_result_bytes` and what is left of
+    /// `task.max_run_result_bytes`.
+    fn keep(&mut self, i: usize, result: &Payload) -> Payload {
+        let max = self.ctx.max_result_bytes.min(self.kept_left);
+        let kept = fit::result(result, max);
+        self.kept_left = self.kept_left.saturating_sub(fit::json_len(&kept));
+        self.kept[i] = Some(kept.clone());
+        kept
+    }
+
+    /// Records node `i`'s new state (its result cut to the caps) and tells the caller.
     fn set_state(
         &mut self,
         i: usize,
@@ -570,6 +652,10 @@ impl Runner {
         result: Option<Payload>,
         error: Option<ErrorPayload>,
     ) {
+        let result = result.map(|r| self.keep(i, &r));
+        if self.state[i] == NodeState::Pending {
+            self.release_quotes(i);
+        }
         self.state[i] = state;
         let duration_ms = state
             .is_settled()
@@ -583,7 +669,7 @@ impl Runner {
             node.result.clone_from(&result);
             node.error.clone_from(&error);
         }
-        let event = Event {
+        let mut event = Event {
             run_id: self.ctx.run_id.clone(),
             node: self.node_id(i).to_owned(),
             state,
@@ -591,74 +677,11 @@ impl Runner {
             result,
             error,
         };
+        fit::event(&mut event, fit::frame_room(self.ctx.max_frame_bytes, None));
         let env = Envelope::new(Topic::from_static("task.event"))
             .with_payload(&event)
             .to(self.ctx.caller_id.as_str());
         // The caller may have left; the run goes on and its history keeps the outcome.
         let _ = self.ctx.bus.publish_from_kernel(env);
-    }
-}
-
-/// Tells the caller how the run ended: `task.done` with every node's result, or `task.error`.
-pub fn announce(
-    bus: &Bus,
-    caller_id: &str,
-    run_id: &str,
-    task: &StoredTask,
-    ending: &Ending,
-    results: &[Option<Value>],
-) {
-    let env = match ending {
-        Ending::Settled { failed: None } => {
-            let results = task
-                .nodes
-                .iter()
-                .zip(results)
-                .map(|(n, r)| {
-                    let value = match r {
-                        Some(Value::Object(map)) => map.clone(),
-                        Some(other) => {
-                            let mut map = Payload::new();
-                            map.insert("value".into(), other.clone());
-                            map
-                        }
-                        None => Payload::new(),
-                    };
-                    (n.id.clone(), value)
-                })
-                .collect();
-            Envelope::new(Topic::from_static("task.done")).with_payload(&Done {
-                run_id: run_id.to_owned(),
-                results,
-            })
-        }
-        Ending::Settled {
-            failed: Some((node, error)),
-        } => {
-            let error =
-                ErrorPayload::new(error.code, format!("Node `{node}` failed: {}", error.error))
-                    .with_detail("node", node.as_str())
-                    .with_detail("run_id", run_id);
-            Envelope::new(Namespace::Task.error_topic()).with_payload(&error)
-        }
-        Ending::Stopped(_, error) => {
-            let error = error.clone().with_detail("run_id", run_id);
-            Envelope::new(Namespace::Task.error_topic()).with_payload(&error)
-        }
-    };
-    let _ = bus.publish_from_kernel(env.to(caller_id));
-}
-
-/// The run's state from how it ended.
-pub fn final_state(ending: &Ending) -> (RunState, Option<ErrorPayload>) {
-    match ending {
-        Ending::Settled { failed: None } => (RunState::Succeeded, None),
-        Ending::Settled {
-            failed: Some((node, error)),
-        } => (
-            RunState::Failed,
-            Some(error.clone().with_detail("node", node.as_str())),
-        ),
-        Ending::Stopped(state, error) => (*state, Some(error.clone())),
     }
 }

@@ -5,9 +5,17 @@
 //! [`engine`] run and acknowledges its id; `task.cancel` stops it; `task.status` and `task.list`
 //! read live runs and the [`store`]d history. Tasks and runs belong to the principal that made
 //! them (admin sees all). The store opens on the first `task.*` request.
+//!
+//! Caps: a definition is at most `task.max_definition_bytes` and each principal keeps its newest
+//! `task.max_definitions`; results are kept and sent within the caps of [`fit`]; a run ends
+//! (`cancelled`) when the client that started it leaves, unless its definition says
+//! `keep_on_disconnect`. Run ids carry 128 random bits: a run's agent is addressed by it.
 
 mod definition;
+mod ending;
 mod engine;
+mod fit;
+mod live;
 mod outcome;
 mod store;
 
@@ -16,14 +24,15 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
-use aether_shared::catalog::{TopicKind, classify};
+use aether_shared::catalog::{TopicKind, canonical, classify};
 use aether_shared::task::{
     Cancel, Cancelling, Define, Defined, List, Parse, RunSummary, Started, Status, TaskList, graph,
     refs,
 };
 use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace};
 
-use self::engine::{Live, RunContext};
+use self::engine::RunContext;
+use self::live::Live;
 use self::store::{Store, StoredRun, StoredTask};
 use super::{Services, decode};
 use crate::bus::{Bus, ClientHandle};
@@ -47,6 +56,8 @@ struct Inner {
     services: Weak<Services>,
     permissions: Arc<Permissions>,
     limits: TaskLimits,
+    /// The kernel's frame cap: every `task.*` message fits in it.
+    max_frame_bytes: usize,
     data_dir: Option<PathBuf>,
     store: OnceLock<Result<Arc<Store>, String>>,
     live: Mutex<HashMap<String, Arc<Live>>>,
@@ -67,6 +78,7 @@ impl TaskService {
                 services,
                 permissions,
                 limits: config.task.clone(),
+                max_frame_bytes: config.limits.max_frame_bytes.get(),
                 data_dir: config.data_dir(),
                 store: OnceLock::new(),
                 live: Mutex::new(HashMap::new()),
@@ -169,12 +181,14 @@ impl TaskService {
             name: req.name,
             nodes: req.nodes,
             timeout_ms: req.timeout_ms,
+            keep_on_disconnect: req.keep_on_disconnect,
             owner: client.principal().as_str().to_owned(),
             defined: now_rfc3339(),
         };
         let task_id = task.task_id.clone();
+        let kept = self.inner.limits.max_definitions.get() as usize;
         if self
-            .with_store(&env, move |store| store.put_task(&task))
+            .with_store(&env, move |store| store.put_task(&task, kept))
             .await
             .is_some()
         {
@@ -192,6 +206,18 @@ impl TaskService {
         let bad = |text: String| ErrorPayload::new(ErrorCode::BadRequest, text);
         if req.name.trim().is_empty() || req.name.len() > 128 {
             return Err(bad("Give the task a name of 1 to 128 characters.".into()));
+        }
+        let max_bytes = self.inner.limits.max_definition_bytes.get();
+        let bytes = fit::json_len(req);
+        if bytes > max_bytes {
+            return Err(ErrorPayload::new(
+                ErrorCode::ResourceExceeded,
+                format!(
+                    "The definition is {bytes} bytes; this kernel keeps definitions of at most {max_bytes} (task.max_definition_bytes). Load large modules by path instead of inlining them."
+                ),
+            )
+            .with_detail("limit", "max_definition_bytes")
+            .with_detail("value", max_bytes as u64));
         }
         let max = self.inner.limits.max_nodes.get() as usize;
         if req.nodes.len() > max {
@@ -224,7 +250,10 @@ impl TaskService {
                 )));
             }
             let principal = client.principal();
-            if !principal.is_admin() && !self.inner.permissions.allows(topic) {
+            // An alias (`wasm.run`) is judged as the topic it stands for, too.
+            let allowed = self.inner.permissions.allows(topic)
+                && self.inner.permissions.allows(&canonical(topic));
+            if !principal.is_admin() && !allowed {
                 let text = format!(
                     "Node `{}` sends `{topic}`, which the kernel's permission rules do not allow you to send.",
                     node.id
@@ -281,14 +310,19 @@ impl TaskService {
                 );
                 return;
             }
-            let run = Arc::new(Live {
-                owner: client.principal(),
-                record: Mutex::new(store::fresh_record(&run_id, &task, now_rfc3339())),
-                cancel: CancellationToken::new(),
-            });
+            let run = Arc::new(Live::new(
+                client.principal(),
+                client.id().to_owned(),
+                task.keep_on_disconnect,
+                store::fresh_record(&run_id, &task, now_rfc3339()),
+            ));
             live.insert(run_id.clone(), Arc::clone(&run));
             run
         };
+        // A caller that left while the task was looked up is gone for good.
+        if !task.keep_on_disconnect && !inner.bus.is_connected(client.id()) {
+            live.cancel_because(caller_left());
+        }
         let first = StoredRun {
             owner: task.owner.clone(),
             record: live.record.lock().expect("run record lock").clone(),
@@ -316,7 +350,6 @@ impl TaskService {
         let ctx = RunContext {
             bus: inner.bus.clone(),
             services: inner.services.clone(),
-            permissions: Arc::clone(&inner.permissions),
             run_id: run_id.clone(),
             task: Arc::new(task),
             caller_id: client.id().to_owned(),
@@ -324,6 +357,9 @@ impl TaskService {
             node_timeout_cap: limits.node_timeout_ms.get(),
             run_timeout: Duration::from_millis(run_ms),
             max_parallel: limits.max_parallel.get() as usize,
+            max_frame_bytes: inner.max_frame_bytes,
+            max_result_bytes: limits.max_result_bytes.get(),
+            max_run_result_bytes: limits.max_run_result_bytes.get(),
             live: Arc::clone(&live),
             shutdown: inner.shutdown.clone(),
         };
@@ -345,8 +381,8 @@ impl TaskService {
             Arc::clone(&ctx.task),
             Arc::clone(&ctx.live),
         );
-        let (ending, results) = engine::execute(ctx).await;
-        let (state, error) = engine::final_state(&ending);
+        let (ending, kept) = engine::execute(ctx).await;
+        let (state, error) = ending::final_state(&ending);
         let record = {
             let mut record = live.record.lock().expect("run record lock");
             record.state = state;
@@ -356,7 +392,8 @@ impl TaskService {
             record.clone()
         };
         tracing::info!(state = ?state, duration_ms = record.duration_ms, "task run ended");
-        engine::announce(&bus, &caller, &run_id, &task, &ending, &results);
+        let max_frame = self.inner.max_frame_bytes;
+        ending::announce(&bus, &caller, &run_id, &task, &ending, &kept, max_frame);
         let stored = StoredRun {
             owner: task.owner.clone(),
             record,
@@ -412,13 +449,18 @@ impl TaskService {
     }
 
     async fn status(&self, client: &Arc<ClientHandle>, env: Envelope, run_id: String) {
+        let room = fit::frame_room(self.inner.max_frame_bytes, env.request_id());
         if let Some(run) = self.live_run(client, &run_id) {
-            let record = run.record.lock().expect("run record lock").clone();
+            let mut record = run.record.lock().expect("run record lock").clone();
+            fit::record(&mut record, room);
             self.inner.bus.reply::<Status>(&env, &record);
             return;
         }
         match self.stored_run(client, &env, &run_id).await {
-            Some(Some(run)) => self.inner.bus.reply::<Status>(&env, &run.record),
+            Some(Some(mut run)) => {
+                fit::record(&mut run.record, room);
+                self.inner.bus.reply::<Status>(&env, &run.record)
+            }
             Some(None) => self.inner.bus.emit_error(&env, not_found_run(&run_id)),
             None => {}
         }
@@ -443,12 +485,34 @@ impl TaskService {
             })
             .collect();
         drop(live);
-        let list = TaskList {
+        let mut list = TaskList {
             tasks: tasks.iter().map(StoredTask::summary).collect(),
             runs,
+            truncated: false,
         };
+        let room = fit::frame_room(self.inner.max_frame_bytes, env.request_id());
+        fit::list(&mut list, room);
         self.inner.bus.reply::<List>(&env, &list);
     }
+
+    /// Cancels the runs `client_id` started, except those whose definition keeps them.
+    pub fn client_gone(&self, client_id: &str) {
+        let live = self.inner.live.lock().expect("live runs lock");
+        for run in live.values() {
+            if run.caller_id == client_id && !run.keep_on_disconnect {
+                run.cancel_because(caller_left());
+            }
+        }
+    }
+}
+
+/// Why a run ends when its caller leaves.
+fn caller_left() -> ErrorPayload {
+    ErrorPayload::new(
+        ErrorCode::Cancelled,
+        "The client that started the run disconnected, so the run was cancelled; set `keep_on_disconnect: true` in the definition to keep its runs going.",
+    )
+    .with_detail("reason", "caller_left")
 }
 
 fn not_found_run(run_id: &str) -> ErrorPayload {
@@ -463,13 +527,11 @@ fn may_see(principal: Principal, owner: &str) -> bool {
     principal.is_admin() || principal.as_str() == owner
 }
 
-/// A fresh id that sorts by creation time: `<prefix>-<ms since 1970, hex>-<random>`.
+/// A fresh id that sorts by creation time and cannot be guessed:
+/// `<prefix>-<ms since 1970, hex>-<128 random bits, hex>`.
 fn fresh_id(prefix: &str) -> String {
     let ms = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    format!(
-        "{prefix}-{ms:012x}-{:06x}",
-        rand::random::<u32>() & 0xff_ffff
-    )
+    format!("{prefix}-{ms:012x}-{:032x}", rand::random::<u128>())
 }

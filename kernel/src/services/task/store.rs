@@ -3,7 +3,9 @@
 //! Each record is one JSON value under its id; ids start with the time they were made, so key
 //! order is age order. A run is written when it starts and when it ends; a run still marked
 //! running when the store opens was in flight when the kernel stopped, and is rewritten as
-//! `interrupted`. Only the newest [`RUNS_KEPT`] runs are kept.
+//! `interrupted`. Only the newest [`RUNS_KEPT`] runs are kept, and the newest `keep`
+//! definitions of each owner ([`Store::put_task`]); a side table of task owners lets definitions
+//! be counted and trimmed without reading them.
 
 use std::path::Path;
 use std::time::Duration;
@@ -17,6 +19,8 @@ use aether_shared::task::Node;
 
 const TASKS: TableDefinition<&str, &str> = TableDefinition::new("tasks");
 const RUNS: TableDefinition<&str, &str> = TableDefinition::new("runs");
+/// Task id → owner, for counting an owner's definitions without reading them.
+const TASK_OWNERS: TableDefinition<&str, &str> = TableDefinition::new("task_owners");
 
 /// How many runs the history keeps.
 pub const RUNS_KEPT: u64 = 500;
@@ -29,6 +33,9 @@ pub struct StoredTask {
     pub nodes: Vec<Node>,
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// Runs go on after their caller leaves.
+    #[serde(default)]
+    pub keep_on_disconnect: bool,
     /// The principal that defined it: only it (and admin) may run or read it.
     pub owner: String,
     pub defined: String,
@@ -120,9 +127,24 @@ impl Store {
     }
 
     fn init(&self) -> Result<(), StoreError> {
+        #[derive(Deserialize)]
+        struct Owner {
+            owner: String,
+        }
         let txn = self.db.begin_write()?;
-        txn.open_table(TASKS)?;
-        txn.open_table(RUNS)?;
+        {
+            let tasks = txn.open_table(TASKS)?;
+            txn.open_table(RUNS)?;
+            let mut owners = txn.open_table(TASK_OWNERS)?;
+            // Definitions stored by a kernel without the owners table are entered once.
+            if owners.len()? < tasks.len()? {
+                for entry in tasks.iter()? {
+                    let (id, value) = entry?;
+                    let owner: Owner = serde_json::from_str(value.value())?;
+                    owners.insert(id.value(), owner.owner.as_str())?;
+                }
+            }
+        }
         txn.commit()?;
         Ok(())
     }
@@ -148,11 +170,28 @@ impl Store {
         Ok(count)
     }
 
-    pub fn put_task(&self, task: &StoredTask) -> Result<(), StoreError> {
+    /// Writes a definition, then drops its owner's oldest beyond the newest `keep`.
+    pub fn put_task(&self, task: &StoredTask, keep: usize) -> Result<(), StoreError> {
         let json = serde_json::to_string(task)?;
         let txn = self.db.begin_write()?;
-        txn.open_table(TASKS)?
-            .insert(task.task_id.as_str(), json.as_str())?;
+        {
+            let mut tasks = txn.open_table(TASKS)?;
+            let mut owners = txn.open_table(TASK_OWNERS)?;
+            tasks.insert(task.task_id.as_str(), json.as_str())?;
+            owners.insert(task.task_id.as_str(), task.owner.as_str())?;
+            let mut mine = Vec::new();
+            for entry in owners.iter()? {
+                let (id, owner) = entry?;
+                if owner.value() == task.owner {
+                    mine.push(id.value().to_owned());
+                }
+            }
+            let excess = mine.len().saturating_sub(keep);
+            for id in &mine[..excess] {
+                tasks.remove(id.as_str())?;
+                owners.remove(id.as_str())?;
+            }
+        }
         txn.commit()?;
         Ok(())
     }
@@ -270,6 +309,7 @@ mod tests {
                 timeout_ms: None,
             }],
             timeout_ms: None,
+            keep_on_disconnect: false,
             owner: "local".into(),
             defined: "2026-11-24T00:00:00.000Z".into(),
         }
@@ -281,7 +321,7 @@ mod tests {
         {
             let store = Store::open(&dir).unwrap();
             let t = task("t-1");
-            store.put_task(&t).unwrap();
+            store.put_task(&t, 10).unwrap();
             let mut record = fresh_record("r-1", &t, "now".into());
             record.nodes[0].state = NodeState::Running;
             store
@@ -297,6 +337,29 @@ mod tests {
         assert_eq!(run.nodes[0].state, NodeState::Interrupted);
         assert_eq!(store.task("t-1").unwrap().unwrap().name, "t");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn each_owner_keeps_only_its_newest_definitions() {
+        let store = Store::in_memory().unwrap();
+        let mine = |id: &str, owner: &str| {
+            let mut t = task(id);
+            t.owner = owner.into();
+            store.put_task(&t, 2).unwrap();
+        };
+        mine("t-1", "local");
+        mine("t-2", "admin");
+        mine("t-3", "local");
+        mine("t-4", "local");
+        assert!(
+            store.task("t-1").unwrap().is_none(),
+            "the oldest is dropped"
+        );
+        for kept in ["t-2", "t-3", "t-4"] {
+            assert!(store.task(kept).unwrap().is_some(), "{kept}");
+        }
+        let (tasks, _) = store.list(Some("local"), 10).unwrap();
+        assert_eq!(tasks.len(), 2);
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! output comes back as `compute:output` and leaves as the requester's `vm.stdout` with a `seq`;
 //! `vm.stdin` and `vm.kill` for the pid go to the tab that hosts it; the tab's `compute:exit`
 //! becomes the one `vm.exit` (or `vm.error`). Whoever removes a machine from the table sends its
-//! final message, so there is exactly one.
+//! final message, so there is exactly one. Keys waiting for the tab are bounded per machine
+//! ([`keys`]).
+
+mod keys;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,8 +23,7 @@ use aether_shared::vm::{
 };
 use aether_shared::{Envelope, ErrorCode, ErrorPayload, Topic};
 
-use tokio::sync::mpsc;
-
+use self::keys::Keys;
 use crate::bus::{Bus, ClientHandle, RequestError};
 use crate::config::V86Limits;
 
@@ -78,23 +80,31 @@ struct Machine {
     seq: AtomicU64,
     output_bytes: AtomicU64,
     started: Instant,
-    /// `vm.stdin` requests, forwarded one after another by [`forward_keys`].
-    keys: mpsc::UnboundedSender<(Envelope, Stdin)>,
+    /// `vm.stdin` requests, forwarded to the tab one after another.
+    keys: Keys,
 }
 
 /// The bridge to the tabs' x86 machines.
 pub struct Bridge {
     bus: Bus,
     limits: V86Limits,
+    max_pending_stdin_bytes: usize,
     sessions: Arc<ComputeSessions>,
     machines: Arc<Mutex<HashMap<u64, Arc<Machine>>>>,
 }
 
 impl Bridge {
-    pub fn new(bus: Bus, limits: V86Limits, sessions: Arc<ComputeSessions>) -> Bridge {
+    /// A bridge under `limits`; `max_pending_stdin_bytes` bounds each machine's waiting keys.
+    pub fn new(
+        bus: Bus,
+        limits: V86Limits,
+        max_pending_stdin_bytes: usize,
+        sessions: Arc<ComputeSessions>,
+    ) -> Bridge {
         Bridge {
             bus,
             limits,
+            max_pending_stdin_bytes,
             sessions,
             machines: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -193,8 +203,13 @@ impl Bridge {
             return;
         }
         let pid = allot_pid();
-        let (keys, typed) = mpsc::unbounded_channel();
-        tokio::spawn(forward_keys(self.bus.clone(), session.clone(), pid, typed));
+        let keys = Keys::start(
+            self.bus.clone(),
+            session.clone(),
+            pid,
+            self.max_pending_stdin_bytes,
+            TAB_TIMEOUT,
+        );
         let machine = Arc::new(Machine {
             pid,
             owner: client.id().to_owned(),
@@ -242,7 +257,9 @@ impl Bridge {
             return;
         };
         // One queue per machine: keys reach the serial port in the order they were typed.
-        let _ = machine.keys.send((env, req));
+        if let Err(refused) = machine.keys.type_in(env.clone(), req) {
+            self.bus.emit_error(&env, refused);
+        }
     }
 
     /// `vm.kill` for a machine of `client`: the tab powers it off and reports `compute:exit`.
@@ -364,29 +381,6 @@ impl Bridge {
             )
             .with_detail("pid", pid),
         );
-    }
-}
-
-/// Forwards a machine's keys to its tab in order, acknowledging each `vm.stdin` once the tab took
-/// it. Ends when the machine is gone (its sender dropped).
-async fn forward_keys(
-    bus: Bus,
-    session: String,
-    pid: u64,
-    mut typed: mpsc::UnboundedReceiver<(Envelope, Stdin)>,
-) {
-    while let Some((env, req)) = typed.recv().await {
-        let keys = compute::Stdin {
-            pid,
-            data: req.data,
-        };
-        match bus.request(&session, &keys, TAB_TIMEOUT).await {
-            Ok(_) => bus.reply::<Stdin>(&env, &Accepted {}),
-            Err(e) => bus.emit_error(
-                &env,
-                tab_failed(e, "type into the machine").with_detail("pid", pid),
-            ),
-        }
     }
 }
 

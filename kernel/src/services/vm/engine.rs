@@ -5,8 +5,12 @@
 //! - **epoch interruption**: a ticker thread advances the engine's epoch every [`EPOCH_TICK`];
 //!   each store's deadline callback then checks kill, wall-clock and idle limits, so a guest in
 //!   an endless loop is stopped within one tick;
-//! - **pooling allocator**: instances, memories and tables come from pre-reserved slots, so
-//!   instantiation is a few microseconds; memories are capped at `max_memory_bytes`.
+//! - **pooling allocator**: instances, memories, tables and the guests' stacks come from
+//!   pre-reserved slots, so instantiation is a few microseconds; memories are capped at
+//!   `max_memory_bytes`;
+//! - **async guests**: programs run with `call_async` on a stack of their own (a fiber from the
+//!   pool), their WASI host calls are futures, and the run awaits the guest beside its stop
+//!   signal: a stop drops the guest even while it sleeps or waits for input in a host call.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +33,8 @@ pub fn build(limits: &ComputeLimits) -> wasmtime::Result<(Engine, TickerGuard)> 
     pool.total_core_instances(slots)
         .total_memories(slots)
         .total_tables(slots)
+        // One async stack (`async_stack_size`, 2 MiB by default) per running program.
+        .total_stacks(slots)
         .max_memory_size(usize::try_from(limits.max_memory_bytes.get()).unwrap_or(usize::MAX));
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     let engine = Engine::new(&config)?;

@@ -1,11 +1,16 @@
 //! Running one program to its end on a blocking thread: a fresh store with WASI preview 1 (only
 //! args, env and the three standard streams: no files, no network), fuel, a memory limiter, and
-//! an epoch callback that stops it when its [`Watch`] says so.
+//! two ways of stopping it when its [`Watch`] says so:
+//!
+//! - the guest is a future (async instantiation and call, async WASI host calls) awaited beside
+//!   [`Watch::stopped`]; a stop drops it wherever it is, so a guest asleep in `poll_oneoff` or
+//!   waiting for stdin ends at once;
+//! - an epoch callback interrupts a guest busy in its own code, which never yields to that
+//!   await (checked every epoch tick).
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::io::DuplexStream;
 use wasmtime::{ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::cli::AsyncStdinStream;
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -13,6 +18,7 @@ use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 
 use super::cache::Compiled;
 use super::output::GuestOutput;
+use super::stdin::StdinReader;
 use super::watch::{Stop, Watch};
 
 /// What a store holds for its guest.
@@ -63,7 +69,7 @@ pub struct Run {
     pub compiled: Compiled,
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
-    pub stdin: DuplexStream,
+    pub stdin: StdinReader,
     pub stdout: GuestOutput,
     pub stderr: GuestOutput,
     pub watch: Arc<Watch>,
@@ -95,8 +101,9 @@ pub struct Usage {
     pub duration_ms: u64,
 }
 
-/// Runs the program. Blocks: call it on a blocking thread.
-pub fn run(run: Run) -> (Ending, Usage) {
+/// Runs the program on `runtime` (whose timers and I/O serve its host calls). Blocks until it
+/// ends or is stopped: call it on a blocking thread.
+pub fn run(run: Run, runtime: &tokio::runtime::Handle) -> (Ending, Usage) {
     let started = Instant::now();
     let wasi = WasiCtxBuilder::new()
         .args(&run.argv)
@@ -127,18 +134,28 @@ pub fn run(run: Run) -> (Ending, Usage) {
         })
     });
 
-    let ending = match run.compiled.pre.instantiate(&mut store) {
-        Err(e) => classify(&run.watch, e),
-        Ok(instance) => match instance.get_typed_func::<(), ()>(&mut store, "_start") {
-            Err(_) => Ending::Unrunnable(
-                "the module has no `_start` function: build it as a WASI command (wasm32-wasip1 binary)".into(),
-            ),
-            Ok(start) => match start.call(&mut store, ()) {
+    let ending = runtime.block_on(async {
+        let guest = async {
+            let instance = match run.compiled.pre.instantiate_async(&mut store).await {
+                Ok(instance) => instance,
+                Err(e) => return classify(&run.watch, e),
+            };
+            let Ok(start) = instance.get_typed_func::<(), ()>(&mut store, "_start") else {
+                return Ending::Unrunnable(
+                    "the module has no `_start` function: build it as a WASI command (wasm32-wasip1 binary)".into(),
+                );
+            };
+            match start.call_async(&mut store, ()).await {
                 Ok(()) => Ending::Exited(0),
                 Err(e) => classify(&run.watch, e),
-            },
-        },
-    };
+            }
+        };
+        tokio::select! {
+            ending = guest => ending,
+            // Dropping the guest's future ends it, whatever host call it is in.
+            () = run.watch.stopped() => Ending::Stopped(run.watch.reason().unwrap_or(Stop::Killed)),
+        }
+    });
     usage.fuel_used = run.max_fuel.saturating_sub(store.get_fuel().unwrap_or(0));
     usage.peak_memory_bytes = store.data().limiter.peak_bytes;
     usage.duration_ms = started.elapsed().as_millis() as u64;

@@ -1,24 +1,30 @@
 //! Running programs: who owns each, their stop switches and stdin, and the concurrency caps
 //! (per client and in total), checked and taken under one lock.
+//!
+//! A program is owned by the client that sent the spawn (only it sees, feeds and kills it) and
+//! counts against the cap of the client it was spawned for (`ClientHandle::acting_for`): a
+//! task run's agent spawns on its caller's behalf, so a run's programs share the caller's
+//! `max_concurrent_per_client` instead of each run bringing a fresh one.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use tokio::io::DuplexStream;
-
+use super::stdin::StdinPipe;
 use super::watch::Watch;
 
 /// One running program.
 pub struct Program {
     pub pid: u64,
     pub owner: String,
+    /// The client whose `max_concurrent_per_client` it counts against.
+    pub counted_as: String,
     pub label: String,
     pub started: Instant,
     pub watch: Arc<Watch>,
-    /// The writing end of the program's stdin; `None` once stdin has ended.
-    pub stdin: tokio::sync::Mutex<Option<DuplexStream>>,
+    /// The writing end of the program's stdin.
+    pub stdin: Arc<StdinPipe>,
 }
 
 /// Which concurrency cap a spawn hit.
@@ -35,12 +41,13 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Registers a program of `owner` unless a cap is reached.
+    /// Registers a program of `owner`, spawned for `counted_as`, unless a cap is reached.
     pub fn admit(
         &self,
         owner: &str,
+        counted_as: &str,
         label: String,
-        stdin: DuplexStream,
+        stdin: Arc<StdinPipe>,
         per_client: u32,
         total: u32,
     ) -> Result<Arc<Program>, CapHit> {
@@ -48,17 +55,22 @@ impl Registry {
         if running.len() >= total as usize {
             return Err(CapHit::Total(total));
         }
-        if running.values().filter(|p| p.owner == owner).count() >= per_client as usize {
+        let theirs = running
+            .values()
+            .filter(|p| p.counted_as == counted_as)
+            .count();
+        if theirs >= per_client as usize {
             return Err(CapHit::PerClient(per_client));
         }
         let pid = self.allot_pid();
         let program = Arc::new(Program {
             pid,
             owner: owner.to_owned(),
+            counted_as: counted_as.to_owned(),
             label,
             started: Instant::now(),
             watch: Arc::new(Watch::new()),
-            stdin: tokio::sync::Mutex::new(Some(stdin)),
+            stdin,
         });
         running.insert(pid, Arc::clone(&program));
         Ok(program)
@@ -95,5 +107,31 @@ impl Registry {
             .collect();
         list.sort_by_key(|p| p.pid);
         list
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admit(registry: &Registry, owner: &str, counted_as: &str) -> Result<Arc<Program>, CapHit> {
+        let (stdin, _reader) = StdinPipe::new(16);
+        registry.admit(owner, counted_as, "<wat>".into(), stdin, 1, 8)
+    }
+
+    #[test]
+    fn programs_spawned_for_a_caller_count_against_the_callers_cap_but_stay_the_spawners() {
+        let registry = Registry::default();
+        let own = admit(&registry, "caller", "caller").unwrap();
+        assert_eq!(
+            admit(&registry, "task-1", "caller").err(),
+            Some(CapHit::PerClient(1)),
+            "a task run of the caller shares the caller's cap"
+        );
+        assert!(admit(&registry, "other", "other").is_ok());
+        registry.remove(own.pid);
+        let node = admit(&registry, "task-1", "caller").unwrap();
+        assert!(registry.get(node.pid, "caller").is_none());
+        assert!(registry.get(node.pid, "task-1").is_some());
     }
 }

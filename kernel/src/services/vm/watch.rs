@@ -1,9 +1,15 @@
 //! Why a program must stop, decided once: the first reason recorded wins. Shared by the
 //! watchdog, the epoch callback, the output pipes and the memory limiter of one program.
+//!
+//! Recording a reason also wakes [`Watch::stopped`]: the run awaits it beside the guest, so a
+//! guest blocked in a host call (a sleep, a read) is dropped at once rather than waiting for its
+//! next WebAssembly instruction, which is all the epoch callback can stop.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
 
 /// A reason to stop a program that is not its own doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +37,8 @@ pub struct Watch {
     /// Milliseconds since start of the last output or input.
     last_activity_ms: AtomicU64,
     reason: Mutex<Option<Stop>>,
+    /// Cancelled when the first reason is recorded.
+    stopping: CancellationToken,
 }
 
 impl Watch {
@@ -39,12 +47,19 @@ impl Watch {
             started: Instant::now(),
             last_activity_ms: AtomicU64::new(0),
             reason: Mutex::new(None),
+            stopping: CancellationToken::new(),
         }
     }
 
     /// Records a reason to stop, unless one is already recorded.
     pub fn stop(&self, why: Stop) {
         self.reason.lock().expect("watch lock").get_or_insert(why);
+        self.stopping.cancel();
+    }
+
+    /// Resolves once a reason to stop is recorded (at once if one already is).
+    pub async fn stopped(&self) {
+        self.stopping.cancelled().await;
     }
 
     /// The recorded reason, if any.
@@ -94,6 +109,22 @@ mod tests {
         watch.stop(Stop::Killed);
         watch.stop(Stop::Memory { limit_bytes: 1 });
         assert_eq!(watch.reason(), Some(Stop::Killed));
+    }
+
+    #[tokio::test]
+    async fn a_recorded_reason_wakes_whoever_awaits_the_stop() {
+        let watch = std::sync::Arc::new(Watch::new());
+        let waiter = tokio::spawn({
+            let watch = std::sync::Arc::clone(&watch);
+            async move { watch.stopped().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        assert_eq!(
+            watch.check_time(0, 60_000),
+            Some(Stop::WallTimeout { limit_ms: 0 })
+        );
+        waiter.await.unwrap();
     }
 
     #[test]

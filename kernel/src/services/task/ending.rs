@@ -1,0 +1,81 @@
+//! How a run ended, told to its caller and recorded: one `task.done` with every node's kept
+//! result (cut further to fit one frame), or one `task.error` carrying the failed node's own
+//! details plus `node` and `run_id`. Never sends anything else.
+
+use aether_shared::task::{Done, RunState};
+use aether_shared::{Envelope, ErrorPayload, Namespace, Payload, Topic};
+use serde_json::Value;
+
+use super::fit;
+use super::store::StoredTask;
+use crate::bus::Bus;
+
+/// How the run ended.
+pub enum Ending {
+    /// Every node settled; `failed` holds the first node that failed, if any.
+    Settled {
+        failed: Option<(String, ErrorPayload)>,
+    },
+    /// Stopped early: `cancelled`, `timeout` (node or run) or the kernel's shutdown.
+    Stopped(RunState, ErrorPayload),
+}
+
+/// Tells the caller how the run ended: `task.done` with every node's kept result (cut further
+/// if they do not fit one frame of `max_frame_bytes`), or `task.error`.
+pub fn announce(
+    bus: &Bus,
+    caller_id: &str,
+    run_id: &str,
+    task: &StoredTask,
+    ending: &Ending,
+    kept: &[Option<Payload>],
+    max_frame_bytes: usize,
+) {
+    let env = match ending {
+        Ending::Settled { failed: None } => {
+            let results = task
+                .nodes
+                .iter()
+                .zip(kept)
+                .map(|(n, r)| (n.id.clone(), r.clone().unwrap_or_default()))
+                .collect();
+            let mut done = Done {
+                run_id: run_id.to_owned(),
+                results,
+            };
+            fit::done(&mut done, fit::frame_room(max_frame_bytes, None));
+            Envelope::new(Topic::from_static("task.done")).with_payload(&done)
+        }
+        Ending::Settled {
+            failed: Some((node, error)),
+        } => {
+            // The node's own details (`limit`, `exit_code`, …) are kept.
+            let mut details = error.details.clone().unwrap_or_default();
+            details.insert("node".into(), Value::String(node.clone()));
+            details.insert("run_id".into(), Value::String(run_id.to_owned()));
+            let mut error =
+                ErrorPayload::new(error.code, format!("Node `{node}` failed: {}", error.error));
+            error.details = Some(details);
+            Envelope::new(Namespace::Task.error_topic()).with_payload(&error)
+        }
+        Ending::Stopped(_, error) => {
+            let error = error.clone().with_detail("run_id", run_id);
+            Envelope::new(Namespace::Task.error_topic()).with_payload(&error)
+        }
+    };
+    let _ = bus.publish_from_kernel(env.to(caller_id));
+}
+
+/// The run's state from how it ended.
+pub fn final_state(ending: &Ending) -> (RunState, Option<ErrorPayload>) {
+    match ending {
+        Ending::Settled { failed: None } => (RunState::Succeeded, None),
+        Ending::Settled {
+            failed: Some((node, error)),
+        } => (
+            RunState::Failed,
+            Some(error.clone().with_detail("node", node.as_str())),
+        ),
+        Ending::Stopped(state, error) => (*state, Some(error.clone())),
+    }
+}

@@ -1,0 +1,280 @@
+//! Compiled modules, keyed by the sha256 of their wasm bytes: in memory with their `InstancePre`
+//! (at most `module_cache_memory_bytes` of compiled code), and on disk as precompiled artifacts
+//! under `<data_dir>/modules/` (at most `module_cache_disk_bytes`) so a restarted kernel does not
+//! compile again. Both drop their least recently used modules first; on disk "used" is the
+//! artifact's modification time, set when it is written, loaded, or (at most once a minute) run
+//! from memory.
+//!
+//! Artifacts are only ever written by this kernel; one that fails to load (another wasmtime
+//! version, a torn file) is compiled again and replaced.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use sha2::{Digest, Sha256};
+use wasmtime::{Engine, InstancePre, Linker, Module};
+
+use super::program::GuestState;
+
+/// How often a module run from memory refreshes its artifact's time on disk, so that the disk
+/// cache does not evict a module that is in constant use.
+const DISK_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A module ready to instantiate.
+#[derive(Clone)]
+pub struct Compiled {
+    pub pre: InstancePre<GuestState>,
+}
+
+/// Where a compiled module came from (for the benchmarks and logs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Memory,
+    Disk,
+    Compiled,
+}
+
+/// The caps of the cache, in bytes (`compute.module_cache_*_bytes`).
+#[derive(Clone, Copy, Debug)]
+pub struct CacheCaps {
+    /// Compiled code kept in memory.
+    pub memory_bytes: u64,
+    /// Artifacts kept on disk.
+    pub disk_bytes: u64,
+}
+
+pub struct ModuleCache {
+    engine: Engine,
+    linker: Linker<GuestState>,
+    dir: Option<PathBuf>,
+    caps: CacheCaps,
+    memory: Mutex<MemoryCache>,
+}
+
+struct Entry {
+    compiled: Compiled,
+    /// Bytes of compiled code (the module's image).
+    size: u64,
+    /// When it was last used, as a tick of [`MemoryCache::clock`].
+    used: u64,
+    /// When its artifact's time on disk was last refreshed.
+    touched: Instant,
+}
+
+#[derive(Default)]
+struct MemoryCache {
+    entries: HashMap<[u8; 32], Entry>,
+    bytes: u64,
+    clock: u64,
+}
+
+impl ModuleCache {
+    pub fn new(
+        engine: Engine,
+        linker: Linker<GuestState>,
+        dir: Option<PathBuf>,
+        caps: CacheCaps,
+    ) -> ModuleCache {
+        if let Some(dir) = &dir
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            tracing::warn!(
+                "module cache folder {} unusable ({e}); caching in memory only",
+                dir.display()
+            );
+        }
+        ModuleCache {
+            engine,
+            linker,
+            dir,
+            caps,
+            memory: Mutex::new(MemoryCache::default()),
+        }
+    }
+
+    /// The compiled form of `wasm`, compiling it if needed. CPU-heavy: call off the runtime.
+    /// Errors carry the compiler's message (a bad module, or missing imports).
+    pub fn get(&self, wasm: &[u8]) -> wasmtime::Result<(Compiled, Source)> {
+        let key: [u8; 32] = Sha256::digest(wasm).into();
+        if let Some(compiled) = self.in_memory(&key) {
+            return Ok((compiled, Source::Memory));
+        }
+        let (module, source) = self.load_or_compile(&key, wasm)?;
+        let compiled = Compiled {
+            pre: self.linker.instantiate_pre(&module)?,
+        };
+        self.remember(key, compiled.clone(), compiled_size(&module));
+        Ok((compiled, source))
+    }
+
+    fn in_memory(&self, key: &[u8; 32]) -> Option<Compiled> {
+        let mut memory = self.memory.lock().expect("cache lock");
+        memory.clock += 1;
+        let now = memory.clock;
+        let entry = memory.entries.get_mut(key)?;
+        entry.used = now;
+        let compiled = entry.compiled.clone();
+        if entry.touched.elapsed() >= DISK_TOUCH_INTERVAL {
+            entry.touched = Instant::now();
+            drop(memory);
+            if let Some(path) = self.artifact(key) {
+                touch(&path);
+            }
+        }
+        Some(compiled)
+    }
+
+    fn artifact(&self, key: &[u8; 32]) -> Option<PathBuf> {
+        self.dir
+            .as_ref()
+            .map(|d| d.join(format!("{}.cwasm", hex(key))))
+    }
+
+    fn load_or_compile(&self, key: &[u8; 32], wasm: &[u8]) -> wasmtime::Result<(Module, Source)> {
+        let path = self.artifact(key);
+        if let Some(path) = path.as_ref().filter(|p| p.exists()) {
+            // Read, not mapped: a file changed under a mapping would crash the kernel.
+            match std::fs::read(path) {
+                // SAFETY: the file was written by `Module::serialize` of this kernel (the folder
+                // is the kernel's own data dir); wasmtime checks the engine and version
+                // compatibility and refuses anything else, which we then recompile.
+                Ok(bytes) => match unsafe { Module::deserialize(&self.engine, &bytes) } {
+                    Ok(module) => {
+                        touch(path);
+                        return Ok((module, Source::Disk));
+                    }
+                    Err(e) => tracing::debug!("stale module artifact {}: {e}", path.display()),
+                },
+                Err(e) => tracing::debug!("unreadable module artifact {}: {e}", path.display()),
+            }
+        }
+        let module = Module::from_binary(&self.engine, wasm)?;
+        if let Some(path) = path {
+            self.store(&module, &path);
+        }
+        Ok((module, Source::Compiled))
+    }
+
+    /// Writes a module's artifact (unless it alone passes the disk cap), then trims the folder.
+    fn store(&self, module: &Module, path: &Path) {
+        let bytes = match module.serialize() {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::debug!("could not serialize a module: {e}");
+                return;
+            }
+        };
+        if bytes.len() as u64 > self.caps.disk_bytes {
+            tracing::debug!(
+                "a compiled module of {} bytes passes module_cache_disk_bytes; not stored",
+                bytes.len()
+            );
+            return;
+        }
+        let tmp = path.with_extension("tmp");
+        if std::fs::write(&tmp, bytes)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .is_err()
+        {
+            let _ = std::fs::remove_file(&tmp);
+            tracing::debug!("could not store {}", path.display());
+            return;
+        }
+        if let Some(dir) = &self.dir {
+            evict_from_disk(dir, self.caps.disk_bytes);
+        }
+    }
+
+    fn remember(&self, key: [u8; 32], compiled: Compiled, size: u64) {
+        let mut memory = self.memory.lock().expect("cache lock");
+        if memory.entries.contains_key(&key) || size > self.caps.memory_bytes {
+            return;
+        }
+        while memory.bytes + size > self.caps.memory_bytes {
+            let Some(oldest) = memory
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| *k)
+            else {
+                break;
+            };
+            if let Some(old) = memory.entries.remove(&oldest) {
+                memory.bytes -= old.size;
+            }
+        }
+        memory.clock += 1;
+        let used = memory.clock;
+        memory.entries.insert(
+            key,
+            Entry {
+                compiled,
+                size,
+                used,
+                touched: Instant::now(),
+            },
+        );
+        memory.bytes += size;
+    }
+
+    /// Bytes of compiled code held in memory.
+    #[cfg(test)]
+    fn memory_bytes(&self) -> u64 {
+        self.memory.lock().expect("cache lock").bytes
+    }
+}
+
+/// The memory a compiled module holds: its code image (machine code, data, metadata).
+fn compiled_size(module: &Module) -> u64 {
+    let image = module.image_range();
+    (image.end as usize).saturating_sub(image.start as usize) as u64
+}
+
+/// Marks an artifact as used now (its modification time is the disk cache's clock).
+fn touch(path: &Path) {
+    let touched = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(SystemTime::now()));
+    if let Err(e) = touched {
+        tracing::debug!("could not touch {}: {e}", path.display());
+    }
+}
+
+/// Deletes the least recently used artifacts of `dir` until they total at most `cap` bytes.
+fn evict_from_disk(dir: &Path, cap: u64) {
+    let Ok(listing) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut artifacts: Vec<(SystemTime, u64, PathBuf)> = listing
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            Some((meta.modified().ok()?, meta.len(), e.path()))
+        })
+        .collect();
+    let mut total: u64 = artifacts.iter().map(|(_, len, _)| len).sum();
+    if total <= cap {
+        return;
+    }
+    artifacts.sort();
+    for (_, len, path) in artifacts {
+        if total <= cap {
+            break;
+        }
+        match std::fs::remove_file(&path) {
+            Ok(()) => total -= len,
+            Err(e) => tracing::debug!("could not evict {}: {e}", path.display()),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;

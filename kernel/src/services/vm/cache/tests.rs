@@ -1,0 +1,133 @@
+//! The module cache's caps: memory and disk keep at most their bytes, least recently used
+//! out first; and the restart path (memory, then disk, then compile).
+
+use super::*;
+use crate::config::ComputeLimits;
+
+const UNCAPPED: CacheCaps = CacheCaps {
+    memory_bytes: u64::MAX,
+    disk_bytes: u64::MAX,
+};
+
+/// A distinct module per `n`, all of the same shape (and so of about the same size).
+fn module(n: u32) -> Vec<u8> {
+    wat::parse_str(format!(
+        r#"(module (func (export "_start")) (func (export "n") (result i32) i32.const {n}))"#
+    ))
+    .unwrap()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("aether-cache-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn cache(engine: &Engine, dir: Option<&Path>, caps: CacheCaps) -> ModuleCache {
+    let linker = super::super::wasi_linker(engine).unwrap();
+    ModuleCache::new(engine.clone(), linker, dir.map(Path::to_path_buf), caps)
+}
+
+fn source(cache: &ModuleCache, n: u32) -> Source {
+    cache.get(&module(n)).unwrap().1
+}
+
+fn artifact_of(dir: &Path, n: u32) -> PathBuf {
+    let key: [u8; 32] = Sha256::digest(module(n)).into();
+    dir.join(format!("{}.cwasm", hex(&key)))
+}
+
+fn set_age(path: &Path, age: Duration) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(SystemTime::now() - age)
+        .unwrap();
+}
+
+#[test]
+fn modules_are_compiled_once_then_served_from_memory_and_after_a_restart_from_disk() {
+    let dir = temp_dir("restart");
+    let (engine, _ticker) = super::super::engine::build(&ComputeLimits::default()).unwrap();
+    let first = cache(&engine, Some(&dir), UNCAPPED);
+    assert_eq!(source(&first, 1), Source::Compiled);
+    assert_eq!(source(&first, 1), Source::Memory);
+    // A new cache over the same folder, as after a restart: no compilation.
+    let restarted = cache(&engine, Some(&dir), UNCAPPED);
+    assert_eq!(source(&restarted, 1), Source::Disk);
+    // A torn artifact is compiled again, not trusted.
+    std::fs::write(artifact_of(&dir, 1), b"torn").unwrap();
+    let again = cache(&engine, Some(&dir), UNCAPPED);
+    assert_eq!(source(&again, 1), Source::Compiled);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn memory_keeps_compiled_code_up_to_its_cap_dropping_the_least_recently_used() {
+    let (engine, _ticker) = super::super::engine::build(&ComputeLimits::default()).unwrap();
+    let probe = cache(&engine, None, UNCAPPED);
+    source(&probe, 0);
+    let one = probe.memory_bytes();
+    assert!(one > 0, "a compiled module has a size");
+    let cap = one * 2 + one / 2;
+    let capped = cache(
+        &engine,
+        None,
+        CacheCaps {
+            memory_bytes: cap,
+            disk_bytes: u64::MAX,
+        },
+    );
+    assert_eq!(source(&capped, 1), Source::Compiled);
+    assert_eq!(source(&capped, 2), Source::Compiled);
+    assert_eq!(source(&capped, 1), Source::Memory);
+    // A third does not fit: 2, the least recently used, makes room.
+    assert_eq!(source(&capped, 3), Source::Compiled);
+    assert!(capped.memory_bytes() <= cap);
+    assert_eq!(source(&capped, 1), Source::Memory);
+    assert_eq!(source(&capped, 3), Source::Memory);
+    assert_eq!(source(&capped, 2), Source::Compiled);
+}
+
+#[test]
+fn disk_keeps_artifacts_up_to_its_cap_deleting_the_least_recently_used() {
+    let dir = temp_dir("disk-lru");
+    let (engine, _ticker) = super::super::engine::build(&ComputeLimits::default()).unwrap();
+    let unbounded = cache(&engine, Some(&dir), UNCAPPED);
+    source(&unbounded, 1);
+    source(&unbounded, 2);
+    let one = [1, 2]
+        .iter()
+        .map(|&n| std::fs::metadata(artifact_of(&dir, n)).unwrap().len())
+        .max()
+        .unwrap();
+    // 1 is the older, but a load from disk makes it the most recently used.
+    set_age(&artifact_of(&dir, 1), Duration::from_secs(7200));
+    set_age(&artifact_of(&dir, 2), Duration::from_secs(3600));
+    let cap = one * 2 + one / 2;
+    let capped = cache(
+        &engine,
+        Some(&dir),
+        CacheCaps {
+            memory_bytes: u64::MAX,
+            disk_bytes: cap,
+        },
+    );
+    assert_eq!(source(&capped, 1), Source::Disk);
+    assert_eq!(source(&capped, 3), Source::Compiled);
+    let total: u64 = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(total <= cap, "{total} bytes on disk, cap {cap}");
+    assert!(
+        !artifact_of(&dir, 2).exists(),
+        "the least recently used stays"
+    );
+    let restarted = cache(&engine, Some(&dir), UNCAPPED);
+    assert_eq!(source(&restarted, 1), Source::Disk);
+    assert_eq!(source(&restarted, 3), Source::Disk);
+    assert_eq!(source(&restarted, 2), Source::Compiled);
+    let _ = std::fs::remove_dir_all(&dir);
+}
