@@ -16,7 +16,7 @@ use crate::app::Kernel;
 
 mod security;
 
-pub use security::{SecurityHeaders, inline_script_hashes};
+pub use security::SecurityHeaders;
 
 /// One embedded file.
 #[derive(Debug)]

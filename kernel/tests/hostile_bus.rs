@@ -29,7 +29,9 @@ async fn stats(client: &mut Client) -> Value {
 }
 
 async fn refusals(client: &mut Client, reason: &str) -> u64 {
-    stats(client).await["refusals"][reason].as_u64().unwrap_or(0)
+    stats(client).await["refusals"][reason]
+        .as_u64()
+        .unwrap_or(0)
 }
 
 /// Reads a program's output until its `vm.exit` (or `vm.error`); returns (stdout, the end).
@@ -76,9 +78,11 @@ async fn a_forged_answer_to_a_kernel_request_is_refused_and_audited() {
     let mut attacker = Client::connect(kernel.addr).await;
     let evil = b"\0asm-not-the-victims-module";
     attacker
-        .send(json!({"topic": "vfs:read:resp", "to": "kernel", "payload": {
+        .send(
+            json!({"topic": "vfs:read:resp", "to": "kernel", "payload": {
             "_request_id": kernel_id, "content": base64(evil), "encoding": "base64",
-            "size": evil.len(), "mtime": 0}}))
+            "size": evil.len(), "mtime": 0}}),
+        )
         .await;
     assert_eq!(refusals(&mut attacker, "forged_answer").await, 1);
 
@@ -234,12 +238,10 @@ async fn sessions_per_client_are_capped() {
         .await;
     let err = tab.recv().await;
     assert_eq!(payload(&err)["code"], "resource_exceeded", "{err:?}");
-    assert_eq!(
-        payload(&err)["details"]["limit"],
-        "max_sessions_per_client"
-    );
+    assert_eq!(payload(&err)["details"]["limit"], "max_sessions_per_client");
     // Registering one it already serves is still fine.
-    tab.request("vfs:register", json!({"sessionId": "s-0"})).await;
+    tab.request("vfs:register", json!({"sessionId": "s-0"}))
+        .await;
     assert_eq!(tab.recv().await.topic.as_str(), "vfs:register:ack");
 }
 

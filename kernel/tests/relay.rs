@@ -214,8 +214,14 @@ async fn another_principal_cannot_address_a_session() {
     let absent = local.recv().await;
     assert_eq!(payload(&absent)["code"], "session_not_found");
     assert_eq!(
-        payload(&absent)["error"].as_str().unwrap().replace("s-nobody-at-all", "X"),
-        payload(&err)["error"].as_str().unwrap().replace("s-admin-tab", "X"),
+        payload(&absent)["error"]
+            .as_str()
+            .unwrap()
+            .replace("s-nobody-at-all", "X"),
+        payload(&err)["error"]
+            .as_str()
+            .unwrap()
+            .replace("s-admin-tab", "X"),
         "the two answers differ only by the address"
     );
 }

@@ -1,8 +1,9 @@
 //! `cargo xtask test`: every check CI runs, in order, failing fast with the name of the step that failed.
 //!
-//! Steps: prerequisites, fmt, clippy (host, all targets), clippy (desktop on wasm32), cargo test, the release
-//! build (desktop, precompression, kernel), then the Playwright suite against that kernel. Each step's time
-//! is printed, and the closing lines sum the tests that ran (cargo's and Playwright's own counts).
+//! Steps: prerequisites, fmt, clippy (host, all targets), clippy (desktop on wasm32), the test guests,
+//! cargo test, the release build (desktop, precompression, kernel), then the Playwright suite against that
+//! kernel. Each step's time is printed, and the closing lines sum the tests that ran (cargo's and
+//! Playwright's own counts).
 
 use std::fmt;
 use std::fs;
@@ -164,6 +165,19 @@ pub fn test() -> Result<()> {
             "--",
             "-D",
             "warnings",
+        ]))
+    })?;
+    // The kernel's tests run these guests; built here, so no test waits on the build with a
+    // connection open (the kernel closes one that stays silent for `limits.idle_timeout_ms`).
+    steps.run("test guests (wasm32-wasip1)", || {
+        run(cargo().args([
+            "build",
+            "--quiet",
+            "--release",
+            "--target",
+            "wasm32-wasip1",
+            "-p",
+            "aether-guests",
         ]))
     })?;
     let mut rust = Counts::default();

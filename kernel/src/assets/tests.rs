@@ -6,6 +6,7 @@ use http_body_util::BodyExt;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use super::security::inline_script_hashes;
 use super::*;
 use crate::config::Config;
 

@@ -103,7 +103,10 @@ async fn kernel_requests_resolve_on_the_correlated_reply() {
                 bus.resolve_pending(reply.clone(), "c-other"),
                 Answered::WrongPeer
             );
-            assert_eq!(bus.resolve_pending(reply.clone(), "c-peer"), Answered::Settled);
+            assert_eq!(
+                bus.resolve_pending(reply.clone(), "c-peer"),
+                Answered::Settled
+            );
             assert_eq!(bus.resolve_pending(reply, "c-peer"), Answered::NoRequest);
         })
     };

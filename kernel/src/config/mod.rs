@@ -3,7 +3,9 @@
 //!
 //! Bad input stops start-up with a message that names the key and the line: unknown keys and
 //! wrong types come from serde's location, and impossible values (a zero burst, a zero window)
-//! are refused by the value types themselves ([`rules`]), so they carry the location too.
+//! are refused by the value types themselves ([`rules`]), so they carry the location too. Values
+//! that parse but are unsafe (short tokens, a frame cap that would overflow, equal admin and
+//! client tokens) are refused by [`validate`].
 //! Limits are named with their units and documented here; the code that enforces each reads it
 //! from this struct.
 
@@ -31,10 +33,12 @@ pub struct Config {
     pub listen: SocketAddr,
     /// A client presenting this token (`Authorization: Bearer …` or `?token=`) is admin: it
     /// bypasses permissions and rate limits. Keep it secret; it is masked by `--print-config`.
+    /// At least 16 characters, and never equal to `client_token` ([`validate`]).
     #[serde(deserialize_with = "validate::token")]
     pub admin_token: Option<String>,
     /// When set, every non-admin client must present it. Required when `listen` is not a
-    /// loopback address (start-up refuses otherwise, unless `--insecure-no-token`).
+    /// loopback address (start-up refuses otherwise, unless `--insecure-no-token`). At least 16
+    /// characters.
     #[serde(deserialize_with = "validate::token")]
     pub client_token: Option<String>,
     /// Origins, besides the kernel's own, whose pages may open `/ws` (e.g. `http://127.0.0.1:8081`
@@ -72,6 +76,7 @@ pub struct Config {
 pub struct Limits {
     /// Largest text frame accepted from a client, in bytes. Larger frames are refused with
     /// `payload_too_large` and the connection stays up (frames over twice this size close it).
+    /// At most 256 MiB ([`validate::MAX_FRAME_BYTES_LIMIT`]).
     #[serde(deserialize_with = "validate::max_frame_bytes")]
     pub max_frame_bytes: NonZeroUsize,
     /// Envelopes that may wait for one client. A client whose queue is full is disconnected so

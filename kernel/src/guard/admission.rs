@@ -94,7 +94,11 @@ mod tests {
         let guards = Guards::new(&config);
         let refusal = guards.admit(Principal::Local, &t("wasm.run")).unwrap_err();
         assert_eq!(refusal.reason, Reason::PermissionDenied);
-        assert!(refusal.error.error.contains("vm.spawn"), "{}", refusal.error.error);
+        assert!(
+            refusal.error.error.contains("vm.spawn"),
+            "{}",
+            refusal.error.error
+        );
         assert!(guards.admit(Principal::Local, &t("vm.kill")).is_ok());
         assert!(guards.admit(Principal::Admin, &t("wasm.run")).is_ok());
     }

@@ -73,7 +73,11 @@ pub fn log(
         Some(id) => id.to_owned(),
         None => format!("connect:{principal}"),
     };
-    let Some(dropped) = THROTTLE.lock().expect("audit lock").admit(&key, Instant::now()) else {
+    let Some(dropped) = THROTTLE
+        .lock()
+        .expect("audit lock")
+        .admit(&key, Instant::now())
+    else {
         return;
     };
     if dropped > 0 {

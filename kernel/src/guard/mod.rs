@@ -26,10 +26,10 @@ use std::sync::atomic::AtomicI64;
 
 use crate::config::Config;
 
+pub use admission::Refusal;
 pub use connections::{ConnectionPermit, Connections};
 pub use identity::Principal;
 pub use permissions::Permissions;
-pub use admission::Refusal;
 pub use rate::{RateGuard, RateLimits};
 
 /// The guardrails' shared state, built once from the config.
@@ -49,10 +49,7 @@ impl Guards {
         Guards {
             permissions: Arc::new(Permissions::new(config.permissions.clone())),
             connections: Connections::default(),
-            rates: RateLimits::new(
-                config.rate_limits.clone().into(),
-                Arc::clone(&rate_buckets),
-            ),
+            rates: RateLimits::new(config.rate_limits.clone().into(), Arc::clone(&rate_buckets)),
             rate_buckets,
         }
     }

@@ -131,7 +131,9 @@ fn route_addressed(kernel: &Kernel, peer: &Peer, to: &str, kind: TopicKind, env:
                 Some(client.id()),
                 peer.principal.as_str(),
                 Some(env.topic.as_str()),
-                &format!("addressed `{to}`, which belongs to another principal; answered as absent"),
+                &format!(
+                    "addressed `{to}`, which belongs to another principal; answered as absent"
+                ),
             );
         }
         mine

@@ -115,15 +115,13 @@ impl Services {
             {
                 self.machine_report(client, env)
             }
-            Namespace::Vfs | Namespace::Compute => {
-                sessions::handle(
-                    &self.bus,
-                    &self.compute_sessions,
-                    self.config.limits.max_sessions_per_client.get(),
-                    client,
-                    env,
-                )
-            }
+            Namespace::Vfs | Namespace::Compute => sessions::handle(
+                &self.bus,
+                &self.compute_sessions,
+                self.config.limits.max_sessions_per_client.get(),
+                client,
+                env,
+            ),
             Namespace::Vm | Namespace::Wasm => match self.vm() {
                 Some(vm) => vm.handle(client, env),
                 None => self.bus.emit_error(
