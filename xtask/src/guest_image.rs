@@ -24,6 +24,8 @@ use sha2::{Digest, Sha256};
 use crate::build::dist_dir;
 use crate::proc::{self, announce, cmd, probe, run};
 
+mod load_order;
+
 /// The guest's `/init`: mounts proc/sys/devtmpfs and keeps a shell on the serial console.
 pub const INIT: &str = include_str!("guest_image/init.sh");
 /// What `/init` prints once the shell is about to start (the desktop waits for it).
@@ -32,8 +34,9 @@ pub const READY_MARKER: &str = "aether: guest ready";
 /// Besides the console: a quiet boot and no work an emulated PC does not need (crypto self-tests,
 /// PnP BIOS and ISA PnP probing, machine-check setup, CPU vulnerability mitigations).
 pub const CMDLINE: &str = "console=ttyS0 quiet loglevel=3 tsc=reliable mitigations=off nowatchdog random.trust_cpu=on cryptomgr.notests pnpbios=off noisapnp mce=off rdinit=/init";
-/// The kernel modules (in load order) that share the tab's files over virtio 9p, from the
-/// kernel package's `lib/modules/<version>/kernel/`; `/init` loads them with busybox `insmod`.
+/// The kernel modules that share the tab's files over virtio 9p, from the kernel package's
+/// `lib/modules/<version>/kernel/`; `/init` loads them with busybox `insmod` in the order
+/// [`load_order`] works out from their own dependencies (written to `/lib/modules/order`).
 const MODULES: &[&str] = &[
     "drivers/virtio/virtio.ko",
     "drivers/virtio/virtio_ring.ko",
@@ -47,7 +50,7 @@ const MODULES: &[&str] = &[
     "fs/9p/9p.ko",
 ];
 /// Bump when the recipe changes in a way the key below cannot see.
-const RECIPE: &str = "aether-guest-3";
+const RECIPE: &str = "aether-guest-4";
 
 /// The Debian packages the guest is made of.
 const KERNEL_META: &str = "linux-image-686:i386";
@@ -238,7 +241,7 @@ fn kernel_modules(lib_modules: &Path) -> Result<Vec<(String, Vec<u8>)>> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.is_dir())
         .context("the kernel package has no lib/modules/<version>")?;
-    MODULES
+    let modules = MODULES
         .iter()
         .map(|rel| {
             let path = version.join("kernel").join(rel);
@@ -246,7 +249,8 @@ fn kernel_modules(lib_modules: &Path) -> Result<Vec<(String, Vec<u8>)>> {
             let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             Ok((name, strip_signature(bytes)))
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    load_order::sort(modules)
 }
 
 /// The marker at the end of a signed kernel module.
@@ -307,9 +311,13 @@ pub fn initramfs(busybox: &[u8], modules: &[(String, Vec<u8>)]) -> Result<Vec<u8
         cpio = entry(cpio, d, DIR, &[])?;
     }
     cpio = entry(cpio, "bin/busybox", EXEC, busybox)?;
+    let mut order = String::new();
     for (name, bytes) in modules {
         cpio = entry(cpio, &format!("lib/modules/{name}"), 0o100_644, bytes)?;
+        order.push_str(name.trim_end_matches(".ko"));
+        order.push('\n');
     }
+    cpio = entry(cpio, "lib/modules/order", 0o100_644, order.as_bytes())?;
     cpio = entry(cpio, "init", EXEC, INIT.as_bytes())?;
     let cpio = cpio::newc::trailer(cpio)?;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());

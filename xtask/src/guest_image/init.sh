@@ -7,8 +7,9 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /tmp /root
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /tmp
-# The tab's files, shared by v86 over virtio 9p (tag host9p): the 686 kernel has 9p as modules.
-for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p; do
+# The tab's files, shared by v86 over virtio 9p (tag host9p): the 686 kernel has 9p as modules,
+# listed in /lib/modules/order each after those it depends on (worked out when the image is built).
+for m in $(cat /lib/modules/order); do
   insmod /lib/modules/$m.ko 2>/dev/null
 done
 mkdir -p /mnt/files
