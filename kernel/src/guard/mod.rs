@@ -22,7 +22,6 @@ pub mod permissions;
 pub mod rate;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicI64;
 
 use crate::config::Config;
 
@@ -37,20 +36,16 @@ pub struct Guards {
     /// Shared with the task engine, which checks every node against the same rules.
     pub permissions: Arc<Permissions>,
     pub connections: Connections,
-    /// Live rate-limit buckets of all principals.
-    pub rate_buckets: Arc<AtomicI64>,
     /// Every principal's rate-limit buckets.
     pub rates: RateLimits,
 }
 
 impl Guards {
     pub fn new(config: &Config) -> Guards {
-        let rate_buckets = Arc::new(AtomicI64::new(0));
         Guards {
             permissions: Arc::new(Permissions::new(config.permissions.clone())),
             connections: Connections::default(),
-            rates: RateLimits::new(config.rate_limits.clone().into(), Arc::clone(&rate_buckets)),
-            rate_buckets,
+            rates: RateLimits::new(config.rate_limits.clone().into()),
         }
     }
 }

@@ -4,11 +4,10 @@
 //! refill them, and everything a principal's clients send counts, including what a task run
 //! sends on its caller's behalf. Buckets are made only for topics of the catalog (the hub checks
 //! that first), so their number is bounded by principals × rules × topics however many clients
-//! come and go. The live bucket count is shared for `kernel.stats` and tests.
+//! come and go; `kernel.stats` reports it.
 
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aether_shared::{Pattern, Topic};
@@ -59,12 +58,12 @@ impl TopicLimiter {
     }
 }
 
-/// The buckets of every principal, made on first use and kept for the kernel's life.
+/// The buckets of every principal, made on first use and kept for the kernel's life. Checking
+/// takes no lock of its own: the limiters are `governor`'s, safe to share.
 pub struct RateLimits {
     rules: Arc<[RateRule]>,
-    live_buckets: Arc<AtomicI64>,
     /// One set per principal, indexed by [`slot`].
-    by_principal: [OnceLock<Mutex<RateGuard>>; 3],
+    by_principal: [OnceLock<RateGuard>; 3],
 }
 
 /// The index of a principal's buckets.
@@ -77,10 +76,9 @@ fn slot(principal: Principal) -> usize {
 }
 
 impl RateLimits {
-    pub fn new(rules: Arc<[RateRule]>, live_buckets: Arc<AtomicI64>) -> RateLimits {
+    pub fn new(rules: Arc<[RateRule]>) -> RateLimits {
         RateLimits {
             rules,
-            live_buckets,
             by_principal: Default::default(),
         }
     }
@@ -90,61 +88,58 @@ impl RateLimits {
         if self.rules.is_empty() {
             return Ok(());
         }
-        let guard = self.by_principal[slot(principal)].get_or_init(|| {
-            Mutex::new(RateGuard::new(
-                Arc::clone(&self.rules),
-                Arc::clone(&self.live_buckets),
-            ))
-        });
-        guard.lock().expect("rate lock").check(topic)
+        self.by_principal[slot(principal)]
+            .get_or_init(|| RateGuard::new(Arc::clone(&self.rules)))
+            .check(topic)
+    }
+
+    /// Live buckets of all principals (for `kernel.stats`).
+    pub fn bucket_count(&self) -> usize {
+        self.by_principal
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(RateGuard::bucket_count)
+            .sum()
     }
 }
 
-/// One principal's buckets.
+/// One principal's buckets: one limiter per rule, made when a topic first matches it.
 pub struct RateGuard {
     rules: Arc<[RateRule]>,
-    limiters: Vec<Option<TopicLimiter>>,
-    live_buckets: Arc<AtomicI64>,
-    mine: i64,
+    limiters: Vec<OnceLock<TopicLimiter>>,
     clock: DefaultClock,
 }
 
 impl RateGuard {
-    pub fn new(rules: Arc<[RateRule]>, live_buckets: Arc<AtomicI64>) -> RateGuard {
+    pub fn new(rules: Arc<[RateRule]>) -> RateGuard {
         RateGuard {
-            limiters: (0..rules.len()).map(|_| None).collect(),
+            limiters: (0..rules.len()).map(|_| OnceLock::new()).collect(),
             rules,
-            live_buckets,
-            mine: 0,
             clock: DefaultClock::default(),
         }
     }
 
     /// Takes a token for `topic` from every matching rule's bucket, or says how long to wait.
-    pub fn check(&mut self, topic: &Topic) -> Result<(), Duration> {
-        for (rule, slot) in self.rules.iter().zip(self.limiters.iter_mut()) {
+    pub fn check(&self, topic: &Topic) -> Result<(), Duration> {
+        for (rule, slot) in self.rules.iter().zip(&self.limiters) {
             if !rule.topic.matches(topic) {
                 continue;
             }
-            let before = slot.as_ref().map_or(0, TopicLimiter::len);
-            let limiter = slot.get_or_insert_with(|| TopicLimiter::new(rule));
-            let outcome = limiter.check(topic);
-            let added = limiter.len() as i64 - before as i64;
-            if added != 0 {
-                self.mine += added;
-                self.live_buckets.fetch_add(added, Ordering::Relaxed);
-            }
-            if let Err(not_until) = outcome {
+            let limiter = slot.get_or_init(|| TopicLimiter::new(rule));
+            if let Err(not_until) = limiter.check(topic) {
                 return Err(not_until.wait_time_from(self.clock.now()));
             }
         }
         Ok(())
     }
-}
 
-impl Drop for RateGuard {
-    fn drop(&mut self) {
-        self.live_buckets.fetch_sub(self.mine, Ordering::Relaxed);
+    /// Buckets made so far.
+    pub fn bucket_count(&self) -> usize {
+        self.limiters
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(TopicLimiter::len)
+            .sum()
     }
 }
 
@@ -164,8 +159,7 @@ mod tests {
 
     #[test]
     fn a_burst_past_the_bucket_is_refused_with_a_wait() {
-        let live = Arc::new(AtomicI64::new(0));
-        let mut guard = RateGuard::new(vec![rule("vm.spawn", 5, 2, 60_000)].into(), live.clone());
+        let guard = RateGuard::new(vec![rule("vm.spawn", 5, 2, 60_000)].into());
         let spawn = Topic::parse("vm.spawn").unwrap();
         assert!(guard.check(&spawn).is_ok());
         assert!(guard.check(&spawn).is_ok());
@@ -181,26 +175,23 @@ mod tests {
 
     #[test]
     fn buckets_belong_to_the_principal_not_the_connection() {
-        let live = Arc::new(AtomicI64::new(0));
-        let limits = RateLimits::new(vec![rule("vm.spawn", 5, 2, 60_000)].into(), live.clone());
+        let limits = RateLimits::new(vec![rule("vm.spawn", 5, 2, 60_000)].into());
         let spawn = Topic::parse("vm.spawn").unwrap();
         assert!(limits.check(Principal::Local, &spawn).is_ok());
         assert!(limits.check(Principal::Local, &spawn).is_ok());
         assert!(limits.check(Principal::Local, &spawn).is_err());
         // Another principal has buckets of its own.
         assert!(limits.check(Principal::TokenHolder, &spawn).is_ok());
-        assert_eq!(live.load(Ordering::Relaxed), 2);
+        assert_eq!(limits.bucket_count(), 2);
     }
 
     #[test]
-    fn a_pattern_rule_keeps_one_bucket_per_topic_and_drops_them_with_the_client() {
-        let live = Arc::new(AtomicI64::new(0));
-        let mut guard = RateGuard::new(vec![rule("vm.*", 1, 1, 60_000)].into(), live.clone());
+    fn a_pattern_rule_keeps_one_bucket_per_topic() {
+        let guard = RateGuard::new(vec![rule("vm.*", 1, 1, 60_000)].into());
+        assert_eq!(guard.bucket_count(), 0);
         assert!(guard.check(&Topic::parse("vm.spawn").unwrap()).is_ok());
         assert!(guard.check(&Topic::parse("vm.kill").unwrap()).is_ok());
         assert!(guard.check(&Topic::parse("vm.kill").unwrap()).is_err());
-        assert_eq!(live.load(Ordering::Relaxed), 2);
-        drop(guard);
-        assert_eq!(live.load(Ordering::Relaxed), 0);
+        assert_eq!(guard.bucket_count(), 2);
     }
 }

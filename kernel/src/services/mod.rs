@@ -11,7 +11,6 @@ mod subscriptions;
 mod task;
 pub mod vm;
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 use tokio_util::sync::CancellationToken;
@@ -98,7 +97,7 @@ impl Services {
     pub fn dispatch(&self, client: &Arc<ClientHandle>, env: Envelope) {
         match env.topic.namespace() {
             Namespace::Kernel => {
-                let buckets = self.guards.rate_buckets.load(Ordering::Relaxed).max(0) as u64;
+                let buckets = self.guards.rates.bucket_count() as u64;
                 kernel::handle(&self.bus, buckets, env)
             }
             Namespace::Bus => subscriptions::handle(
