@@ -14,10 +14,11 @@ async function openTasks(page: Page): Promise<Locator> {
     .poll(() =>
       page.evaluate(async () => {
         const vfs = (window.aether as unknown as {
-          vfs?: { ready(): boolean; list(p: string): Promise<{ entries: { name: string }[] }> };
+          vfs?: { ready(): Promise<boolean>; list(p: string): Promise<{ entries: { name: string }[] }> };
         }).vfs;
-        if (!vfs?.ready()) return [];
+        if (!vfs) return [];
         try {
+          await vfs.ready();
           return (await vfs.list('/welcome')).entries.map((e) => e.name);
         } catch {
           return [];

@@ -103,7 +103,8 @@ test("the tab's files are in a new machine at /mnt/files (v86's 9p file system)"
   test.slow();
   test.setTimeout(BOOT_WAIT_MS + 60_000);
   await openDesktop(page);
-  await page.waitForFunction(() => (window.aether as any).vfs?.ready());
+  await page.waitForFunction(() => (window.aether as any).vfs !== undefined);
+  await page.evaluate(() => (window.aether as any).vfs.ready());
   const mark = `shared-${Date.now()}`;
   await page.evaluate(async (mark) => {
     const vfs = (window.aether as any).vfs;

@@ -10,7 +10,7 @@ import { Kernel } from './support/kernel';
 /** The page-side API of `window.aether.vfs` the specs use (see desktop/src/services/vfs/devtools.rs). */
 interface VfsDevtools {
   sessionId(): string;
-  ready(): boolean;
+  ready(): Promise<boolean>;
   write(path: string, content: string, encoding?: string): Promise<{ size: number; mtime: number }>;
   writeBytes(path: string, bytes: Uint8Array): Promise<{ size: number; mtime: number }>;
   read(path: string): Promise<{ content: string; encoding: string; size: number; mtime: number }>;
@@ -38,7 +38,8 @@ declare global {
 /** Opens the desktop and waits until this tab's file store is open and registered. */
 async function openWithVfs(page: Page, url = '/'): Promise<string> {
   await openDesktop(page, url);
-  await page.waitForFunction(() => (window.aether as unknown as { vfs?: VfsDevtools }).vfs?.ready() === true);
+  await page.waitForFunction(() => (window.aether as unknown as { vfs?: VfsDevtools }).vfs !== undefined);
+  expect(await page.evaluate(() => (window.aether as unknown as { vfs: VfsDevtools }).vfs.ready())).toBe(true);
   await page.evaluate(() => {
     window.__vfs = () => (window.aether as unknown as { vfs: VfsDevtools }).vfs;
     window.__random = (n: number) => {
@@ -51,15 +52,16 @@ async function openWithVfs(page: Page, url = '/'): Promise<string> {
   });
   const session = await page.evaluate(() => window.__vfs().sessionId());
   expect(session).toMatch(/^s-[0-9a-f]{16}$/);
-  // Registered once the relay answers (a `vfs:stat` of the root through the kernel).
-  await expect
-    .poll(() =>
-      page.evaluate((to) => window.aether.request('vfs:stat', { path: '/' }, { to, timeoutMs: 2000 }).then(
+  // Once `ready()` resolves, the relay reaches the session at once (no `session_not_found`).
+  const stat = await page.evaluate(
+    (to) =>
+      window.aether.request('vfs:stat', { path: '/' }, { to, timeoutMs: 2000 }).then(
         () => 'ok',
         (e: BusError) => e.code,
-      ), session),
-    )
-    .toBe('ok');
+      ),
+    session,
+  );
+  expect(stat).toBe('ok');
   return session;
 }
 
@@ -309,6 +311,45 @@ test('a file larger than one bus frame is read whole only in chunks', async ({ p
   // The chunked client reads it all.
   const received = await page.evaluate(async (to) => window.__sha256(await window.__vfs().relayRead(to, '/big.bin')), a);
   expect(received).toBe(sent);
+});
+
+test('files of every size round-trip through the relay: empty, one byte, small, one chunk, one over', async ({ page }) => {
+  test.setTimeout(120_000);
+  const a = await openWithVfs(page);
+  // Raw bytes of one chunk under the shared kernel's default 1 MiB frame cap
+  // (shared/src/vfs/chunk.rs `chunk_len`).
+  const maxFrame = 1024 * 1024;
+  const chunk = Math.floor((maxFrame - 4096) / 4) * 3;
+  const sizes = [0, 1, 2, 1000, 200_000, chunk - 1, chunk, chunk + 1, 2 * chunk, 2 * chunk + 1, 3_000_000];
+  for (const n of sizes) {
+    const result = await page.evaluate(
+      async ([to, n]) => {
+        const bytes = window.__random(n);
+        const path = `/sizes/${n}.bin`;
+        const ack = await window.__vfs().relayWrite(to, path, bytes);
+        const back = await window.__vfs().relayRead(to, path);
+        const stored = await window.__vfs().readBytes(path);
+        return {
+          ack,
+          sent: await window.__sha256(bytes),
+          received: await window.__sha256(back),
+          stored: await window.__sha256(stored),
+        };
+      },
+      [a, n] as const,
+    );
+    expect(result.ack, `${n} bytes`).toMatchObject({ size: n, committed: true });
+    expect(result.received, `${n} bytes`).toBe(result.sent);
+    expect(result.stored, `${n} bytes`).toBe(result.sent);
+  }
+  // Text that is valid UTF-8 (sent as utf8, not base64) round-trips too, at the one-message edge.
+  const text = await page.evaluate(async (to) => {
+    const body = 'é'.repeat(200_000);
+    const bytes = new TextEncoder().encode(body);
+    await window.__vfs().relayWrite(to, '/sizes/text.txt', bytes);
+    return new TextDecoder().decode(await window.__vfs().relayRead(to, '/sizes/text.txt')) === body;
+  }, a);
+  expect(text).toBe(true);
 });
 
 test('a 10 MB binary file round-trips byte for byte through the relay on a default kernel', async ({ page }) => {

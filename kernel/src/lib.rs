@@ -7,6 +7,7 @@ pub mod assets;
 pub mod bus;
 pub mod clock;
 pub mod config;
+pub mod data_lock;
 pub mod guard;
 pub mod hub;
 pub mod services;

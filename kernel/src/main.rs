@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use aether_kernel::config::apply_env;
+use aether_kernel::data_lock::DataDirLock;
 use aether_kernel::{Config, Kernel, serve};
 use anyhow::Context;
 use clap::Parser;
@@ -21,6 +22,10 @@ struct Args {
     /// YAML config file (default: ./aether.yaml when it exists).
     #[arg(long, env = "AETHER_CONFIG")]
     config: Option<PathBuf>,
+    /// Data folder: task history, compiled modules (overrides `data_dir` and AETHER_DATA_DIR).
+    /// One kernel per folder.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// Print the effective configuration (secrets masked) and exit.
     #[arg(long)]
     print_config: bool,
@@ -51,12 +56,20 @@ async fn main() -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = Some(dir);
+    }
     config.validate()?;
     if args.print_config {
         print!("{}", config.masked_yaml());
         return Ok(());
     }
     config.check_exposure(args.insecure_no_token)?;
+    // One kernel per data folder: held until the kernel ends.
+    let _data_lock = match config.data_dir() {
+        Some(dir) => Some(DataDirLock::acquire(&dir)?),
+        None => None,
+    };
     match aether_kernel::app::raise_open_file_limit() {
         Ok(limit) => tracing::info!("open-file limit: {limit}"),
         Err(e) => tracing::warn!(

@@ -58,3 +58,65 @@ fn a_sound_config_starts() {
     let (ok, stderr) = start_with(&[("AETHER_CLIENT_TOKEN", "0123456789abcdef-long")]);
     assert!(ok, "{stderr}");
 }
+
+/// A kernel process on a free loopback port with `data_dir`; stopped when dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn a_second_kernel_on_the_same_data_dir_refuses_to_start_and_names_it() {
+    let data = std::env::temp_dir().join(format!("aether-two-kernels-{}", free_port()));
+    let port = free_port();
+    let first = Running(
+        Command::new(env!("CARGO_BIN_EXE_aether"))
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(&data)
+            .env("AETHER_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the first kernel did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Same folder, another port: refused before it listens.
+    let out = Command::new(env!("CARGO_BIN_EXE_aether"))
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .arg("--data-dir")
+        .arg(&data)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the second kernel started");
+    assert!(stderr.contains("another Aether kernel"), "{stderr}");
+    assert!(stderr.contains(&data.display().to_string()), "{stderr}");
+    assert!(stderr.contains("--data-dir"), "{stderr}");
+    // The same through the environment.
+    let out = Command::new(env!("CARGO_BIN_EXE_aether"))
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .env("AETHER_DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    drop(first);
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -13,7 +13,8 @@ export const editorTab = (page: Page, path: string) =>
 
 /** Writes a text file into this tab's VFS (through the devtools hook). */
 export async function writeFile(page: Page, path: string, text: string): Promise<void> {
-  await page.waitForFunction(() => (window as any).aether?.vfs?.ready?.());
+  await page.waitForFunction(() => (window as any).aether?.vfs !== undefined);
+  await page.evaluate(() => (window as any).aether.vfs.ready());
   await page.evaluate(([p, t]) => (window as any).aether.vfs.write(p, t), [path, text]);
 }
 

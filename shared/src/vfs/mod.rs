@@ -63,7 +63,7 @@ pub struct Entry {
 /// writer) and its `offset`; the chunks are staged and the file is replaced whole, atomically,
 /// when the chunk with `last: true` arrives. An upload that never finishes changes nothing (its
 /// chunks are dropped after a minute idle). `offset: 0` starts an upload again.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Write {
     pub path: String,
     pub content: String,
@@ -78,6 +78,21 @@ pub struct Write {
     /// False while more chunks of the upload follow.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub last: bool,
+}
+
+/// A write in one message, as the wire's defaults read it (`last: true`: a derived `Default`
+/// would say `false`, which is a chunk of an upload).
+impl Default for Write {
+    fn default() -> Self {
+        Write {
+            path: String::new(),
+            content: String::new(),
+            encoding: Encoding::default(),
+            upload: None,
+            offset: 0,
+            last: true,
+        }
+    }
 }
 
 /// The answer to [`Write`]. For a chunk that is not the last, `size` is the bytes staged so far
@@ -307,5 +322,20 @@ mod tests {
         for bad in ["", "c-1234", "kernel", "s 1", "s/1", &"x".repeat(65)] {
             assert!(validate_session_id(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_default_write_is_one_whole_message_as_the_wire_reads_it() {
+        let write = Write {
+            path: "/a.txt".into(),
+            content: "hi".into(),
+            ..Write::default()
+        };
+        assert!(write.last);
+        assert!(write.upload.is_none());
+        let wire = serde_json::to_value(&write).unwrap();
+        assert_eq!(wire, json!({"path": "/a.txt", "content": "hi", "encoding": "utf8"}));
+        let back: Write = serde_json::from_value(wire).unwrap();
+        assert_eq!(back, write);
     }
 }

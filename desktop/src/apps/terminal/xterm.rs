@@ -1,6 +1,12 @@
 //! Typed wasm-bindgen bindings to xterm.js (`@xterm/xterm` 6) and its fit addon
 //! (`@xterm/addon-fit`), whose UMD builds define the globals `Terminal` and `FitAddon.FitAddon`
 //! once [`load`] has added them to the page (lazily, when the first Terminal opens).
+//!
+//! A UMD build registers itself with an AMD loader when it finds one (`define.amd`) instead of
+//! setting its global, and Monaco's loader is one: with the Editor opened first, xterm.js would
+//! call an anonymous `define` the loader refuses, and `Terminal` would never exist. So while
+//! these scripts load, `define.amd` is hidden ([`AmdHidden`]); Monaco's own modules call
+//! `define` without looking at it, so the Editor keeps loading meanwhile.
 
 use std::cell::Cell;
 
@@ -108,6 +114,35 @@ thread_local! {
     static LOADED: Cell<bool> = const { Cell::new(false) };
 }
 
+/// `define.amd` of the page's AMD loader, taken away until this is dropped.
+struct AmdHidden {
+    define: JsValue,
+    amd: JsValue,
+}
+
+impl AmdHidden {
+    /// Hides `window.define.amd`, if there is an AMD loader (`None` when there is none).
+    fn hide() -> Option<AmdHidden> {
+        let window = web_sys::window()?;
+        let define = Reflect::get(&window, &"define".into()).ok()?;
+        if !define.is_function() {
+            return None;
+        }
+        let amd = Reflect::get(&define, &"amd".into()).ok()?;
+        if amd.is_undefined() {
+            return None;
+        }
+        let _ = Reflect::set(&define, &"amd".into(), &JsValue::UNDEFINED);
+        Some(AmdHidden { define, amd })
+    }
+}
+
+impl Drop for AmdHidden {
+    fn drop(&mut self) {
+        let _ = Reflect::set(&self.define, &"amd".into(), &self.amd);
+    }
+}
+
 /// Adds xterm.js, its stylesheet and the fit addon to the page (once).
 pub async fn load(manifest: &Manifest) -> Result<(), String> {
     if LOADED.with(Cell::get) {
@@ -121,6 +156,7 @@ pub async fn load(manifest: &Manifest) -> Result<(), String> {
     let _ = css.set_attribute("rel", "stylesheet");
     let _ = css.set_attribute("href", &manifest.xterm_css);
     let _ = head.append_child(&css);
+    let _amd = AmdHidden::hide();
     for src in [&manifest.xterm_js, &manifest.fit_js] {
         let script = document
             .create_element("script")

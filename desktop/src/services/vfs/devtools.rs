@@ -7,7 +7,8 @@
 //!
 //! ```js
 //! aether.vfs.sessionId()                      // "s-0123456789abcdef"
-//! aether.vfs.ready()                          // true once the store is open
+//! await aether.vfs.ready()                    // true once the store is open and the kernel
+//!                                             // relays to sessionId() (rejects if the store fails)
 //! await aether.vfs.write("/a.txt", "hi")      // → { size, mtime }; encoding "utf8" | "base64"
 //! await aether.vfs.read("/a.txt")             // → { content, encoding, size, mtime }
 //! await aether.vfs.readBytes("/a.bin")        // → Uint8Array (IndexedDB only, no encoding)
@@ -26,6 +27,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::{VfsError, VfsProxy, content, remote};
+
+/// How often `ready()` looks again, in milliseconds.
+const READY_POLL_MS: u32 = 10;
 
 /// The object behind `window.aether.vfs`.
 #[wasm_bindgen(js_name = AetherVfs)]
@@ -57,9 +61,22 @@ impl VfsDevtools {
         self.proxy.session_id().to_owned()
     }
 
-    /// True once the store is open.
-    pub fn ready(&self) -> bool {
-        self.proxy.is_ready()
+    /// Resolves to `true` once the store is open and the kernel has acknowledged this tab's
+    /// session, so [`VfsDevtools::session_id`] can be addressed; rejects when the store cannot
+    /// open. Waits as long as it takes (the bus client keeps reconnecting).
+    pub fn ready(&self) -> Promise {
+        let proxy = self.proxy.clone();
+        future_to_promise(async move {
+            loop {
+                if let Some(e) = proxy.failure() {
+                    return Err(to_js_error(&e));
+                }
+                if proxy.is_ready() && proxy.is_registered() {
+                    return Ok(JsValue::TRUE);
+                }
+                gloo_timers::future::TimeoutFuture::new(READY_POLL_MS).await;
+            }
+        })
     }
 
     /// Chunked uploads staged and waiting for their last chunk.

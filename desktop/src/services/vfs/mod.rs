@@ -25,7 +25,7 @@ mod session;
 mod store;
 mod uploads;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use aether_shared::vfs::{Entry, Written};
@@ -58,6 +58,8 @@ struct Inner {
     failure: RefCell<Option<VfsError>>,
     /// Chunked writes waiting for their last chunk.
     uploads: RefCell<uploads::Uploads>,
+    /// True once the kernel has acknowledged this tab's session (`vfs:register`).
+    registered: Cell<bool>,
 }
 
 /// Starts the VFS of this tab: opens its store (seeding a new session), then serves it on `bus`.
@@ -70,6 +72,7 @@ pub fn start(bus: BusClient) -> VfsProxy {
             revision: ArcRwSignal::new(0),
             failure: RefCell::new(None),
             uploads: RefCell::new(uploads::Uploads::default()),
+            registered: Cell::new(false),
         })),
     };
     let opening = proxy.clone();
@@ -113,6 +116,16 @@ impl VfsProxy {
     /// True once the store is open.
     pub fn is_ready(&self) -> bool {
         self.inner.store.borrow().is_some()
+    }
+
+    /// True once the kernel has acknowledged this tab's session: from then on other clients
+    /// (and this tab through the relay) reach these files at [`VfsProxy::session_id`].
+    pub fn is_registered(&self) -> bool {
+        self.inner.registered.get()
+    }
+
+    fn mark_registered(&self) {
+        self.inner.registered.set(true);
     }
 
     /// Why the store could not open, if it could not.

@@ -91,7 +91,7 @@ async fn register(bus: BusClient, proxy: VfsProxy) {
     };
     for attempt in 1..=REGISTER_ATTEMPTS {
         match bus.send_request(&request, DEFAULT_TIMEOUT_MS).await {
-            Ok(_) => return,
+            Ok(_) => return proxy.mark_registered(),
             Err(e) if e.code() == ErrorCode::Conflict && attempt < REGISTER_ATTEMPTS => {
                 TimeoutFuture::new(REGISTER_RETRY_MS).await;
             }
