@@ -15,7 +15,9 @@ pub enum DataDirError {
         "another Aether kernel is using the data folder {0}; stop it, or give this kernel a folder of its own with --data-dir PATH (or AETHER_DATA_DIR)"
     )]
     Taken(PathBuf),
-    #[error("cannot use the data folder {0}: {1}; pick another with --data-dir PATH (or AETHER_DATA_DIR)")]
+    #[error(
+        "cannot use the data folder {0}: {1}; pick another with --data-dir PATH (or AETHER_DATA_DIR)"
+    )]
     Io(PathBuf, std::io::Error),
 }
 
@@ -59,7 +61,10 @@ mod tests {
         let err = DataDirLock::acquire(&dir).unwrap_err();
         assert!(matches!(err, DataDirError::Taken(_)), "{err}");
         assert!(err.to_string().contains("--data-dir"), "{err}");
-        assert!(err.to_string().contains(&dir.display().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&dir.display().to_string()),
+            "{err}"
+        );
         drop(first);
         let again = DataDirLock::acquire(&dir).unwrap();
         drop(again);

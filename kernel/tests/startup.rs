@@ -94,29 +94,58 @@ fn a_second_kernel_on_the_same_data_dir_refuses_to_start_and_names_it() {
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "the first kernel did not start");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first kernel did not start"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // Same folder, another port: refused before it listens.
-    let out = Command::new(env!("CARGO_BIN_EXE_aether"))
+    let mut second = Command::new(env!("CARGO_BIN_EXE_aether"));
+    second
         .args(["--listen", &format!("127.0.0.1:{}", free_port())])
         .arg("--data-dir")
         .arg(&data)
         .env("RUST_BACKTRACE", "0")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "the second kernel started");
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let (ok, stderr) = ends_within(&mut second, std::time::Duration::from_secs(20));
+    assert!(!ok, "the second kernel started");
     assert!(stderr.contains("another Aether kernel"), "{stderr}");
     assert!(stderr.contains(&data.display().to_string()), "{stderr}");
     assert!(stderr.contains("--data-dir"), "{stderr}");
     // The same through the environment.
-    let out = Command::new(env!("CARGO_BIN_EXE_aether"))
+    let mut third = Command::new(env!("CARGO_BIN_EXE_aether"));
+    third
         .args(["--listen", &format!("127.0.0.1:{}", free_port())])
         .env("AETHER_DATA_DIR", &data)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let (ok, stderr) = ends_within(&mut third, std::time::Duration::from_secs(20));
+    assert!(!ok, "the third kernel started");
+    assert!(stderr.contains("another Aether kernel"), "{stderr}");
     drop(first);
     let _ = std::fs::remove_dir_all(&data);
+}
+
+/// Runs `command` and waits for it to end; a kernel still running after `limit` is stopped and
+/// the test fails (it started when it should have refused).
+fn ends_within(command: &mut Command, limit: std::time::Duration) -> (bool, String) {
+    use std::io::Read as _;
+    let mut child = Running(command.spawn().unwrap());
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.0.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            return (status.success(), stderr);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the kernel kept running on a data folder another kernel holds"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

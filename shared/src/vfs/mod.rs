@@ -334,7 +334,10 @@ mod tests {
         assert!(write.last);
         assert!(write.upload.is_none());
         let wire = serde_json::to_value(&write).unwrap();
-        assert_eq!(wire, json!({"path": "/a.txt", "content": "hi", "encoding": "utf8"}));
+        assert_eq!(
+            wire,
+            json!({"path": "/a.txt", "content": "hi", "encoding": "utf8"})
+        );
         let back: Write = serde_json::from_value(wire).unwrap();
         assert_eq!(back, write);
     }
