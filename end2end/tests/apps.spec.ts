@@ -24,28 +24,29 @@ async function open(page: Page, app: string): Promise<Locator> {
   return win.first();
 }
 
-/** Brings `win` to the front by its title bar, so clicks inside reach it. */
-async function front(win: Locator): Promise<void> {
-  await win.locator('.window-titlebar').click({ position: { x: 40, y: 8 } });
+/** Brings `app`'s window to the front from the dock (as a person does when windows overlap). */
+async function front(page: Page, app: string): Promise<Locator> {
+  await dockItem(page, app).click();
+  const win = windows(page, app).first();
+  await expect(win).toHaveClass(/focused/);
+  return win;
 }
 
 async function useFiles(page: Page): Promise<void> {
-  const files = windows(page, 'files').first();
-  await front(files);
+  const files = await front(page, 'files');
   await files.locator('[data-testid=vfs-tree-entry][data-path="/welcome"]').click();
   await expect(files.locator('[data-testid=vfs-entry][data-path="/welcome/README.md"]')).toBeVisible();
 }
 
 async function useEditor(page: Page): Promise<void> {
   // A file opened from Files lands in the Editor, typeable.
-  const files = windows(page, 'files').first();
-  await front(files);
+  const files = await front(page, 'files');
   await files.locator('[data-testid=vfs-tree-entry][data-path="/welcome"]').click();
   await files.locator('[data-testid=vfs-entry][data-path="/welcome/README.md"]').click();
   await files.getByTestId('files-edit').click();
   await expect(editorTab(page, '/welcome/README.md')).toHaveAttribute('data-active', 'true');
   await expect(editorWindow(page).getByTestId('editor')).toHaveAttribute('data-ready', 'true');
-  await front(editorWindow(page));
+  await front(page, 'editor');
   await typeAtEnd(page, '\nTyped with every app open.');
   await expect(editorTab(page, '/welcome/README.md')).toHaveAttribute('data-dirty', 'true');
 }
@@ -55,7 +56,7 @@ async function useTerminal(page: Page): Promise<void> {
   await expect(win.getByTestId('terminal-status')).toHaveAttribute('data-state', 'running', { timeout: BOOT_WAIT_MS });
   const screen = win.locator('.xterm-rows');
   await expect(screen).toContainText(PROMPT, { timeout: 30_000 });
-  await front(win);
+  await front(page, 'terminal');
   // Keys typed while the guest's shell starts can be lost: probe until it answers.
   for (let probe = 1; ; probe++) {
     await win.getByTestId('terminal-screen').click();
@@ -71,15 +72,13 @@ async function useTerminal(page: Page): Promise<void> {
 }
 
 async function useConsole(page: Page): Promise<void> {
-  const win = windows(page, 'console').first();
-  await front(win);
+  const win = await front(page, 'console');
   await win.getByTestId('console-run').click();
   await expect(win.getByTestId('console-output')).toHaveText('Hello from WAT!\n');
 }
 
 async function useTasks(page: Page): Promise<void> {
-  const win = windows(page, 'tasks').first();
-  await front(win);
+  const win = await front(page, 'tasks');
   for (const id of ['check', 'hello', 'echo']) {
     await expect(win.locator(`[data-testid=task-node][data-node="${id}"]`)).toBeVisible();
   }
@@ -88,15 +87,13 @@ async function useTasks(page: Page): Promise<void> {
 }
 
 async function useNotes(page: Page): Promise<void> {
-  const win = windows(page, 'notes').first();
-  await front(win);
+  const win = await front(page, 'notes');
   await win.getByTestId('notes-text').fill('all seven apps open');
   await expect(win.getByTestId('notes-text')).toHaveValue('all seven apps open');
 }
 
 async function useAbout(page: Page): Promise<void> {
-  const win = windows(page, 'about').first();
-  await front(win);
+  const win = await front(page, 'about');
   await expect(page.getByTestId('about-ping')).toHaveText(/ms$/);
 }
 
