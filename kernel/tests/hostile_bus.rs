@@ -267,6 +267,20 @@ async fn flood_until_cut_off(sender: &mut Client, victim: &str) -> Value {
     }
 }
 
+/// A client that never reads, flooded on a kernel with `config`: cut off, its queue freed, its
+/// connection ended.
+async fn cut_off_and_freed(config: Config) {
+    let kernel = start(config).await;
+    let mut victim = Client::connect(kernel.addr).await;
+    let mut sender = Client::connect(kernel.addr).await;
+    let victim_id = victim.id.clone();
+    flood_until_cut_off(&mut sender, &victim_id).await;
+    queues_drain(&mut sender).await;
+    // The kernel ended the connection (its close frame may not fit in a full socket).
+    let close = victim.read_until_closed().await;
+    assert!(matches!(close, Some(1008) | None), "{close:?}");
+}
+
 /// Waits until the kernel holds no queued bytes for anyone.
 async fn queues_drain(client: &mut Client) {
     let started = Instant::now();
@@ -289,15 +303,7 @@ async fn a_client_that_never_reads_is_cut_off_at_its_byte_bound_and_its_queue_fr
     config.limits.max_queue_bytes = NonZeroUsize::new(512 * 1024).unwrap();
     // A frame bound the flood never reaches: only the byte bound can stop it.
     config.limits.outbound_queue_len = NonZeroUsize::new(1 << 20).unwrap();
-    let kernel = start(config).await;
-    let mut victim = Client::connect(kernel.addr).await;
-    let mut sender = Client::connect(kernel.addr).await;
-    let victim_id = victim.id.clone();
-    flood_until_cut_off(&mut sender, &victim_id).await;
-    queues_drain(&mut sender).await;
-    // The kernel ended the connection (its close frame may not fit in a full socket).
-    let close = victim.read_until_closed().await;
-    assert!(matches!(close, Some(1008) | None), "{close:?}");
+    cut_off_and_freed(config).await;
 }
 
 #[tokio::test]
@@ -307,15 +313,7 @@ async fn a_write_that_does_not_finish_in_time_cuts_the_client_off() {
     config.limits.max_queue_bytes = NonZeroUsize::new(1 << 30).unwrap();
     config.limits.outbound_queue_len = NonZeroUsize::new(1 << 20).unwrap();
     config.limits.write_timeout_ms = NonZeroU64::new(300).unwrap();
-    let kernel = start(config).await;
-    let mut victim = Client::connect(kernel.addr).await;
-    let mut sender = Client::connect(kernel.addr).await;
-    let victim_id = victim.id.clone();
-    flood_until_cut_off(&mut sender, &victim_id).await;
-    queues_drain(&mut sender).await;
-    // The kernel ended the connection (its close frame may not fit in a full socket).
-    let close = victim.read_until_closed().await;
-    assert!(matches!(close, Some(1008) | None), "{close:?}");
+    cut_off_and_freed(config).await;
 }
 
 #[tokio::test]
