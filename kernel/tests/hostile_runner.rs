@@ -14,7 +14,7 @@ use std::time::Duration;
 use aether_kernel::Config;
 use aether_shared::Envelope;
 use serde_json::{Value, json};
-use support::{Client, WAIT, payload, start};
+use support::{Client, WAIT, payload, spawn, start};
 
 /// A WASI command that sleeps 60 s in one `poll_oneoff` (a monotonic clock subscription) and
 /// then exits 0; it never reads stdin and never writes.
@@ -43,14 +43,6 @@ fn one_slot() -> Config {
     let mut config = Config::default();
     config.compute.max_concurrent_total = NonZeroU32::new(1).unwrap();
     config
-}
-
-async fn spawn(client: &mut Client, body: Value) -> u64 {
-    let id = client.request("vm.spawn", body).await;
-    let ack = client.recv().await;
-    assert_eq!(ack.topic.as_str(), "vm.spawn:ack", "{:?}", payload(&ack));
-    assert_eq!(ack.request_id(), Some(id.as_str()));
-    payload(&ack)["pid"].as_u64().unwrap()
 }
 
 /// The `vm.exit` or `vm.error` of `pid` (other envelopes are skipped).

@@ -9,7 +9,7 @@ use std::num::NonZeroU32;
 use aether_kernel::Config;
 use aether_shared::Envelope;
 use serde_json::{Value, json};
-use support::{Client, base64, guest, payload, start};
+use support::{Client, base64, guest, payload, spawn, start};
 
 /// Everything one program sent, in order, up to its `vm.exit` or `vm.error`.
 struct Run {
@@ -18,14 +18,6 @@ struct Run {
     stderr: String,
     stdout_chunks: usize,
     end: Envelope,
-}
-
-async fn spawn(client: &mut Client, body: Value) -> u64 {
-    let id = client.request("vm.spawn", body).await;
-    let ack = client.recv().await;
-    assert_eq!(ack.topic.as_str(), "vm.spawn:ack", "{:?}", payload(&ack));
-    assert_eq!(ack.request_id(), Some(id.as_str()));
-    payload(&ack)["pid"].as_u64().unwrap()
 }
 
 async fn finish(client: &mut Client, pid: u64) -> Run {

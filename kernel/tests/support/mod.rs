@@ -190,6 +190,15 @@ impl Client {
     }
 }
 
+/// Sends `vm.spawn` with `body` and reads its ack (the next envelope); returns the pid.
+pub async fn spawn(client: &mut Client, body: Value) -> u64 {
+    let id = client.request("vm.spawn", body).await;
+    let ack = client.recv().await;
+    assert_eq!(ack.topic.as_str(), "vm.spawn:ack", "{:?}", payload(&ack));
+    assert_eq!(ack.request_id(), Some(id.as_str()));
+    payload(&ack)["pid"].as_u64().unwrap()
+}
+
 /// The payload of an envelope, as JSON.
 pub fn payload(env: &Envelope) -> Value {
     Value::Object(env.payload.clone().unwrap_or_default())
