@@ -5,7 +5,7 @@
 import type { Locator, Page } from '@playwright/test';
 import { test, expect } from './support/fixtures';
 import { openDesktop } from './support/aether';
-import { windows } from './support/desktop';
+import { boxOf, windows, type Box } from './support/desktop';
 
 /** Opens the desktop once this tab's VFS holds the welcome folder, then a Tasks window. */
 async function openTasks(page: Page): Promise<Locator> {
@@ -106,4 +106,57 @@ test('definitions load from the VFS, bad ones are explained, and history survive
   await row.click();
   await expect(node(win, 'echo')).toHaveAttribute('data-state', 'succeeded');
   await expect(win.getByTestId('tasks-run-state')).toHaveAttribute('data-state', 'succeeded');
+});
+
+/** True when `inner` lies wholly inside `outer` (half a pixel of rounding allowed). */
+function inside(inner: Box, outer: Box): boolean {
+  return (
+    inner.x >= outer.x - 0.5 &&
+    inner.y >= outer.y - 0.5 &&
+    inner.x + inner.width <= outer.x + outer.width + 0.5 &&
+    inner.y + inner.height <= outer.y + outer.height + 0.5
+  );
+}
+
+/** Every node can be brought into view inside the graph's pane and the window, and is drawn at full size. */
+async function expectEveryNodeReachable(win: Locator, ids: string[]): Promise<void> {
+  const canvas = win.locator('.tasks-canvas');
+  for (const id of ids) {
+    const rect = node(win, id).locator('rect');
+    await rect.scrollIntoViewIfNeeded();
+    const box = await boxOf(rect);
+    expect(box.width, `${id} is drawn at full size`).toBeGreaterThanOrEqual(100);
+    expect(inside(box, await boxOf(canvas)), `${id} inside the graph pane`).toBe(true);
+    expect(inside(box, await boxOf(win)), `${id} inside the window`).toBe(true);
+  }
+}
+
+test('the graph fits or scrolls: every node of the welcome pipeline and of a 30-node graph can be seen', async ({ page }) => {
+  const win = await openTasks(page);
+  // At the window's default size the welcome pipeline fits its pane whole: nothing to scroll.
+  const canvas = win.locator('.tasks-canvas');
+  const overflow = await canvas.evaluate((el) => [el.scrollWidth - el.clientWidth, el.scrollHeight - el.clientHeight]);
+  expect(overflow, 'the welcome pipeline overflows its pane by [x, y] px').toEqual([0, 0]);
+  await expectEveryNodeReachable(win, ['check', 'hello', 'echo']);
+
+  // Thirty nodes, ten wide and three deep.
+  const ids = Array.from({ length: 30 }, (_, i) => `n${String(i + 1).padStart(2, '0')}`);
+  const lines = ['name: wide', 'nodes:'];
+  ids.forEach((id, i) => {
+    lines.push(`  - id: ${id}`, '    topic: kernel.ping');
+    if (i >= 10) lines.push(`    after: [${ids[i - 10]}]`);
+  });
+  await win.getByTestId('tasks-source').fill(lines.join('\n') + '\n');
+  await win.getByTestId('tasks-run').click();
+  await expect(win.getByTestId('tasks-run-state')).toHaveAttribute('data-state', 'succeeded');
+  await expectEveryNodeReachable(win, ids);
+  // Readable: no two boxes overlap.
+  const boxes = await Promise.all(ids.map((id) => boxOf(node(win, id).locator('rect'))));
+  for (let a = 0; a < boxes.length; a++) {
+    for (let b = a + 1; b < boxes.length; b++) {
+      const [p, q] = [boxes[a], boxes[b]];
+      const apart = p.x + p.width <= q.x || q.x + q.width <= p.x || p.y + p.height <= q.y || q.y + q.height <= p.y;
+      expect(apart, `${ids[a]} and ${ids[b]} overlap`).toBe(true);
+    }
+  }
 });

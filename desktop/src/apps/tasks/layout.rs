@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 
-/// Size of a node's box and the gaps, in SVG units (CSS pixels at scale 1).
+/// Size of a node's box and the gaps, in SVG units (CSS pixels at scale 1). Three columns (the
+/// welcome pipeline) fit the graph pane of a Tasks window at its default size; wider graphs
+/// scroll in their pane.
 pub const NODE_W: f64 = 150.0;
 pub const NODE_H: f64 = 46.0;
-const GAP_X: f64 = 56.0;
+const GAP_X: f64 = 40.0;
 const GAP_Y: f64 = 14.0;
 const MARGIN: f64 = 12.0;
 

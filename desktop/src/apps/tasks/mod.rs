@@ -44,7 +44,7 @@ pub const META: AppMeta = AppMeta {
     title: "Tasks",
     icon: "M4 5h5v4H4Z M15 5h5v4h-5Z M9.5 15h5v4h-5Z M6.5 9v3h11V9 M12 12v3",
     default_size: Size {
-        width: 900.0,
+        width: 960.0,
         height: 560.0,
     },
     min_size: Size {
