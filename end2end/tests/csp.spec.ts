@@ -116,8 +116,7 @@ test('the Editor, the Terminal and the Console run in one page with no policy vi
   const watch = await watchPolicy(page);
 
   // The Terminal: xterm.js, and v86 in its Web Worker (WebAssembly, its JIT) booting to a shell.
-  // It is opened first: xterm.js's UMD build, loaded after Monaco's AMD loader, registers itself
-  // with that loader instead of defining `Terminal` (a desktop bug of its own, not the policy's).
+  // (apps.spec.ts opens the apps in other orders; here the policy is what is watched.)
   await openDesktop(page);
   await dockItem(page, 'terminal').click();
   const terminal = windows(page, 'terminal');

@@ -124,19 +124,14 @@ pub async fn serve(listener: TcpListener, kernel: Kernel) -> io::Result<()> {
     let connections =
         connections::accept_until_shutdown(listener, app, header_read_timeout, shutdown.clone())
             .await;
-    let grace = Duration::from_millis(kernel.config.shutdown_grace_ms);
-    if tokio::time::timeout(grace, connections.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!("some HTTP requests did not finish within {grace:?}");
-    }
     sweeper.abort();
     kernel.tracker.close();
-    if tokio::time::timeout(grace, kernel.tracker.wait())
-        .await
-        .is_err()
-    {
+    // HTTP requests and WebSocket connections finish side by side, within one grace period.
+    let grace = Duration::from_millis(kernel.config.shutdown_grace_ms);
+    let finished = async {
+        tokio::join!(connections.wait(), kernel.tracker.wait());
+    };
+    if tokio::time::timeout(grace, finished).await.is_err() {
         tracing::warn!("some connections did not close within {grace:?}");
     }
     Ok(())

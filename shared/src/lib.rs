@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod compute;
 pub mod envelope;
 pub mod error;
+pub mod json_size;
 pub mod kernel;
 pub mod pattern;
 pub mod request;

@@ -53,6 +53,10 @@ pub enum RouteError {
 pub enum SessionError {
     #[error("session `{0}` is served by another client; pick a fresh session id")]
     Conflict(String),
+    #[error(
+        "this client already serves {0} sessions, the most one client may (limits.max_sessions_per_client); reuse one of them"
+    )]
+    TooMany(usize),
 }
 
 impl Default for Bus {
@@ -151,18 +155,25 @@ impl Bus {
     }
 
     /// Makes `client` the server of `session_id`. Registering again is fine; taking another
-    /// client's session is a [`SessionError::Conflict`].
+    /// client's session is a [`SessionError::Conflict`], and a new one past `max` sessions of the
+    /// client is [`SessionError::TooMany`] (checked under the same lock as the insert).
     pub fn register_session(
         &self,
         session_id: &str,
         client: &Arc<ClientHandle>,
+        max: usize,
     ) -> Result<(), SessionError> {
         let mut sessions = self.inner.sessions.write().expect("bus lock");
         match sessions.get(session_id) {
             Some(owner) if owner.id() != client.id() => {
                 Err(SessionError::Conflict(session_id.to_owned()))
             }
-            _ => {
+            Some(_) => Ok(()),
+            None => {
+                let held = sessions.values().filter(|o| o.id() == client.id()).count();
+                if held >= max {
+                    return Err(SessionError::TooMany(held));
+                }
                 sessions.insert(session_id.to_owned(), Arc::clone(client));
                 Ok(())
             }
@@ -226,16 +237,24 @@ impl Bus {
         match client.try_deliver(frame) {
             Delivery::Queued => self.inner.stats.count_out(),
             Delivery::Closed => {}
-            Delivery::QueueFull => {
-                self.inner.stats.count_slow_client();
-                self.detach(client.id());
-                client.kick("outbound queue full: the client is not reading fast enough");
-                tracing::warn!(
-                    client_id = client.id(),
-                    "disconnected a slow client: its outbound queue is full"
-                );
-            }
+            Delivery::QueueFull => self.cut_off_slow(
+                client,
+                "outbound queue full: the client is not reading fast enough",
+            ),
         }
+    }
+
+    /// Disconnects a client that does not take its frames (a full queue, a write that timed
+    /// out): counted in `kernel.stats`, detached so nothing more is queued to it, and kicked so
+    /// its connection closes (1008) and its queue is freed.
+    pub fn cut_off_slow(&self, client: &ClientHandle, reason: &'static str) {
+        self.inner.stats.count_slow_client();
+        self.detach(client.id());
+        client.kick(reason);
+        tracing::warn!(
+            client_id = client.id(),
+            "disconnected a slow client: {reason}"
+        );
     }
 
     /// Sends a kernel-originated envelope (stamped `from: kernel` and the current time).

@@ -160,7 +160,7 @@ async fn a_kernel_request_to_a_session_ends_when_its_owner_leaves() {
     let (handle, _rx) = ClientHandle::new("c-tab".into(), Principal::Local, 8);
     let handle = Arc::new(handle);
     assert!(bus.attach(Arc::clone(&handle)));
-    bus.register_session("s-tab", &handle).unwrap();
+    bus.register_session("s-tab", &handle, 8).unwrap();
     let waiting = {
         let bus = bus.clone();
         tokio::spawn(async move {

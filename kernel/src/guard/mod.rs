@@ -21,8 +21,6 @@ pub mod origin;
 pub mod permissions;
 pub mod rate;
 
-use std::sync::Arc;
-
 use crate::config::Config;
 
 pub use admission::Refusal;
@@ -33,8 +31,7 @@ pub use rate::{RateGuard, RateLimits};
 
 /// The guardrails' shared state, built once from the config.
 pub struct Guards {
-    /// Shared with the task engine, which checks every node against the same rules.
-    pub permissions: Arc<Permissions>,
+    pub permissions: Permissions,
     pub connections: Connections,
     /// Every principal's rate-limit buckets.
     pub rates: RateLimits,
@@ -43,7 +40,7 @@ pub struct Guards {
 impl Guards {
     pub fn new(config: &Config) -> Guards {
         Guards {
-            permissions: Arc::new(Permissions::new(config.permissions.clone())),
+            permissions: Permissions::new(config.permissions.clone()),
             connections: Connections::default(),
             rates: RateLimits::new(config.rate_limits.clone().into()),
         }

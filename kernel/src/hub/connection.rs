@@ -134,9 +134,7 @@ async fn pump(
                         Ok(Ok(())) => {}
                         Ok(Err(_)) => return End::WriteFailed,
                         Err(_) => {
-                            kernel.bus.stats().count_slow_client();
-                            kernel.bus.detach(handle.id());
-                            handle.kick("a write took longer than limits.write_timeout_ms: the client is not reading");
+                            kernel.bus.cut_off_slow(handle, "a write took longer than limits.write_timeout_ms: the client is not reading");
                             close_kicked(&mut socket, handle).await;
                             return End::WriteTimedOut;
                         }

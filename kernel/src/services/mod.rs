@@ -48,9 +48,14 @@ impl Services {
         guards: Arc<Guards>,
         shutdown: CancellationToken,
     ) -> Arc<Services> {
-        let permissions = Arc::clone(&guards.permissions);
         Arc::new_cyclic(|me| Services {
-            task: task::TaskService::new(bus.clone(), me.clone(), permissions, &config, shutdown),
+            task: task::TaskService::new(
+                bus.clone(),
+                me.clone(),
+                Arc::clone(&guards),
+                &config,
+                shutdown,
+            ),
             ai: ai::AiService::new(bus.clone(), &config.ai),
             bus,
             config,

@@ -11,7 +11,7 @@ use aether_shared::{BusRequest as _, Envelope, ErrorCode, ErrorPayload};
 
 use super::decode;
 use super::vm::bridge::ComputeSessions;
-use crate::bus::{Bus, ClientHandle};
+use crate::bus::{Bus, ClientHandle, SessionError};
 
 pub(super) fn handle(
     bus: &Bus,
@@ -45,20 +45,7 @@ pub(super) fn handle(
         );
         return;
     }
-    let held = bus.sessions_of(client.id());
-    if !held.contains(&session_id) && held.len() >= max_sessions {
-        bus.emit_error(
-            &env,
-            ErrorPayload::new(
-                ErrorCode::ResourceExceeded,
-                format!("This client already serves {} sessions, the most one client may (limits.max_sessions_per_client); reuse one of them.", held.len()),
-            )
-            .with_detail("limit", "max_sessions_per_client")
-            .with_detail("value", max_sessions as u64),
-        );
-        return;
-    }
-    match bus.register_session(&session_id, client) {
+    match bus.register_session(&session_id, client, max_sessions) {
         Ok(()) => {
             tracing::debug!(session_id, "session registered");
             let reply = Registered { session_id };
@@ -71,6 +58,14 @@ pub(super) fn handle(
                 bus.reply::<ComputeRegister>(&env, &reply);
             }
         }
-        Err(e) => bus.emit_error(&env, ErrorPayload::new(ErrorCode::Conflict, e.to_string())),
+        Err(e @ SessionError::Conflict(_)) => {
+            bus.emit_error(&env, ErrorPayload::new(ErrorCode::Conflict, e.to_string()))
+        }
+        Err(e @ SessionError::TooMany(_)) => bus.emit_error(
+            &env,
+            ErrorPayload::new(ErrorCode::ResourceExceeded, format!("{e}."))
+                .with_detail("limit", "max_sessions_per_client")
+                .with_detail("value", max_sessions as u64),
+        ),
     }
 }

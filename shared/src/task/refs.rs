@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::Node;
 use crate::envelope::Payload;
+use crate::json_size::json_len_within;
 
 /// A reference found in a payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,24 +65,6 @@ struct Budget {
     max_bytes: usize,
 }
 
-/// An `io::Write` that counts bytes and fails once they pass `left`, so measuring a value stops
-/// as soon as it is known to be too large.
-struct Meter<'a>(&'a mut usize);
-
-impl std::io::Write for Meter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        *self.0 = self
-            .0
-            .checked_sub(buf.len())
-            .ok_or_else(|| std::io::Error::other("over budget"))?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 impl Budget {
     fn charge(&mut self, bytes: usize) -> Result<(), RefError> {
         self.left = self.left.checked_sub(bytes).ok_or(RefError::TooLarge {
@@ -92,9 +75,10 @@ impl Budget {
 
     /// Charges `value`'s JSON, measured without building it and only up to what is left.
     fn charge_json<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), RefError> {
-        serde_json::to_writer(Meter(&mut self.left), value).map_err(|_| RefError::TooLarge {
+        let bytes = json_len_within(value, self.left).ok_or(RefError::TooLarge {
             max_bytes: self.max_bytes,
-        })
+        })?;
+        self.charge(bytes)
     }
 }
 

@@ -4,7 +4,6 @@
 
 use aether_shared::task::{Done, RunState};
 use aether_shared::{Envelope, ErrorPayload, Namespace, Payload, Topic};
-use serde_json::Value;
 
 use super::fit;
 use super::store::StoredTask;
@@ -50,13 +49,13 @@ pub fn announce(
             failed: Some((node, error)),
         } => {
             // The node's own details (`limit`, `exit_code`, …) are kept.
-            let mut details = error.details.clone().unwrap_or_default();
-            details.insert("node".into(), Value::String(node.clone()));
-            details.insert("run_id".into(), Value::String(run_id.to_owned()));
-            let mut error =
+            let mut failed =
                 ErrorPayload::new(error.code, format!("Node `{node}` failed: {}", error.error));
-            error.details = Some(details);
-            Envelope::new(Namespace::Task.error_topic()).with_payload(&error)
+            failed.details.clone_from(&error.details);
+            let failed = failed
+                .with_detail("node", node.as_str())
+                .with_detail("run_id", run_id);
+            Envelope::new(Namespace::Task.error_topic()).with_payload(&failed)
         }
         Ending::Stopped(_, error) => {
             let error = error.clone().with_detail("run_id", run_id);

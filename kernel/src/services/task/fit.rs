@@ -12,35 +12,15 @@ use aether_shared::Payload;
 use aether_shared::task::{
     Done, Event, ORIGINAL_BYTES_FIELD, RunRecord, TRUNCATED_FIELD, TaskList,
 };
-use serde::Serialize;
 use serde_json::Value;
+
+pub use aether_shared::json_size::json_len;
 
 /// Room kept in a frame for the envelope around a payload (topic, addresses, time); the
 /// request id, chosen by the client, is counted separately.
 pub const ENVELOPE_ROOM: usize = 512;
 /// Room for the marker fields (`,"truncated":true,"original_bytes":<u64>`).
 const MARKER_ROOM: usize = 64;
-
-struct Counter(usize);
-
-impl std::io::Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Bytes of `value` as JSON.
-pub fn json_len<T: Serialize + ?Sized>(value: &T) -> usize {
-    let mut counter = Counter(0);
-    // Serializing maps with string keys and JSON values cannot fail.
-    let _ = serde_json::to_writer(&mut counter, value);
-    counter.0
-}
 
 /// The bytes a message's payload may take in a frame of `max_frame_bytes` answering a request
 /// with `request_id`.

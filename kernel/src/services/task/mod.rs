@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
-use aether_shared::catalog::{TopicKind, canonical, classify};
+use aether_shared::catalog::{TopicKind, classify};
 use aether_shared::task::{
     Cancel, Cancelling, Define, Defined, List, Parse, RunSummary, Started, Status, TaskList, graph,
     refs,
@@ -38,8 +38,8 @@ use super::{Services, decode};
 use crate::bus::{Bus, ClientHandle};
 use crate::clock::now_rfc3339;
 use crate::config::{Config, TaskLimits};
-use crate::guard::audit::{self, Reason};
-use crate::guard::{Permissions, Principal};
+use crate::guard::audit;
+use crate::guard::{Guards, Principal};
 use tokio_util::sync::CancellationToken;
 
 /// Runs listed by `task.list`.
@@ -54,7 +54,8 @@ pub struct TaskService {
 struct Inner {
     bus: Bus,
     services: Weak<Services>,
-    permissions: Arc<Permissions>,
+    /// The guardrails: a definition's nodes are checked against their permission rules.
+    guards: Arc<Guards>,
     limits: TaskLimits,
     /// The kernel's frame cap: every `task.*` message fits in it.
     max_frame_bytes: usize,
@@ -68,7 +69,7 @@ impl TaskService {
     pub fn new(
         bus: Bus,
         services: Weak<Services>,
-        permissions: Arc<Permissions>,
+        guards: Arc<Guards>,
         config: &Config,
         shutdown: CancellationToken,
     ) -> TaskService {
@@ -76,7 +77,7 @@ impl TaskService {
             inner: Arc::new(Inner {
                 bus,
                 services,
-                permissions,
+                guards,
                 limits: config.task.clone(),
                 max_frame_bytes: config.limits.max_frame_bytes.get(),
                 data_dir: config.data_dir(),
@@ -250,17 +251,11 @@ impl TaskService {
                 )));
             }
             let principal = client.principal();
-            // An alias (`wasm.run`) is judged as the topic it stands for, too.
-            let allowed = self.inner.permissions.allows(topic)
-                && self.inner.permissions.allows(&canonical(topic));
-            if !principal.is_admin() && !allowed {
-                let text = format!(
-                    "Node `{}` sends `{topic}`, which the kernel's permission rules do not allow you to send.",
-                    node.id
-                );
+            if let Err(refusal) = self.inner.guards.permits(principal, topic) {
+                let text = format!("Node `{}`: {}", node.id, refusal.error.error);
                 audit::refused(
                     self.inner.bus.stats(),
-                    Reason::PermissionDenied,
+                    refusal.reason,
                     Some(client.id()),
                     principal.as_str(),
                     Some(env.topic.as_str()),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aether_shared::vm::{EXIT, Exit, ExitStats, ModuleSource, Spawn, SpawnLimits};
 use aether_shared::{Envelope, ErrorCode, ErrorPayload, Topic};
+use tracing::Instrument;
 
 use super::cache::ModuleCache;
 use super::output::{GuestOutput, Sink};
@@ -65,9 +66,9 @@ pub struct Job {
 impl Job {
     pub async fn run(self) {
         let pid = self.program.pid;
+        // Instrumented, not entered: a span entered across an `.await` leaks into other tasks.
         let span = tracing::debug_span!("program", pid, client_id = self.client.id());
-        let _guard = span.enter();
-        let result = self.execute().await;
+        let result = self.execute().instrument(span).await;
         self.programs.remove(pid);
         if let Err(error) = result {
             self.bus

@@ -2,8 +2,9 @@
 //!
 //! `vm.spawn` is checked (payload, backend, concurrency caps, stdin bound) and acknowledged with a
 //! pid at once; a [`job`] then fetches and compiles the module (through the [`cache`]) and runs it
-//! on a blocking thread ([`program`]) while a watchdog flushes its output and enforces its clocks. Every program ends with exactly one `vm.exit` or `vm.error` to its requester. A program
-//! is visible to, and can be fed or killed by, its requester only. Every stop (kill, timeouts,
+//! on a blocking thread ([`program`]) while a watchdog flushes its output and enforces its
+//! clocks. Every program ends with exactly one `vm.exit` or `vm.error` to its requester. A
+//! program is visible to, and can be fed or killed by, its requester only. Every stop (kill, timeouts,
 //! the requester leaving, a cap) ends the program within a watchdog interval plus an epoch tick
 //! whatever the guest is doing, and frees its slot. `wasm.run` is handled exactly as `vm.spawn`
 //! (only its acknowledgement topic differs).
@@ -181,22 +182,19 @@ impl VmService {
             return;
         };
         let limits = RunLimits::tightened(&self.limits, spawn.limits.as_ref());
-        let (stdin_writer, stdin_reader) = StdinPipe::new(max_pending_stdin_bytes(&self.limits));
+        let max_stdin = max_pending_stdin_bytes(&self.limits);
+        let (stdin_writer, stdin_reader) = StdinPipe::new(max_stdin);
         // A stdin given with the spawn is all of it: buffered now, then ended.
-        if let Some(text) = &spawn.stdin {
-            let max = max_pending_stdin_bytes(&self.limits);
-            if stdin_writer.push(text.as_bytes(), true).is_err() {
-                self.bus.emit_error(
-                    &env,
-                    ErrorPayload::new(
-                        ErrorCode::ResourceExceeded,
-                        format!("The spawn's `stdin` is {} bytes but at most {max} may wait for a program to read them (max_pending_stdin_bytes); send it in parts with `vm.stdin` as the program reads, or raise the limit.", text.len()),
-                    )
-                    .with_detail("limit", "max_pending_stdin_bytes")
-                    .with_detail("value", max),
-                );
-                return;
-            }
+        if let Some(text) = &spawn.stdin
+            && stdin_writer.push(text.as_bytes(), true).is_err()
+        {
+            let message = format!(
+                "The spawn's `stdin` is {} bytes but at most {max_stdin} may wait for a program to read them (max_pending_stdin_bytes); send it in parts with `vm.stdin` as the program reads, or raise the limit.",
+                text.len()
+            );
+            self.bus
+                .emit_error(&env, stdin::over_bound(message, max_stdin));
+            return;
         }
         let admitted = self.programs.admit(
             client.id(),
@@ -264,14 +262,16 @@ impl VmService {
         let error = match refusal {
             StdinRefusal::Ended => ErrorPayload::new(
                 ErrorCode::Conflict,
-                format!("Program {pid}'s stdin has already ended; spawn it again to give it more input."),
+                format!(
+                    "Program {pid}'s stdin has already ended; spawn it again to give it more input."
+                ),
             ),
-            StdinRefusal::Full { pending, max } => ErrorPayload::new(
-                ErrorCode::ResourceExceeded,
-                format!("Program {pid} has not read {pending} bytes of its stdin yet and at most {max} may wait (max_pending_stdin_bytes); send less at a time, or wait until it reads."),
-            )
-            .with_detail("limit", "max_pending_stdin_bytes")
-            .with_detail("value", max),
+            StdinRefusal::Full { pending, max } => stdin::over_bound(
+                format!(
+                    "Program {pid} has not read {pending} bytes of its stdin yet and at most {max} may wait (max_pending_stdin_bytes); send less at a time, or wait until it reads."
+                ),
+                max,
+            ),
         };
         self.bus.emit_error(env, error.with_detail("pid", pid));
     }

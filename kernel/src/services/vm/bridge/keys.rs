@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use aether_shared::compute;
 use aether_shared::vm::{Accepted, Stdin};
-use aether_shared::{Envelope, ErrorCode, ErrorPayload};
+use aether_shared::{Envelope, ErrorPayload};
 use tokio::sync::mpsc;
 
+use super::super::stdin::over_bound;
 use crate::bus::Bus;
 
 /// What one waiting `vm.stdin` counts against the bound besides its data.
@@ -65,13 +66,11 @@ impl Keys {
                 (pending + cost <= max).then_some(pending + cost)
             });
         if let Err(pending) = taken {
-            return Err(ErrorPayload::new(
-                ErrorCode::ResourceExceeded,
-                format!("Machine {} has not yet taken {pending} bytes of keys and at most {max} may wait (max_pending_stdin_bytes); send less at a time, or wait for the earlier keys' acknowledgements.", req.pid),
-            )
-            .with_detail("limit", "max_pending_stdin_bytes")
-            .with_detail("value", max)
-            .with_detail("pid", req.pid));
+            let message = format!(
+                "Machine {} has not yet taken {pending} bytes of keys and at most {max} may wait (max_pending_stdin_bytes); send less at a time, or wait for the earlier keys' acknowledgements.",
+                req.pid
+            );
+            return Err(over_bound(message, max).with_detail("pid", req.pid));
         }
         if self.queue.send((env, req)).is_err() {
             self.pending.fetch_sub(cost, Ordering::AcqRel);
