@@ -6,12 +6,14 @@
 use anyhow::Result;
 
 use crate::proc::{announce, cargo, run};
+use crate::steps::Steps;
 use crate::{build, tools};
 
 pub fn bench(extra: &[String]) -> Result<()> {
     if !build::dist_dir().join("index.html").is_file() {
-        tools::for_build()?;
-        build::desktop_release()?;
+        let mut steps = Steps::new("bench");
+        steps.run("prerequisites", tools::for_build)?;
+        build::desktop_release(&mut steps)?;
     }
     for (name, what) in [
         ("bus", "the bus and the hub"),

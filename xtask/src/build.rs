@@ -1,8 +1,11 @@
-//! Building the product: the desktop with Trunk into `target/dist`, its precompressed siblings, and the
-//! release kernel that embeds that folder.
+//! Building the product: the desktop with Trunk, Monaco, the samples and the x86 guest assembled in
+//! `target/stage`, mirrored into `target/dist` with precompressed siblings, and the release kernel that
+//! embeds that folder.
 //!
 //! The order matters and lives here: the kernel's build script embeds `target/dist` as it is when the kernel
-//! compiles, so the desktop and its `.br`/`.gz` files must be complete first. Assumes the prerequisites of
+//! compiles, so the desktop and its `.br`/`.gz` files must be complete first. Only files whose bytes changed
+//! are rewritten there ([`crate::mirror`], [`crate::precompress`]), so rebuilding an unchanged tree neither
+//! recompresses nor relinks the kernel. Each part is a timed step. Assumes the prerequisites of
 //! [`crate::tools::for_build`]; never installs anything itself.
 
 use std::path::PathBuf;
@@ -12,10 +15,21 @@ use anyhow::{Context, Result, bail};
 
 use crate::precompress::{self, size};
 use crate::proc::{self, announce, cargo, cmd, run};
+use crate::steps::Steps;
 
-/// Where Trunk.toml sends the built desktop and where the kernel's build script reads it from.
+/// Where the kernel's build script reads the desktop from.
 pub fn dist_dir() -> PathBuf {
     proc::root().join("target").join("dist")
+}
+
+/// Where Trunk.toml sends the built desktop and the placers add theirs, before [`mirror_stage`].
+pub fn stage_dir() -> PathBuf {
+    proc::root().join("target").join("stage")
+}
+
+/// Where compressed assets are kept by content between builds.
+fn precompress_cache() -> PathBuf {
+    proc::target_dir().join("precompressed")
 }
 
 /// The release kernel binary.
@@ -25,33 +39,45 @@ pub fn kernel_binary() -> PathBuf {
         .join(format!("aether{}", std::env::consts::EXE_SUFFIX))
 }
 
-/// `trunk build --release` at the root, then `.br`/`.gz` siblings for the compressible files.
-pub fn desktop_release() -> Result<()> {
+/// `trunk build --release`, the placers, the mirror into `target/dist` and its `.br`/`.gz` siblings.
+pub fn desktop_release(steps: &mut Steps) -> Result<()> {
     // Trunk.toml builds offline (no tool downloads), which also keeps cargo from fetching crates.
-    announce("fetching crates for the desktop (Trunk builds offline)");
-    run(cargo().arg("fetch"))?;
-    announce("building the desktop (release) with trunk into target/dist");
-    run(trunk().args(["build", "--release"]))?;
-    if !dist_dir().join("index.html").is_file() {
-        bail!(
-            "trunk finished but {} has no index.html: check `dist` in Trunk.toml",
-            dist_dir().display()
-        );
-    }
-    samples()?;
-    crate::monaco::place()?;
-    crate::guest_image::place()?;
-    precompress_dist()
+    steps.run("crates (cargo fetch)", || run(cargo().args(["fetch", "--quiet"])))?;
+    steps.run("desktop (trunk, release)", || {
+        run(trunk().args(["build", "--release"]))?;
+        if !stage_dir().join("index.html").is_file() {
+            bail!(
+                "trunk finished but {} has no index.html: check `dist` in Trunk.toml",
+                stage_dir().display()
+            );
+        }
+        Ok(())
+    })?;
+    steps.run("sample WASI programs", samples)?;
+    steps.run("Monaco", crate::monaco::place)?;
+    steps.run("x86 guest and v86", crate::guest_image::place)?;
+    steps.run("assets into target/dist", mirror_stage)?;
+    steps.run("precompress", precompress_dist)
+}
+
+/// Mirrors `target/stage` into `target/dist`, rewriting only files whose bytes changed.
+pub fn mirror_stage() -> Result<()> {
+    let s = crate::mirror::mirror(&stage_dir(), &dist_dir()).context("mirroring target/stage")?;
+    println!(
+        "    {} changed, {} unchanged, {} removed",
+        s.copied, s.unchanged, s.removed
+    );
+    Ok(())
 }
 
 /// The sample WASI programs the desktop offers (Console, welcome folder), served at `/samples/`.
 pub const SAMPLES: [&str; 2] = ["hello", "echo"];
 
-/// Builds `guests/` for wasm32-wasip1 and copies the samples into `target/dist/samples`.
+/// Builds `guests/` for wasm32-wasip1 and copies the samples into `target/stage/samples`.
 pub fn samples() -> Result<()> {
-    announce("building the sample WASI programs (guests/) for wasm32-wasip1");
     run(cargo().args([
         "build",
+        "--quiet",
         "--release",
         "--target",
         "wasm32-wasip1",
@@ -59,7 +85,7 @@ pub fn samples() -> Result<()> {
         "aether-guests",
     ]))?;
     let built = proc::target_dir().join("wasm32-wasip1").join("release");
-    let out = dist_dir().join("samples");
+    let out = stage_dir().join("samples");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     for name in SAMPLES {
         let file = format!("{name}.wasm");
@@ -81,11 +107,12 @@ pub fn precompress_dist() -> Result<()> {
         size(precompress::MIN_BYTES)
     ));
     let started = Instant::now();
-    let s = precompress::precompress_dir(&dir).context("precompressing the desktop")?;
+    let s = precompress::precompress_dir(&dir, &precompress_cache())
+        .context("precompressing the desktop")?;
     println!(
-        "    {} compressed, {} up to date: {} -> br {}, gz {} in {}",
+        "    {} compressed, {} unchanged (cached by content): {} -> br {}, gz {} in {}",
         s.compressed,
-        s.up_to_date,
+        s.cached,
         size(s.bytes_in),
         size(s.bytes_br),
         size(s.bytes_gz),
@@ -96,7 +123,6 @@ pub fn precompress_dist() -> Result<()> {
 
 /// `cargo build --release -p aether-kernel`; returns the binary's path.
 pub fn kernel_release() -> Result<PathBuf> {
-    announce("building the kernel (release), embedding target/dist");
     run(cargo().args(["build", "--release", "-p", "aether-kernel"]))?;
     let bin = kernel_binary();
     if !bin.is_file() {
@@ -109,9 +135,9 @@ pub fn kernel_release() -> Result<PathBuf> {
 }
 
 /// The full release: desktop, precompression, kernel.
-pub fn release() -> Result<PathBuf> {
-    desktop_release()?;
-    kernel_release()
+pub fn release(steps: &mut Steps) -> Result<PathBuf> {
+    desktop_release(steps)?;
+    steps.run("kernel (release, embeds target/dist)", kernel_release)
 }
 
 /// A `trunk` command that never reaches beyond the registries: no update check, tools from PATH.

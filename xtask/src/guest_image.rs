@@ -1,5 +1,5 @@
 //! The x86 machine the desktop boots with v86 (and the Terminal's xterm.js): assembled from the package registries and placed
-//! under `target/dist/v86/` with content-hashed names and a `manifest.json` naming them.
+//! under `target/stage/v86/` with content-hashed names and a `manifest.json` naming them.
 //!
 //! - v86 itself (`libv86.js`, `v86.wasm`) from its npm package in `vendor/` (`npm ci` when missing);
 //! - the BIOS images from Debian's `seabios` package;
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
-use crate::build::dist_dir;
+use crate::build::stage_dir;
 use crate::proc::{self, announce, cmd, probe, run};
 
 mod load_order;
@@ -57,11 +57,11 @@ const KERNEL_META: &str = "linux-image-686:i386";
 const BUSYBOX: &str = "busybox-static:i386";
 const SEABIOS: &str = "seabios";
 
-/// Assembles the guest (cached) and places it, v86 and the worker into `target/dist/v86/`.
+/// Assembles the guest (cached) and places it, v86 and the worker into `target/stage/v86/`.
 pub fn place() -> Result<()> {
     crate::tools::vendor_packages()?;
     let cache = guest_cache()?;
-    let out = dist_dir().join("v86");
+    let out = stage_dir().join("v86");
     fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let modules = proc::root().join("vendor/node_modules");
     let v86 = modules.join("v86/build");
@@ -100,7 +100,7 @@ pub fn place() -> Result<()> {
     manifest.insert("ready_marker".into(), READY_MARKER.into());
     let text = serde_json::to_string_pretty(&serde_json::Value::Object(manifest))?;
     fs::write(out.join("manifest.json"), text).context("writing v86/manifest.json")?;
-    println!("    placed the x86 guest and v86 in target/dist/v86");
+    println!("    placed the x86 guest and v86 in target/stage/v86");
     Ok(())
 }
 

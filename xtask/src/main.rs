@@ -9,9 +9,11 @@ mod dev;
 mod guest_image;
 mod lockfile;
 mod monaco;
+mod mirror;
 mod precompress;
 mod proc;
 mod run;
+mod steps;
 mod test;
 mod tools;
 
@@ -27,8 +29,8 @@ commands:
   dev [-- kernel args]     trunk serve on :8081 (live reload) beside a debug kernel on :8080
   bench [-- bench args]    the bus, runner and task-engine benchmarks (kernel/benches/)
   build                    the release build alone: desktop, precompressed assets, kernel
-  guest-image              assemble the x86 guest (Debian kernel, busybox, seabios) and v86 into target/dist/v86
-  precompress              (re)write the .br/.gz siblings in target/dist after a manual trunk build
+  guest-image              assemble the x86 guest (Debian kernel, busybox, seabios) and v86 into target/stage/v86, then mirror it to target/dist
+  precompress              (re)write the .br/.gz siblings in target/dist (cached by content)
   setup                    install the missing prerequisites only
   help                     this text
 
@@ -59,14 +61,17 @@ fn dispatch(args: &[String]) -> Result<()> {
         "bench" => bench::bench(rest),
         "build" => {
             no_args("build", rest)?;
-            tools::for_build()?;
-            let bin = build::release()?;
+            let mut steps = steps::Steps::new("build");
+            steps.run("prerequisites", tools::for_build)?;
+            let bin = build::release(&mut steps)?;
+            steps.print_table();
             println!("built {}", bin.display());
             Ok(())
         }
         "guest-image" => {
             no_args("guest-image", rest)?;
-            guest_image::place()
+            guest_image::place()?;
+            build::mirror_stage()
         }
         "precompress" => {
             no_args("precompress", rest)?;

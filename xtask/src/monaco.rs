@@ -1,19 +1,19 @@
 //! Monaco in the served assets: the AMD build of the pinned `monaco-editor` (vendor/package.json)
-//! copied into `target/dist/monaco/vs`, so the kernel embeds it and the Editor app loads it
+//! copied into `target/stage/monaco/vs`, so the kernel embeds it and the Editor app loads it
 //! lazily from its own origin (never from a CDN).
 //!
 //! Only what the editor loads is copied: `min/vs` without the translations (`nls/lang`, the
 //! editor runs in English), without the duplicate per-language entry points (`language/`: the
 //! bundle loads its hashed chunks instead) and without type declarations. Installs the vendor
 //! packages with `npm ci` when they are missing or older than the lock file. Never touches other
-//! files in `target/dist`.
+//! files in `target/stage`.
 
 use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use crate::build::dist_dir;
+use crate::build::stage_dir;
 use crate::precompress::size;
 use crate::proc::{self, announce};
 
@@ -24,7 +24,7 @@ pub const MOUNT: &str = "monaco";
 const SKIPPED_DIRS: &[&str] = &["nls", "language"];
 const SKIPPED_SUFFIXES: &[&str] = &[".d.ts", ".map"];
 
-/// Installs the vendor packages if needed and copies Monaco into `target/dist/monaco/vs`.
+/// Installs the vendor packages if needed and copies Monaco into `target/stage/monaco/vs`.
 pub fn place() -> Result<()> {
     crate::tools::vendor_packages()?;
     let from = proc::root()
@@ -39,13 +39,13 @@ pub fn place() -> Result<()> {
             from.display()
         );
     }
-    let to = dist_dir().join(MOUNT).join("vs");
+    let to = stage_dir().join(MOUNT).join("vs");
     if to.exists() {
         fs::remove_dir_all(&to).with_context(|| format!("clearing {}", to.display()))?;
     }
     let bytes = copy_tree(&from, &to, true)?;
     announce(&format!(
-        "placed Monaco (min/vs, English only) in target/dist/{MOUNT}/vs: {}",
+        "placed Monaco (min/vs, English only) in target/stage/{MOUNT}/vs: {}",
         size(bytes)
     ));
     Ok(())

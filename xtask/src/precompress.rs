@@ -5,6 +5,11 @@
 //! compressed (smaller ones gain nothing over the headers). Brotli runs at quality 11 up to 2 MiB (the
 //! desktop wasm comes out 10% smaller than at 9, for ~3 s) and at quality 9 above it, where 11 costs
 //! minutes for a few percent. This module never touches other files.
+//!
+//! Compression is keyed by content: each result is kept in a cache folder under the SHA-256 of the source,
+//! so a rebuild that produced the same bytes (Trunk rewrites every file) costs a hash, not a brotli run,
+//! and a sibling whose bytes did not change is not rewritten (its mtime, which the kernel's build goes by,
+//! stays). Cache entries no file used in a run are removed at its end.
 
 use std::fs;
 use std::io::Write;
@@ -14,6 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
 use brotli::enc::BrotliEncoderParams;
 use brotli::enc::backward_references::BrotliEncoderMode;
 use flate2::Compression;
@@ -40,38 +46,53 @@ pub fn brotli_quality(len: u64) -> i32 {
     if len > LARGE_BYTES { 9 } else { 11 }
 }
 
+/// Bumped when the compression settings change, so older cache entries are not reused.
+const RECIPE: &str = "br11-9.gz9.v1";
+
 /// What [`precompress_dir`] did.
 #[derive(Debug, Default)]
 pub struct Summary {
     pub compressed: usize,
-    pub up_to_date: usize,
+    pub cached: usize,
     pub bytes_in: u64,
     pub bytes_br: u64,
     pub bytes_gz: u64,
 }
 
-/// Writes `.br` and `.gz` siblings for every compressible file under `dir` (recursively), skipping files whose
-/// siblings are no older than they are. Deletes nothing: Trunk empties the folder on every build, and a `.gz`
-/// there may be an asset of its own. Uses every core: brotli 11 on a few MiB of wasm is the slow part.
-pub fn precompress_dir(dir: &Path) -> Result<Summary> {
+/// Writes `.br` and `.gz` siblings for every compressible file under `dir` (recursively), compressing only
+/// contents the `cache` folder has not seen. Deletes nothing in `dir`: Trunk empties the folder on every
+/// build, and a `.gz` there may be an asset of its own. Uses every core: brotli 11 on a few MiB of wasm is
+/// the slow part.
+pub fn precompress_dir(dir: &Path, cache: &Path) -> Result<Summary> {
     let mut files = Vec::new();
     walk(dir, &mut files)?;
+    fs::create_dir_all(cache).with_context(|| format!("creating {}", cache.display()))?;
 
     let mut summary = Summary::default();
-    let mut todo: Vec<(PathBuf, u64)> = Vec::new();
+    let mut todo: Vec<Job> = Vec::new();
+    let mut keyed: Vec<(PathBuf, String)> = Vec::new();
     for path in files {
-        let meta = fs::metadata(&path)?;
-        if !is_compressible(&path, meta.len()) {
+        let len = fs::metadata(&path)?.len();
+        if !is_compressible(&path, len) {
             continue;
         }
-        if is_up_to_date(&path, &meta) {
-            summary.up_to_date += 1;
+        let data = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let key = cache_key(&data);
+        let job = Job {
+            br: cache.join(format!("{key}.br")),
+            gz: cache.join(format!("{key}.gz")),
+            path: path.clone(),
+            len,
+        };
+        keyed.push((path, key));
+        if job.br.is_file() && job.gz.is_file() {
+            summary.cached += 1;
         } else {
-            todo.push((path, meta.len()));
+            todo.push(job);
         }
     }
     // Largest first, so the long brotli job starts at once and the small ones fill the other cores.
-    todo.sort_by_key(|(_, len)| std::cmp::Reverse(*len));
+    todo.sort_by_key(|job| std::cmp::Reverse(job.len));
 
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());
@@ -81,8 +102,8 @@ pub fn precompress_dir(dir: &Path) -> Result<Summary> {
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
-                while let Some((path, len)) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let result = compress_file(path, *len);
+                while let Some(job) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let result = compress_file(job);
                     results
                         .lock()
                         .expect("no worker panics while holding the lock")
@@ -108,7 +129,55 @@ pub fn precompress_dir(dir: &Path) -> Result<Summary> {
         summary.bytes_br += done.br;
         summary.bytes_gz += done.gz;
     }
+    place_siblings(&keyed, cache)?;
+    prune(cache, &keyed)?;
     Ok(summary)
+}
+
+/// One file to compress and where its cached results go.
+struct Job {
+    path: PathBuf,
+    len: u64,
+    br: PathBuf,
+    gz: PathBuf,
+}
+
+/// The cache name of a source's compressed forms: its SHA-256 and the settings.
+fn cache_key(data: &[u8]) -> String {
+    let digest = Sha256::new()
+        .chain_update(RECIPE)
+        .chain_update(data)
+        .finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Copies each file's cached `.br`/`.gz` beside it, rewriting a sibling only when it differs.
+fn place_siblings(keyed: &[(PathBuf, String)], cache: &Path) -> Result<()> {
+    for (path, key) in keyed {
+        for ext in ["br", "gz"] {
+            let cached = fs::read(cache.join(format!("{key}.{ext}")))
+                .with_context(|| format!("reading the cached .{ext} of {}", path.display()))?;
+            let sibling = sibling(path, ext);
+            if fs::read(&sibling).is_ok_and(|old| old == cached) {
+                continue;
+            }
+            fs::write(&sibling, &cached).with_context(|| format!("writing {}", sibling.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes cache entries no file used in this run.
+fn prune(cache: &Path, keyed: &[(PathBuf, String)]) -> Result<()> {
+    let used: std::collections::BTreeSet<&str> = keyed.iter().map(|(_, key)| key.as_str()).collect();
+    for entry in fs::read_dir(cache).with_context(|| format!("listing {}", cache.display()))? {
+        let path = entry?.path();
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        if !used.contains(stem) {
+            fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// One compressed file.
@@ -120,8 +189,9 @@ struct Done {
     secs: f64,
 }
 
-fn compress_file(path: &Path, len: u64) -> Result<Done> {
+fn compress_file(job: &Job) -> Result<Done> {
     let started = Instant::now();
+    let (path, len) = (job.path.as_path(), job.len);
     let data = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
 
     let is_wasm = path.extension().is_some_and(|e| e == "wasm");
@@ -145,10 +215,12 @@ fn compress_file(path: &Path, len: u64) -> Result<Done> {
     gz.write_all(&data)?;
     let gz = gz.finish()?;
 
-    let br_path = sibling(path, "br");
-    let gz_path = sibling(path, "gz");
-    fs::write(&br_path, &br).with_context(|| format!("writing {}", br_path.display()))?;
-    fs::write(&gz_path, &gz).with_context(|| format!("writing {}", gz_path.display()))?;
+    // Written under a temporary name and renamed, so an interrupted run never leaves half an entry.
+    for (bytes, to) in [(&br, &job.br), (&gz, &job.gz)] {
+        let partial = sibling(to, "partial");
+        fs::write(&partial, bytes).with_context(|| format!("writing {}", partial.display()))?;
+        fs::rename(&partial, to).with_context(|| format!("writing {}", to.display()))?;
+    }
     Ok(Done {
         path: path.to_path_buf(),
         len,
@@ -164,18 +236,6 @@ pub fn sibling(path: &Path, ext: &str) -> PathBuf {
     name.push(".");
     name.push(ext);
     PathBuf::from(name)
-}
-
-/// Both siblings exist and are no older than the source.
-fn is_up_to_date(path: &Path, meta: &fs::Metadata) -> bool {
-    let Ok(source_time) = meta.modified() else {
-        return false;
-    };
-    ["br", "gz"].iter().all(|ext| {
-        fs::metadata(sibling(path, ext))
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t >= source_time)
-    })
 }
 
 /// Collects the plain files under `dir`.
@@ -258,7 +318,9 @@ mod tests {
         fs::write(dir.join("logo.png"), vec![7u8; 4096]).unwrap();
         fs::write(dir.join("disk.img.gz"), vec![1u8; 4096]).unwrap();
 
-        let summary = precompress_dir(&dir).unwrap();
+        let cache = dir.with_extension("cache");
+        let _ = fs::remove_dir_all(&cache);
+        let summary = precompress_dir(&dir, &cache).unwrap();
         assert_eq!(summary.compressed, 1);
         assert!(!dir.join("snippets/tiny.js.br").exists());
         assert!(!dir.join("logo.png.br").exists());
@@ -276,9 +338,28 @@ mod tests {
             .unwrap();
         assert_eq!(gz, js);
 
-        let again = precompress_dir(&dir).unwrap();
-        assert_eq!((again.compressed, again.up_to_date), (0, 1));
+        // Rewritten with the same bytes (as Trunk does): served from the cache, siblings not rewritten.
+        let br_time = fs::metadata(dir.join("app.js.br")).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(dir.join("app.js"), &js).unwrap();
+        let again = precompress_dir(&dir, &cache).unwrap();
+        assert_eq!((again.compressed, again.cached), (0, 1));
+        let br_after = fs::metadata(dir.join("app.js.br")).unwrap().modified().unwrap();
+        assert_eq!(br_time, br_after, "an unchanged sibling keeps its mtime");
+
+        // Changed content is compressed anew and the old cache entry is dropped.
+        let js2 = js.replace("hello", "howdy");
+        fs::write(dir.join("app.js"), &js2).unwrap();
+        let changed = precompress_dir(&dir, &cache).unwrap();
+        assert_eq!((changed.compressed, changed.cached), (1, 0));
+        let mut gz = String::new();
+        flate2::read::GzDecoder::new(fs::File::open(dir.join("app.js.gz")).unwrap())
+            .read_to_string(&mut gz)
+            .unwrap();
+        assert_eq!(gz, js2);
+        assert_eq!(fs::read_dir(&cache).unwrap().count(), 2, "one .br and one .gz");
         fs::remove_dir_all(&dir).unwrap();
+        fs::remove_dir_all(&cache).unwrap();
     }
 
     #[test]

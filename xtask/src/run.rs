@@ -1,18 +1,24 @@
 //! `cargo xtask run`: build everything in release and replace this process with the kernel.
 //!
+//! Every step is timed and the table printed before the kernel starts; on an unchanged tree the build is
+//! a few seconds (nothing recompressed, the kernel not relinked: see [`crate::build`]).
+//!
 //! Extra arguments go to the kernel unchanged; a `--listen` among them replaces the default address.
 
 use anyhow::{Context, Result};
 
 use crate::proc::{self, announce};
+use crate::steps::Steps;
 use crate::{build, tools};
 
 /// Where the kernel listens unless the extra arguments say otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 pub fn run(kernel_args: &[String]) -> Result<()> {
-    tools::for_build()?;
-    let bin = build::release()?;
+    let mut steps = Steps::new("run");
+    steps.run("prerequisites", tools::for_build)?;
+    let bin = build::release(&mut steps)?;
+    steps.print_table();
 
     let listen = listen_address(kernel_args);
     let mut kernel = proc::cmd(&bin);

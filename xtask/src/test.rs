@@ -8,11 +8,11 @@
 use std::fmt;
 use std::fs;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
 use crate::proc::{self, announce, cargo, cmd, run, run_tee, secs};
+use crate::steps::Steps;
 use crate::{build, tools};
 
 /// Tests counted from a runner's own report.
@@ -84,63 +84,9 @@ pub fn parse_playwright_stats(json: &str) -> Option<Counts> {
     })
 }
 
-/// One finished step, for the summary.
-struct Done {
-    name: &'static str,
-    took: Duration,
-}
-
-/// Runs named steps in order and keeps their timings.
-struct Steps {
-    started: Instant,
-    done: Vec<Done>,
-}
-
-impl Steps {
-    fn new() -> Steps {
-        Steps {
-            started: Instant::now(),
-            done: Vec::new(),
-        }
-    }
-
-    /// Runs `step`; on error prints the summary so far and returns the error naming the step.
-    fn run<T>(&mut self, name: &'static str, step: impl FnOnce() -> Result<T>) -> Result<T> {
-        println!();
-        println!("==> [{}] {name}", self.done.len() + 1);
-        let started = Instant::now();
-        match step() {
-            Ok(value) => {
-                let took = started.elapsed();
-                println!("    ok: {name} ({})", secs(took));
-                self.done.push(Done { name, took });
-                Ok(value)
-            }
-            Err(e) => {
-                let took = started.elapsed();
-                self.print_table();
-                println!("    FAILED  {name:<28} {:>8}", secs(took));
-                bail!(
-                    "xtask test: FAILED at step `{name}` after {} (total {}): {e:#}",
-                    secs(took),
-                    secs(self.started.elapsed())
-                )
-            }
-        }
-    }
-
-    fn print_table(&self) {
-        println!();
-        announce("step timings");
-        for done in &self.done {
-            println!("    ok      {:<28} {:>8}", done.name, secs(done.took));
-        }
-    }
-}
-
 /// `cargo xtask test`.
 pub fn test() -> Result<()> {
-    let mut steps = Steps::new();
+    let mut steps = Steps::new("test");
     steps.run("prerequisites", tools::for_test)?;
     steps.run("fmt", || {
         run(cargo().args(["fmt", "--all", "--", "--check"]))
@@ -188,8 +134,7 @@ pub fn test() -> Result<()> {
             }
         })
     })?;
-    steps.run("desktop (trunk, release)", build::desktop_release)?;
-    let kernel = steps.run("kernel (release)", build::kernel_release)?;
+    let kernel = build::release(&mut steps)?;
     let e2e = steps.run("end2end (Playwright)", || playwright(&kernel, &[]))?;
 
     steps.print_table();
@@ -197,8 +142,8 @@ pub fn test() -> Result<()> {
     println!("    end2end (Playwright):    {e2e}");
     println!(
         "xtask test: all {} steps passed in {}",
-        steps.done.len(),
-        secs(steps.started.elapsed())
+        steps.count(),
+        secs(steps.elapsed())
     );
     let mut total = rust;
     total += e2e;
@@ -208,9 +153,11 @@ pub fn test() -> Result<()> {
 
 /// `cargo xtask e2e [-- playwright args]`: the release build and the Playwright suite alone.
 pub fn e2e(playwright_args: &[String]) -> Result<()> {
-    tools::for_test()?;
-    let kernel = build::release()?;
-    let counts = playwright(&kernel, playwright_args)?;
+    let mut steps = Steps::new("e2e");
+    steps.run("prerequisites", tools::for_test)?;
+    let kernel = build::release(&mut steps)?;
+    let counts = steps.run("end2end (Playwright)", || playwright(&kernel, playwright_args))?;
+    steps.print_table();
     println!("end2end: {counts}");
     Ok(())
 }
