@@ -11,10 +11,26 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Topic of a streamed piece of an answer ([`Chunk`]).
-pub const CHUNK: &str = "ai.chunk";
-/// Topic of the end of an answer ([`Done`]).
-pub const DONE: &str = "ai.done";
+use crate::envelope::Envelope;
+use crate::error::ErrorPayload;
+use crate::request::BusRequest;
+use crate::stream::BusStream;
+
+crate::contract! {
+    namespace: Ai, error: ERROR = "ai.error";
+    requests {
+        CHAT = "ai.chat": Chat => Ack(ChatStarted);
+        COMPLETE = "ai.complete": Complete => Resp(Completion);
+        CANCEL = "ai.cancel": Cancel => Ack(CancelAccepted);
+    }
+    aliases {}
+    events {
+        /// A streamed piece of an answer ([`Chunk`]).
+        CHUNK = "ai.chunk";
+        /// The end of an answer ([`Done`]).
+        DONE = "ai.done";
+    }
+}
 
 /// Who said a [`Message`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,8 +72,6 @@ pub struct Chat {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatStarted {}
 
-crate::bus_request!(Chat => "ai.chat", Ack, ChatStarted);
-
 /// `ai.complete {path, language, prefix, suffix}` → `ai.complete:resp` ([`Completion`]): the
 /// text to insert between `prefix` and `suffix` of the file at `path`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,8 +89,6 @@ pub struct Completion {
     pub text: String,
 }
 
-crate::bus_request!(Complete => "ai.complete", Resp, Completion);
-
 /// `ai.cancel {request_id}` → `ai.cancel:ack`: stops the caller's running `ai.chat` or
 /// `ai.complete` whose `_request_id` is `request_id` (the upstream request is aborted). An
 /// unknown or finished id is `not_found`.
@@ -88,8 +100,6 @@ pub struct Cancel {
 /// The acknowledgement of [`Cancel`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CancelAccepted {}
-
-crate::bus_request!(Cancel => "ai.cancel", Ack, CancelAccepted);
 
 /// `ai.chunk`: the next piece of an answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,10 +130,42 @@ pub struct Done {
     pub finish_reason: Option<String>,
 }
 
+/// Everything an [`Chat`] causes, in order: the `:ack`, `ai.chunk`s, and one `ai.done` or
+/// `ai.error`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChatEvent {
+    /// The provider has been asked.
+    Started(ChatStarted),
+    /// The next piece of the answer.
+    Chunk(Chunk),
+    /// The answer is complete.
+    Done(Done),
+    /// The request was refused, cancelled, or the provider failed.
+    Failed(ErrorPayload),
+}
+
+impl BusStream for Chat {
+    type Event = ChatEvent;
+    const TERMINAL: &'static [&'static str] = &[DONE];
+
+    fn decode(envelope: &Envelope) -> Option<ChatEvent> {
+        Some(match envelope.topic.as_str() {
+            <Chat as BusRequest>::REPLY_TOPIC => ChatEvent::Started(envelope.decode().ok()?),
+            CHUNK => ChatEvent::Chunk(envelope.decode().ok()?),
+            DONE => ChatEvent::Done(envelope.decode().ok()?),
+            ERROR => ChatEvent::Failed(crate::stream::failure(envelope)?),
+            _ => return None,
+        })
+    }
+
+    fn is_terminal(event: &ChatEvent) -> bool {
+        matches!(event, ChatEvent::Done(_) | ChatEvent::Failed(_))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::BusRequest;
     use crate::catalog::{TopicKind, classify};
     use crate::topic::Topic;
     use serde_json::json;
@@ -147,6 +189,35 @@ mod tests {
             let t = Topic::parse(event).unwrap();
             assert_eq!(classify(&t), Some(TopicKind::Event));
         }
+    }
+
+    #[test]
+    fn each_topic_of_a_chat_decodes_to_its_event() {
+        let env = |topic: &str, payload: serde_json::Value| {
+            let mut env = Envelope::new(Topic::parse(topic).unwrap());
+            env.payload = payload.as_object().cloned();
+            env
+        };
+        assert_eq!(
+            Chat::decode(&env("ai.chat:ack", json!({"_request_id": "r"}))),
+            Some(ChatEvent::Started(ChatStarted {}))
+        );
+        assert_eq!(
+            Chat::decode(&env("ai.chunk", json!({"seq": 2, "delta": "hi"}))),
+            Some(ChatEvent::Chunk(Chunk {
+                seq: 2,
+                delta: "hi".into()
+            }))
+        );
+        let done = Chat::decode(&env("ai.done", json!({"usage": null}))).unwrap();
+        assert!(Chat::is_terminal(&done));
+        let failed = Chat::decode(&env("ai.error", json!({"code": "cancelled", "error": "x"})));
+        assert!(matches!(failed, Some(ChatEvent::Failed(_))));
+        assert_eq!(
+            Chat::decode(&env("ai.complete:resp", json!({"text": ""}))),
+            None
+        );
+        assert_eq!(Chat::decode(&env("ai.chunk", json!({"delta": 1}))), None);
     }
 
     #[test]

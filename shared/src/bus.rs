@@ -4,6 +4,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::pattern::Pattern;
 
+crate::contract! {
+    namespace: Bus, error: ERROR = "bus.error";
+    requests {
+        SUBSCRIBE = "bus.subscribe": Subscribe => Ack(Subscriptions);
+        UNSUBSCRIBE = "bus.unsubscribe": Unsubscribe => Ack(Subscriptions);
+    }
+    aliases {}
+    events {}
+}
+
 /// `bus.subscribe {patterns}` → `bus.subscribe:ack` ([`Subscriptions`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Subscribe {
@@ -21,10 +31,6 @@ pub struct Unsubscribe {
 pub struct Subscriptions {
     pub patterns: Vec<Pattern>,
 }
-
-crate::bus_request!(Subscribe => "bus.subscribe", Ack, Subscriptions);
-
-crate::bus_request!(Unsubscribe => "bus.unsubscribe", Ack, Subscriptions);
 
 #[cfg(test)]
 mod tests {

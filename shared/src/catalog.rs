@@ -1,13 +1,14 @@
 //! The catalog of SPEC §5: which topics exist and what each one is.
 //!
 //! The kernel uses it to tell an unknown topic (`unknown_topic`) from a known request, reply,
-//! stream or error; the desktop uses it to pick error topics for toasts. Typed payloads live in
-//! the namespace modules; this table only names topics.
+//! stream or error; the desktop uses it to pick error topics for toasts. It is not kept by hand:
+//! it joins what each namespace module's one [`contract!`](crate::contract) block declares.
 
 use std::borrow::Cow;
 
+use crate::declare::Declared;
 use crate::request::ReplyKind;
-use crate::topic::{Namespace, Topic};
+use crate::topic::Topic;
 
 /// What a known topic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,65 +23,50 @@ pub enum TopicKind {
     Error,
 }
 
-use ReplyKind::{Ack, Resp};
-
-/// Every request topic of SPEC §5 and its reply kind.
-pub const REQUESTS: &[(&str, ReplyKind)] = &[
-    ("kernel.ping", Resp),
-    ("kernel.stats", Resp),
-    ("bus.subscribe", Ack),
-    ("bus.unsubscribe", Ack),
-    ("vfs:register", Ack),
-    ("vfs:write", Ack),
-    ("vfs:read", Resp),
-    ("vfs:list", Resp),
-    ("vfs:delete", Ack),
-    ("vfs:rename", Ack),
-    ("vfs:stat", Resp),
-    ("vfs:mkdir", Ack),
-    ("compute:register", Ack),
-    ("compute:spawn", Ack),
-    ("compute:stdin", Ack),
-    ("compute:kill", Ack),
-    ("compute:output", Ack),
-    ("compute:exit", Ack),
-    ("vm.spawn", Ack),
-    ("vm.stdin", Ack),
-    ("vm.kill", Ack),
-    ("vm.list", Resp),
-    ("wasm.run", Ack),
-    ("task.define", Ack),
-    ("task.parse", Resp),
-    ("task.run", Ack),
-    ("task.cancel", Ack),
-    ("task.status", Resp),
-    ("task.list", Resp),
-    ("ai.chat", Ack),
-    ("ai.cancel", Ack),
-    ("ai.complete", Resp),
+/// Every namespace module's declaration, in SPEC order.
+pub const MODULES: &[&Declared] = &[
+    &crate::kernel::CATALOG,
+    &crate::bus::CATALOG,
+    &crate::ai::CATALOG,
+    &crate::vm::CATALOG,
+    &crate::task::CATALOG,
+    &crate::vfs::CATALOG,
+    &crate::compute::CATALOG,
 ];
 
-/// Every stream and event topic of SPEC §5.
-pub const EVENTS: &[&str] = &[
-    "kernel.hello",
-    "vm.stdout",
-    "vm.stderr",
-    "vm.exit",
-    "task.event",
-    "task.done",
-    "ai.chunk",
-    "ai.done",
-];
+/// Every request topic and its reply kind (aliases included).
+pub fn requests() -> impl Iterator<Item = (&'static str, ReplyKind)> {
+    MODULES.iter().flat_map(|m| {
+        m.requests
+            .iter()
+            .copied()
+            .chain(m.aliases.iter().map(|(alias, of)| {
+                let kind = m
+                    .requests
+                    .iter()
+                    .find(|(topic, _)| topic == of)
+                    .map_or(ReplyKind::Ack, |(_, kind)| *kind);
+                (*alias, kind)
+            }))
+    })
+}
+
+/// Every stream and event topic.
+pub fn events() -> impl Iterator<Item = &'static str> {
+    MODULES.iter().flat_map(|m| m.events.iter().copied())
+}
 
 /// Request aliases and the topic each stands for. A guardrail judges an alias as that topic:
 /// a rule written for `vm.spawn` (permission or rate limit) applies to `wasm.run` too.
-pub const ALIASES: &[(&str, &str)] = &[("wasm.run", "vm.spawn")];
+pub fn aliases() -> impl Iterator<Item = (&'static str, &'static str)> {
+    MODULES.iter().flat_map(|m| m.aliases.iter().copied())
+}
 
 /// The topic `topic` stands for: itself (borrowed, the common case), or the request an alias
 /// names.
 pub fn canonical(topic: &Topic) -> Cow<'_, Topic> {
     let raw = topic.as_str();
-    match ALIASES.iter().find(|(alias, _)| *alias == raw) {
+    match aliases().find(|(alias, _)| *alias == raw) {
         Some((_, of)) => Cow::Owned(Topic::parse(of).expect("catalog aliases are valid topics")),
         None => Cow::Borrowed(topic),
     }
@@ -98,38 +84,46 @@ pub fn classify(topic: &Topic) -> Option<TopicKind> {
         };
     }
     let raw = topic.as_str();
-    if let Some((_, kind)) = REQUESTS.iter().find(|(t, _)| *t == raw) {
-        return Some(TopicKind::Request(*kind));
+    if let Some((_, kind)) = requests().find(|(t, _)| *t == raw) {
+        return Some(TopicKind::Request(kind));
     }
-    EVENTS.contains(&raw).then_some(TopicKind::Event)
+    events().any(|e| e == raw).then_some(TopicKind::Event)
 }
 
-/// The error topics a user should hear about (the desktop shows each as a toast).
+/// The error topics a user should hear about (the desktop shows each as a toast): every module's
+/// but the bus's own and the tab-to-kernel `compute:` namespace's.
 pub fn error_topics() -> Vec<Topic> {
     [
-        Namespace::Kernel,
-        Namespace::Vm,
-        Namespace::Vfs,
-        Namespace::Ai,
-        Namespace::Task,
+        &crate::kernel::CATALOG,
+        &crate::vm::CATALOG,
+        &crate::vfs::CATALOG,
+        &crate::ai::CATALOG,
+        &crate::task::CATALOG,
     ]
     .into_iter()
-    .map(Namespace::error_topic)
+    .map(|m| Topic::parse(m.error).expect("declared error topics are valid"))
     .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ReplyKind::{Ack, Resp};
 
     #[test]
     fn every_catalog_topic_is_valid() {
-        for (raw, _) in REQUESTS {
+        for (raw, _) in requests() {
             Topic::parse(raw).unwrap();
         }
-        for raw in EVENTS {
+        for raw in events() {
             Topic::parse(raw).unwrap();
         }
+    }
+
+    #[test]
+    fn the_catalog_holds_every_spec_topic() {
+        assert_eq!(requests().count(), 32);
+        assert_eq!(events().count(), 8);
     }
 
     #[test]
@@ -137,6 +131,7 @@ mod tests {
         let kind = |s: &str| classify(&Topic::parse(s).unwrap());
         assert_eq!(kind("vm.spawn"), Some(TopicKind::Request(Ack)));
         assert_eq!(kind("vfs:read"), Some(TopicKind::Request(Resp)));
+        assert_eq!(kind("wasm.run"), Some(TopicKind::Request(Ack)));
         assert_eq!(kind("vm.spawn:ack"), Some(TopicKind::Reply));
         assert_eq!(kind("vm.stdout"), Some(TopicKind::Event));
         assert_eq!(kind("vfs:error"), Some(TopicKind::Error));
@@ -149,9 +144,24 @@ mod tests {
         let t = |s: &str| Topic::parse(s).unwrap();
         assert_eq!(*canonical(&t("wasm.run")), t("vm.spawn"));
         assert_eq!(*canonical(&t("vm.kill")), t("vm.kill"));
-        for (alias, of) in ALIASES {
+        for (alias, of) in aliases() {
             assert!(matches!(classify(&t(alias)), Some(TopicKind::Request(_))));
             assert!(matches!(classify(&t(of)), Some(TopicKind::Request(_))));
         }
+    }
+
+    #[test]
+    fn toasts_hear_the_five_user_facing_error_topics() {
+        let topics: Vec<String> = error_topics().iter().map(|t| t.to_string()).collect();
+        assert_eq!(
+            topics,
+            [
+                "kernel.error",
+                "vm.error",
+                "vfs:error",
+                "ai.error",
+                "task.error"
+            ]
+        );
     }
 }

@@ -12,6 +12,20 @@ use serde::{Deserialize, Serialize};
 use crate::error::ErrorPayload;
 use crate::vm::Accepted;
 
+crate::contract! {
+    namespace: Compute, error: ERROR = "compute:error";
+    requests {
+        REGISTER = "compute:register": crate::vfs::ComputeRegister => Ack(crate::vfs::Registered);
+        SPAWN = "compute:spawn": Spawn => Ack(Accepted);
+        STDIN = "compute:stdin": Stdin => Ack(Accepted);
+        KILL = "compute:kill": Kill => Ack(Accepted);
+        OUTPUT = "compute:output": Output => Ack(Accepted);
+        EXIT = "compute:exit": Exit => Ack(Accepted);
+    }
+    aliases {}
+    events {}
+}
+
 /// `compute:spawn` (kernel → tab) → `:ack`: start machine `pid`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Spawn {
@@ -25,8 +39,6 @@ pub struct Spawn {
     pub snapshot: Option<String>,
 }
 
-crate::bus_request!(Spawn => "compute:spawn", Ack, Accepted);
-
 /// `compute:stdin` (kernel → tab) → `:ack`: keys for machine `pid`'s serial port.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stdin {
@@ -34,15 +46,11 @@ pub struct Stdin {
     pub data: String,
 }
 
-crate::bus_request!(Stdin => "compute:stdin", Ack, Accepted);
-
 /// `compute:kill` (kernel → tab) → `:ack`: power machine `pid` off; the tab then sends [`Exit`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kill {
     pub pid: u64,
 }
-
-crate::bus_request!(Kill => "compute:kill", Ack, Accepted);
 
 /// `compute:output` (tab → kernel) → `:ack`: serial output of machine `pid`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,8 +58,6 @@ pub struct Output {
     pub pid: u64,
     pub data: String,
 }
-
-crate::bus_request!(Output => "compute:output", Ack, Accepted);
 
 /// `compute:exit` (tab → kernel) → `:ack`: machine `pid` stopped, with an exit code (137 when it
 /// was powered off) or with the error that stopped it (boot timeout, emulator failure).
@@ -63,8 +69,6 @@ pub struct Exit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorPayload>,
 }
-
-crate::bus_request!(Exit => "compute:exit", Ack, Accepted);
 
 /// The exit code of a machine that was powered off (`vm.kill`, or the Terminal's power button).
 pub const POWERED_OFF: i32 = 137;

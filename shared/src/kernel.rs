@@ -4,8 +4,18 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Topic of [`Hello`].
-pub const HELLO: &str = "kernel.hello";
+crate::contract! {
+    namespace: Kernel, error: ERROR = "kernel.error";
+    requests {
+        PING = "kernel.ping": Ping => Resp(Pong);
+        STATS = "kernel.stats": Stats => Resp(StatsReport);
+    }
+    aliases {}
+    events {
+        /// The first message on every connection ([`Hello`]).
+        HELLO = "kernel.hello";
+    }
+}
 
 /// `kernel.hello`: the first message on every connection.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,8 +50,6 @@ pub struct Pong {
     pub uptime_ms: u64,
 }
 
-crate::bus_request!(Ping => "kernel.ping", Resp, Pong);
-
 /// `kernel.stats` → `kernel.stats:resp` ([`StatsReport`]).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {}
@@ -70,8 +78,6 @@ pub struct StatsReport {
     #[serde(default)]
     pub refusals: BTreeMap<String, u64>,
 }
-
-crate::bus_request!(Stats => "kernel.stats", Resp, StatsReport);
 
 #[cfg(test)]
 mod tests {

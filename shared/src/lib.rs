@@ -13,12 +13,14 @@ pub mod ai;
 pub mod bus;
 pub mod catalog;
 pub mod compute;
+pub mod declare;
 pub mod envelope;
 pub mod error;
 pub mod json_size;
 pub mod kernel;
 pub mod pattern;
 pub mod request;
+pub mod stream;
 pub mod task;
 pub mod topic;
 pub mod vfs;
@@ -29,6 +31,7 @@ pub use envelope::{Envelope, Payload};
 pub use error::{ContractError, ErrorCode, ErrorPayload};
 pub use pattern::Pattern;
 pub use request::{BusRequest, Correlated, ReplyKind};
+pub use stream::BusStream;
 pub use topic::{Namespace, Topic};
 
 /// The address kernel services send from (`from` of every envelope the kernel originates).

@@ -2,6 +2,7 @@
 //!
 //! The kernel's handlers and the desktop's `send_request` are both generic over this trait, so a
 //! change of a topic or a reply type that one side misses is a compile error, not a runtime drift.
+//! Implementations come from each namespace's one [`contract!`](crate::contract) declaration.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,9 @@ pub trait BusRequest: Serialize + DeserializeOwned {
     const TOPIC: &'static str;
     /// Command (`:ack`) or query (`:resp`).
     const REPLY: ReplyKind;
+    /// The topic the reply arrives on, e.g. `kernel.ping:resp` (an alias answers on the reply
+    /// topic of the request it stands for).
+    const REPLY_TOPIC: &'static str;
     /// The payload of the reply.
     type Reply: Serialize + DeserializeOwned;
 
@@ -29,25 +33,15 @@ pub trait BusRequest: Serialize + DeserializeOwned {
         Topic::parse(Self::TOPIC).expect("BusRequest::TOPIC is a valid topic")
     }
 
-    /// The topic the reply arrives on.
+    /// The topic the reply arrives on, parsed.
     fn reply_topic() -> Topic {
-        match Self::REPLY {
-            ReplyKind::Ack => Self::topic().ack(),
-            ReplyKind::Resp => Self::topic().resp(),
-        }
+        Topic::parse(Self::REPLY_TOPIC).expect("BusRequest::REPLY_TOPIC is a valid topic")
     }
-}
 
-/// Implements [`BusRequest`]: `bus_request!(Ping => "kernel.ping", Resp, Pong);`.
-#[macro_export]
-macro_rules! bus_request {
-    ($request:ty => $topic:literal, $kind:ident, $reply:ty) => {
-        impl $crate::request::BusRequest for $request {
-            const TOPIC: &'static str = $topic;
-            const REPLY: $crate::request::ReplyKind = $crate::request::ReplyKind::$kind;
-            type Reply = $reply;
-        }
-    };
+    /// The topic errors of this request arrive on (`vm.error` for `vm.spawn` and `wasm.run`).
+    fn error_topic() -> Topic {
+        Self::reply_topic().error_topic()
+    }
 }
 
 /// A payload with its correlation id: `{"_request_id": "r-1", ...body}`.

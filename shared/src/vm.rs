@@ -11,15 +11,32 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::request::{BusRequest, ReplyKind};
-use crate::topic::Topic;
+use crate::envelope::Envelope;
+use crate::error::ErrorPayload;
+use crate::request::BusRequest;
+use crate::stream::BusStream;
 
-/// Topic of program output on stdout ([`Output`]).
-pub const STDOUT: &str = "vm.stdout";
-/// Topic of program output on stderr ([`Output`]).
-pub const STDERR: &str = "vm.stderr";
-/// Topic of a program's normal end ([`Exit`]).
-pub const EXIT: &str = "vm.exit";
+crate::contract! {
+    namespace: Vm, error: ERROR = "vm.error";
+    requests {
+        SPAWN = "vm.spawn": Spawn => Ack(Spawned);
+        STDIN = "vm.stdin": Stdin => Ack(Accepted);
+        KILL = "vm.kill": Kill => Ack(Accepted);
+        LIST = "vm.list": ListPrograms => Resp(Programs);
+    }
+    aliases {
+        /// Legacy: a [`Spawn`] with the `wasm` backend, answered on `vm.spawn:ack`.
+        WASM_RUN = "wasm.run": WasmRun => Spawn;
+    }
+    events {
+        /// Program output on stdout ([`Output`]).
+        STDOUT = "vm.stdout";
+        /// Program output on stderr ([`Output`]).
+        STDERR = "vm.stderr";
+        /// A program's normal end ([`Exit`]).
+        EXIT = "vm.exit";
+    }
+}
 
 /// Where a program runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,22 +114,10 @@ pub struct Spawned {
     pub pid: u64,
 }
 
-crate::bus_request!(Spawn => "vm.spawn", Ack, Spawned);
-
 /// Legacy `wasm.run`: a [`Spawn`] with the `wasm` backend, answered on `vm.spawn:ack`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct WasmRun(pub Spawn);
-
-impl BusRequest for WasmRun {
-    const TOPIC: &'static str = "wasm.run";
-    const REPLY: ReplyKind = ReplyKind::Ack;
-    type Reply = Spawned;
-
-    fn reply_topic() -> Topic {
-        Spawn::reply_topic()
-    }
-}
 
 /// `vm.stdin {pid, data, eof?}` → `vm.stdin:ack`: feeds a running program.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,10 +140,6 @@ pub struct Kill {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accepted {}
 
-crate::bus_request!(Stdin => "vm.stdin", Ack, Accepted);
-
-crate::bus_request!(Kill => "vm.kill", Ack, Accepted);
-
 /// `vm.list` → `vm.list:resp` ([`Programs`]): the caller's running programs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListPrograms {}
@@ -157,8 +158,6 @@ pub struct ProgramInfo {
 pub struct Programs {
     pub programs: Vec<ProgramInfo>,
 }
-
-crate::bus_request!(ListPrograms => "vm.list", Resp, Programs);
 
 /// `vm.stdout` / `vm.stderr`: one chunk of output, UTF-8 (invalid bytes replaced).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,10 +184,60 @@ pub struct Exit {
     pub stats: ExitStats,
 }
 
+/// Everything a [`Spawn`] (or [`WasmRun`]) causes, in order: the `:ack`, output chunks, and one
+/// `vm.exit` or `vm.error`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SpawnEvent {
+    /// The spawn was accepted under this pid.
+    Spawned(Spawned),
+    /// A chunk on stdout.
+    Stdout(Output),
+    /// A chunk on stderr.
+    Stderr(Output),
+    /// The program ended by itself.
+    Exited(Exit),
+    /// The spawn was refused, or the program was stopped (killed, a limit, a bad module).
+    Failed(ErrorPayload),
+}
+
+impl BusStream for Spawn {
+    type Event = SpawnEvent;
+    const TERMINAL: &'static [&'static str] = &[EXIT];
+
+    fn decode(envelope: &Envelope) -> Option<SpawnEvent> {
+        Some(match envelope.topic.as_str() {
+            <Spawn as BusRequest>::REPLY_TOPIC => SpawnEvent::Spawned(envelope.decode().ok()?),
+            STDOUT => SpawnEvent::Stdout(envelope.decode().ok()?),
+            STDERR => SpawnEvent::Stderr(envelope.decode().ok()?),
+            EXIT => SpawnEvent::Exited(envelope.decode().ok()?),
+            ERROR => SpawnEvent::Failed(crate::stream::failure(envelope)?),
+            _ => return None,
+        })
+    }
+
+    fn is_terminal(event: &SpawnEvent) -> bool {
+        matches!(event, SpawnEvent::Exited(_) | SpawnEvent::Failed(_))
+    }
+}
+
+impl BusStream for WasmRun {
+    type Event = SpawnEvent;
+    const TERMINAL: &'static [&'static str] = <Spawn as BusStream>::TERMINAL;
+
+    fn decode(envelope: &Envelope) -> Option<SpawnEvent> {
+        <Spawn as BusStream>::decode(envelope)
+    }
+
+    fn is_terminal(event: &SpawnEvent) -> bool {
+        <Spawn as BusStream>::is_terminal(event)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog::{TopicKind, classify};
+    use crate::topic::Topic;
     use serde_json::json;
 
     #[test]
@@ -208,6 +257,60 @@ mod tests {
         }
         assert_eq!(WasmRun::reply_topic().as_str(), "vm.spawn:ack");
         assert_eq!(WasmRun::topic().error_topic().as_str(), "vm.error");
+    }
+
+    fn envelope(topic: &str, payload: serde_json::Value) -> Envelope {
+        let mut env = Envelope::new(Topic::parse(topic).unwrap());
+        env.payload = payload.as_object().cloned();
+        env
+    }
+
+    #[test]
+    fn each_topic_of_a_spawn_decodes_to_its_event() {
+        let ack = envelope("vm.spawn:ack", json!({"_request_id": "c-1", "pid": 7}));
+        assert_eq!(
+            Spawn::decode(&ack),
+            Some(SpawnEvent::Spawned(Spawned { pid: 7 }))
+        );
+        let err = envelope("vm.stderr", json!({"pid": 7, "seq": 3, "data": "x"}));
+        assert!(matches!(
+            Spawn::decode(&err),
+            Some(SpawnEvent::Stderr(Output { seq: 3, .. }))
+        ));
+        let exit = envelope(
+            "vm.exit",
+            json!({"pid": 7, "code": 0, "duration_ms": 4,
+                   "stats": {"fuel_used": 1, "peak_memory_bytes": 2, "output_bytes": 3}}),
+        );
+        let exited = Spawn::decode(&exit).unwrap();
+        assert!(matches!(exited, SpawnEvent::Exited(Exit { code: 0, .. })));
+        assert!(Spawn::is_terminal(&exited) && Spawn::ends_stream(&exit));
+        let failed = envelope("vm.error", json!({"code": "timeout", "error": "Too slow."}));
+        let failed_event = WasmRun::decode(&failed).unwrap();
+        assert!(
+            matches!(&failed_event, SpawnEvent::Failed(e) if e.code == crate::ErrorCode::Timeout)
+        );
+        assert!(Spawn::is_terminal(&failed_event) && WasmRun::ends_stream(&failed));
+    }
+
+    #[test]
+    fn topics_and_payloads_outside_a_spawn_are_not_its_events() {
+        assert_eq!(
+            Spawn::decode(&envelope("vm.list:resp", json!({"programs": []}))),
+            None
+        );
+        assert_eq!(
+            Spawn::decode(&envelope("vm.stdout", json!({"pid": "x"}))),
+            None
+        );
+        assert_eq!(
+            Spawn::decode(&envelope(
+                "ai.error",
+                json!({"code": "timeout", "error": ""})
+            )),
+            None
+        );
+        assert!(!Spawn::ends_stream(&envelope("vm.stdout", json!({}))));
     }
 
     #[test]

@@ -42,7 +42,9 @@ pub fn kernel_binary() -> PathBuf {
 /// `trunk build --release`, the placers, the mirror into `target/dist` and its `.br`/`.gz` siblings.
 pub fn desktop_release(steps: &mut Steps) -> Result<()> {
     // Trunk.toml builds offline (no tool downloads), which also keeps cargo from fetching crates.
-    steps.run("crates (cargo fetch)", || run(cargo().args(["fetch", "--quiet"])))?;
+    steps.run("crates (cargo fetch)", || {
+        run(cargo().args(["fetch", "--quiet"]))
+    })?;
     steps.run("desktop (trunk, release)", || {
         run(trunk().args(["build", "--release"]))?;
         if !stage_dir().join("index.html").is_file() {

@@ -19,11 +19,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 use brotli::enc::BrotliEncoderParams;
 use brotli::enc::backward_references::BrotliEncoderMode;
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
 
 /// Extensions of the files worth compressing.
 pub const EXTENSIONS: &[&str] = &["js", "wasm", "css", "html", "svg", "json", "txt", "map"];
@@ -161,7 +161,8 @@ fn place_siblings(keyed: &[(PathBuf, String)], cache: &Path) -> Result<()> {
             if fs::read(&sibling).is_ok_and(|old| old == cached) {
                 continue;
             }
-            fs::write(&sibling, &cached).with_context(|| format!("writing {}", sibling.display()))?;
+            fs::write(&sibling, &cached)
+                .with_context(|| format!("writing {}", sibling.display()))?;
         }
     }
     Ok(())
@@ -169,10 +170,14 @@ fn place_siblings(keyed: &[(PathBuf, String)], cache: &Path) -> Result<()> {
 
 /// Removes cache entries no file used in this run.
 fn prune(cache: &Path, keyed: &[(PathBuf, String)]) -> Result<()> {
-    let used: std::collections::BTreeSet<&str> = keyed.iter().map(|(_, key)| key.as_str()).collect();
+    let used: std::collections::BTreeSet<&str> =
+        keyed.iter().map(|(_, key)| key.as_str()).collect();
     for entry in fs::read_dir(cache).with_context(|| format!("listing {}", cache.display()))? {
         let path = entry?.path();
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
         if !used.contains(stem) {
             fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
         }
@@ -339,12 +344,18 @@ mod tests {
         assert_eq!(gz, js);
 
         // Rewritten with the same bytes (as Trunk does): served from the cache, siblings not rewritten.
-        let br_time = fs::metadata(dir.join("app.js.br")).unwrap().modified().unwrap();
+        let br_time = fs::metadata(dir.join("app.js.br"))
+            .unwrap()
+            .modified()
+            .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
         fs::write(dir.join("app.js"), &js).unwrap();
         let again = precompress_dir(&dir, &cache).unwrap();
         assert_eq!((again.compressed, again.cached), (0, 1));
-        let br_after = fs::metadata(dir.join("app.js.br")).unwrap().modified().unwrap();
+        let br_after = fs::metadata(dir.join("app.js.br"))
+            .unwrap()
+            .modified()
+            .unwrap();
         assert_eq!(br_time, br_after, "an unchanged sibling keeps its mtime");
 
         // Changed content is compressed anew and the old cache entry is dropped.
@@ -357,7 +368,11 @@ mod tests {
             .read_to_string(&mut gz)
             .unwrap();
         assert_eq!(gz, js2);
-        assert_eq!(fs::read_dir(&cache).unwrap().count(), 2, "one .br and one .gz");
+        assert_eq!(
+            fs::read_dir(&cache).unwrap().count(),
+            2,
+            "one .br and one .gz"
+        );
         fs::remove_dir_all(&dir).unwrap();
         fs::remove_dir_all(&cache).unwrap();
     }

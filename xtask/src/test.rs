@@ -156,7 +156,9 @@ pub fn e2e(playwright_args: &[String]) -> Result<()> {
     let mut steps = Steps::new("e2e");
     steps.run("prerequisites", tools::for_test)?;
     let kernel = build::release(&mut steps)?;
-    let counts = steps.run("end2end (Playwright)", || playwright(&kernel, playwright_args))?;
+    let counts = steps.run("end2end (Playwright)", || {
+        playwright(&kernel, playwright_args)
+    })?;
     steps.print_table();
     println!("end2end: {counts}");
     Ok(())

@@ -7,6 +7,7 @@
 //! result with `${node.field}` ([`refs`]). Runs and their history are in [`run`].
 
 pub mod graph;
+pub mod position;
 pub mod refs;
 pub mod run;
 
@@ -18,10 +19,30 @@ use crate::envelope::Payload;
 use crate::topic::Topic;
 
 pub use graph::{GraphError, check};
+pub use position::ParsePosition;
 pub use run::{
     Cancel, Cancelling, List, NodeRecord, Run, RunRecord, RunState, RunSummary, Started, Status,
     TaskList, TaskSummary,
 };
+
+crate::contract! {
+    namespace: Task, error: ERROR = "task.error";
+    requests {
+        DEFINE = "task.define": Define => Ack(Defined);
+        PARSE = "task.parse": Parse => Resp(Define);
+        RUN = "task.run": Run => Ack(Started);
+        CANCEL = "task.cancel": Cancel => Ack(Cancelling);
+        STATUS = "task.status": Status => Resp(RunRecord);
+        LIST = "task.list": List => Resp(TaskList);
+    }
+    aliases {}
+    events {
+        /// One node changed state ([`Event`]).
+        EVENT = "task.event";
+        /// A run succeeded ([`Done`]).
+        DONE = "task.done";
+    }
+}
 
 /// One node of a task.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -69,8 +90,6 @@ pub struct Defined {
     pub task_id: String,
 }
 
-crate::bus_request!(Define => "task.define", Ack, Defined);
-
 /// A definition to start from, in YAML (the Tasks app's first text and the welcome folder's
 /// `pipeline.task.yaml`): three nodes, the second running a program from the welcome folder, the
 /// third quoting its output.
@@ -78,13 +97,12 @@ pub const SAMPLE_YAML: &str = include_str!("sample.task.yaml");
 
 /// `task.parse {text}` → `task.parse:resp` [`Define`]: reads a definition written as YAML or
 /// JSON (what a user keeps in a file) without defining it; `bad_request` names the line that
-/// does not parse. The desktop uses it so it need not carry a YAML parser.
+/// does not parse, in its sentence and as a [`ParsePosition`] in its details. The desktop uses it
+/// so it need not carry a YAML parser.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Parse {
     pub text: String,
 }
-
-crate::bus_request!(Parse => "task.parse", Resp, Define);
 
 /// The state of one node in a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -22,8 +22,6 @@ pub struct Started {
     pub run_id: String,
 }
 
-crate::bus_request!(Run => "task.run", Ack, Started);
-
 /// `task.cancel {run_id}` → `task.cancel:ack {}`; the run then ends with `task.error`
 /// `cancelled` once its running nodes have stopped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,8 +33,6 @@ pub struct Cancel {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cancelling {}
 
-crate::bus_request!(Cancel => "task.cancel", Ack, Cancelling);
-
 /// `task.status {run_id}` → `task.status:resp` [`RunRecord`], live or from the history; node
 /// results are cut (and marked `truncated`) to fit the kernel's frame cap.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,13 +40,9 @@ pub struct Status {
     pub run_id: String,
 }
 
-crate::bus_request!(Status => "task.status", Resp, RunRecord);
-
 /// `task.list {}` → `task.list:resp` [`TaskList`]: the caller's tasks and recent runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct List {}
-
-crate::bus_request!(List => "task.list", Resp, TaskList);
 
 /// How a run stands or ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -156,6 +148,40 @@ pub struct TaskList {
     /// The oldest entries were left out so that the answer fits the kernel's frame cap.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+}
+
+/// Everything a [`Run`] causes, in order: the `:ack`, `task.event`s, and one `task.done` or
+/// `task.error`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunEvent {
+    /// The run started under this id.
+    Started(Started),
+    /// A node changed state.
+    Node(super::Event),
+    /// Every node succeeded.
+    Done(super::Done),
+    /// The run was refused, failed, timed out or was cancelled.
+    Failed(ErrorPayload),
+}
+
+impl crate::stream::BusStream for Run {
+    type Event = RunEvent;
+    const TERMINAL: &'static [&'static str] = &[super::DONE];
+
+    fn decode(envelope: &crate::Envelope) -> Option<RunEvent> {
+        use crate::request::BusRequest;
+        Some(match envelope.topic.as_str() {
+            <Run as BusRequest>::REPLY_TOPIC => RunEvent::Started(envelope.decode().ok()?),
+            super::EVENT => RunEvent::Node(envelope.decode().ok()?),
+            super::DONE => RunEvent::Done(envelope.decode().ok()?),
+            super::ERROR => RunEvent::Failed(crate::stream::failure(envelope)?),
+            _ => return None,
+        })
+    }
+
+    fn is_terminal(event: &RunEvent) -> bool {
+        matches!(event, RunEvent::Done(_) | RunEvent::Failed(_))
+    }
 }
 
 #[cfg(test)]

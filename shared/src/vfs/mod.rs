@@ -12,6 +12,22 @@ use serde::{Deserialize, Serialize};
 
 pub use path::{MAX_PATH_BYTES, PathError, normalize};
 
+crate::contract! {
+    namespace: Vfs, error: ERROR = "vfs:error";
+    requests {
+        REGISTER = "vfs:register": Register => Ack(Registered);
+        WRITE = "vfs:write": Write => Ack(Written);
+        READ = "vfs:read": Read => Resp(FileContent);
+        LIST = "vfs:list": List => Resp(Listing);
+        DELETE = "vfs:delete": Delete => Ack(Done);
+        RENAME = "vfs:rename": Rename => Ack(Done);
+        STAT = "vfs:stat": Stat => Resp(Entry);
+        MKDIR = "vfs:mkdir": Mkdir => Ack(Done);
+    }
+    aliases {}
+    events {}
+}
+
 /// `vfs:register {sessionId}` → `vfs:register:ack {sessionId}`: this client serves the session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Register {
@@ -25,8 +41,6 @@ pub struct Registered {
     #[serde(rename = "sessionId")]
     pub session_id: String,
 }
-
-crate::bus_request!(Register => "vfs:register", Ack, Registered);
 
 /// How `content` is encoded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,8 +131,6 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-crate::bus_request!(Write => "vfs:write", Ack, Written);
-
 /// `vfs:read {path}` → `:resp {content, encoding, size, mtime, offset, eof}`: the whole file, or
 /// `payload_too_large` when it does not fit in one frame.
 ///
@@ -154,8 +166,6 @@ pub struct FileContent {
     pub eof: bool,
 }
 
-crate::bus_request!(Read => "vfs:read", Resp, FileContent);
-
 /// `vfs:list {path}` → `:resp {entries}` (directories first, then by name).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct List {
@@ -167,8 +177,6 @@ pub struct List {
 pub struct Listing {
     pub entries: Vec<Entry>,
 }
-
-crate::bus_request!(List => "vfs:list", Resp, Listing);
 
 /// `vfs:delete {path, recursive?}` → `:ack`. A non-empty directory needs `recursive: true`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,22 +209,12 @@ pub struct Stat {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Done {}
 
-crate::bus_request!(Delete => "vfs:delete", Ack, Done);
-
-crate::bus_request!(Rename => "vfs:rename", Ack, Done);
-
-crate::bus_request!(Mkdir => "vfs:mkdir", Ack, Done);
-
-crate::bus_request!(Stat => "vfs:stat", Resp, Entry);
-
 /// `compute:register {sessionId}` → `:ack {sessionId}`: this tab offers a compute backend (v86).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComputeRegister {
     #[serde(rename = "sessionId")]
     pub session_id: String,
 }
-
-crate::bus_request!(ComputeRegister => "compute:register", Ack, Registered);
 
 /// Longest session id, in bytes.
 pub const MAX_SESSION_ID_BYTES: usize = 64;

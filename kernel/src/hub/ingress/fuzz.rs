@@ -7,7 +7,7 @@
 use std::num::{NonZeroU32, NonZeroU64};
 
 use aether_shared::Envelope;
-use aether_shared::catalog::{REQUESTS, TopicKind, classify};
+use aether_shared::catalog::{TopicKind, classify, requests};
 use proptest::prelude::*;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -63,8 +63,7 @@ fn drain(rx: &mut mpsc::Receiver<crate::bus::Queued>) -> Vec<Envelope> {
 fn request_topic() -> impl Strategy<Value = String> {
     prop_oneof![
         proptest::sample::select(
-            REQUESTS
-                .iter()
+            requests()
                 .map(|(t, _)| t.to_string())
                 .collect::<Vec<_>>()
         ),
