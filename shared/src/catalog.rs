@@ -28,6 +28,7 @@ pub const MODULES: &[&Declared] = &[
     &crate::kernel::CATALOG,
     &crate::bus::CATALOG,
     &crate::ai::CATALOG,
+    &crate::agent::CATALOG,
     &crate::vm::CATALOG,
     &crate::task::CATALOG,
     &crate::vfs::CATALOG,
@@ -122,8 +123,8 @@ mod tests {
 
     #[test]
     fn the_catalog_holds_every_spec_topic() {
-        assert_eq!(requests().count(), 32);
-        assert_eq!(events().count(), 8);
+        assert_eq!(requests().count(), 39);
+        assert_eq!(events().count(), 10);
     }
 
     #[test]

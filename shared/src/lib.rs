@@ -9,6 +9,7 @@
 //! This crate must stay free of runtimes and platform APIs (no tokio, no web-sys, no clock): it
 //! compiles for native targets and for `wasm32-unknown-unknown`.
 
+pub mod agent;
 pub mod ai;
 pub mod bus;
 pub mod catalog;

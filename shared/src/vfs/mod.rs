@@ -23,6 +23,7 @@ crate::contract! {
         RENAME = "vfs:rename": Rename => Ack(Done);
         STAT = "vfs:stat": Stat => Resp(Entry);
         MKDIR = "vfs:mkdir": Mkdir => Ack(Done);
+        SEARCH = "vfs:search": Search => Resp(SearchResults);
     }
     aliases {}
     events {}
@@ -203,6 +204,44 @@ pub struct Mkdir {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stat {
     pub path: String,
+}
+
+/// `vfs:search {query, path?, max_results?}` → `:resp` ([`SearchResults`]): the lines of text
+/// files under `path` (default `/`) that contain `query` (plain text, case-sensitive), in path
+/// order, at most `max_results` (default and cap [`MAX_SEARCH_RESULTS`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Search {
+    pub query: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<u64>,
+}
+
+/// Most matches one `vfs:search` returns.
+pub const MAX_SEARCH_RESULTS: u64 = 200;
+/// Longest line text a match carries, in characters (longer lines are cut around the match).
+pub const MAX_MATCH_TEXT_CHARS: usize = 200;
+
+/// One line that contains the query.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchMatch {
+    pub path: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// 1-based column (in characters) where the query starts.
+    pub column: u64,
+    /// The line's text (cut to [`MAX_MATCH_TEXT_CHARS`]).
+    pub text: String,
+}
+
+/// The answer to [`Search`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub matches: Vec<SearchMatch>,
+    /// True when more lines matched than were returned.
+    #[serde(default)]
+    pub truncated: bool,
 }
 
 /// The empty acknowledgement of [`Delete`], [`Rename`] and [`Mkdir`].
