@@ -1,15 +1,17 @@
 // The Tasks app as a person uses it: run the welcome pipeline (three nodes, a program reading
 // another's output), watch node states change live, cancel a run that never ends, load a
-// definition from the VFS, and find past runs in the history after a reload. DOM contract in
-// desktop/src/apps/tasks/mod.rs, graph.rs, details.rs and history.rs.
+// definition from the VFS, and find past runs in the history after a reload. The definition is
+// written in Monaco (YAML, the kernel's parse errors as markers on their line) once it has
+// loaded, in a plain text box until then. DOM contract in desktop/src/apps/tasks/mod.rs,
+// definition.rs, graph.rs, details.rs and history.rs.
 import type { Locator, Page } from '@playwright/test';
 import { test, expect } from './support/fixtures';
 import { openDesktop } from './support/aether';
-import { boxOf, windows, type Box } from './support/desktop';
+import { boxOf, dockItem, windows, type Box } from './support/desktop';
+import { editorTab, editorWindow, modelText, typeAtEnd } from './support/editor';
 
-/** Opens the desktop once this tab's VFS holds the welcome folder, then a Tasks window. */
-async function openTasks(page: Page): Promise<Locator> {
-  await openDesktop(page);
+/** Waits until this tab's VFS holds the welcome folder (the sample's programs). */
+async function welcomeReady(page: Page): Promise<void> {
   await expect
     .poll(() =>
       page.evaluate(async () => {
@@ -26,13 +28,88 @@ async function openTasks(page: Page): Promise<Locator> {
       }),
     )
     .toEqual(expect.arrayContaining(['pipeline.task.yaml', 'hello.wat', 'echo.wasm']));
-  await page.locator('button.dock-item[data-app=tasks]').click();
+}
+
+/** Opens a Tasks window from the dock (the desktop is already open). */
+async function openTasksWindow(page: Page): Promise<Locator> {
+  await dockItem(page, 'tasks').click();
   const win = windows(page, 'tasks');
   await expect(win).toHaveCount(1);
   return win;
 }
 
+/** Opens the desktop once this tab's VFS holds the welcome folder, then a Tasks window. */
+async function openTasks(page: Page): Promise<Locator> {
+  await openDesktop(page);
+  await welcomeReady(page);
+  return await openTasksWindow(page);
+}
+
 const node = (win: Locator, id: string) => win.locator(`[data-testid=task-node][data-node="${id}"]`);
+
+/** The definition's editor; `data-editor` is `loading`, `monaco` or `fallback`. */
+const definition = (win: Locator) => win.getByTestId('tasks-definition');
+
+/** Waits for the Monaco editor of the definition; returns its model's URI. */
+async function monacoUri(win: Locator): Promise<string> {
+  await expect(definition(win)).toHaveAttribute('data-editor', 'monaco');
+  const uri = await win.getByTestId('tasks-monaco').getAttribute('data-model');
+  expect(uri, 'the Monaco editor names its model').toBeTruthy();
+  return uri!;
+}
+
+interface Marker {
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** What the page's Monaco holds for `uri` (null: no such model). */
+async function model(page: Page, uri: string): Promise<{ text: string; language: string } | null> {
+  return await page.evaluate((u) => {
+    const monaco = (window as any).monaco;
+    const m = monaco?.editor.getModel(monaco.Uri.parse(u));
+    return m ? { text: m.getValue(), language: m.getLanguageId() } : null;
+  }, uri);
+}
+
+/** The error markers on `uri`, whether or not its model still exists. */
+async function markers(page: Page, uri: string): Promise<Marker[]> {
+  return await page.evaluate((u) => {
+    const monaco = (window as any).monaco;
+    return monaco.editor
+      .getModelMarkers({ resource: monaco.Uri.parse(u) })
+      .filter((m: any) => m.severity === monaco.MarkerSeverity.Error)
+      .map((m: any) => ({ line: m.startLineNumber, column: m.startColumn, message: m.message }));
+  }, uri);
+}
+
+/** Replaces the whole definition as a paste does (an edit of the Monaco model). */
+async function setDefinition(win: Locator, text: string): Promise<void> {
+  const uri = await monacoUri(win);
+  await win.page().evaluate(
+    ([u, t]) => {
+      const monaco = (window as any).monaco;
+      monaco.editor.getModel(monaco.Uri.parse(u)).setValue(t);
+    },
+    [uri, text],
+  );
+}
+
+/** Selects line `line`, columns `from` to `to`, in the definition's editor and focuses it. */
+async function select(win: Locator, line: number, from: number, to: number): Promise<void> {
+  const uri = await monacoUri(win);
+  await win.page().evaluate(
+    ([u, l, a, b]) => {
+      const monaco = (window as any).monaco;
+      const target = monaco.Uri.parse(u).toString();
+      const editor = monaco.editor.getEditors().find((e: any) => e.getModel()?.uri.toString() === target);
+      editor.setSelection(new monaco.Selection(l, a, l, b));
+      editor.focus();
+    },
+    [uri, line, from, to] as const,
+  );
+}
 
 /** A task whose middle node never ends by itself. */
 const STUCK = `name: stuck
@@ -48,6 +125,17 @@ nodes:
   - id: last
     topic: kernel.ping
     after: [forever]
+`;
+
+/** Two pings; the first has a timeout that is not a number (line 5, column 17). */
+const MARKED = `name: marked
+nodes:
+  - id: first
+    topic: kernel.ping
+    timeout_ms: soon
+  - id: second
+    topic: kernel.ping
+    after: [first]
 `;
 
 test('the welcome pipeline runs node by node and shows each result', async ({ page }) => {
@@ -69,7 +157,7 @@ test('the welcome pipeline runs node by node and shows each result', async ({ pa
 
 test('a running node is shown live and Cancel stops the run', async ({ page }) => {
   const win = await openTasks(page);
-  await win.getByTestId('tasks-source').fill(STUCK);
+  await setDefinition(win, STUCK);
   await win.getByTestId('tasks-run').click();
   await expect(node(win, 'first')).toHaveAttribute('data-state', 'succeeded');
   await expect(node(win, 'forever')).toHaveAttribute('data-state', 'running');
@@ -84,14 +172,15 @@ test('a running node is shown live and Cancel stops the run', async ({ page }) =
 
 test('definitions load from the VFS, bad ones are explained, and history survives a reload', async ({ page }) => {
   let win = await openTasks(page);
-  await win.getByTestId('tasks-source').fill('name: [unclosed');
+  await setDefinition(win, 'name: [unclosed');
   await win.getByTestId('tasks-run').click();
   await expect(win.getByTestId('tasks-status')).toContainText('YAML');
 
   await win.getByTestId('tasks-path').fill('/welcome/pipeline.task.yaml');
   await win.getByTestId('tasks-load').click();
   await expect(win.getByTestId('tasks-status')).toHaveText('Loaded /welcome/pipeline.task.yaml.');
-  await expect(win.getByTestId('tasks-source')).toHaveValue(/welcome-pipeline/);
+  const uri = await monacoUri(win);
+  await expect.poll(async () => (await model(page, uri))?.text).toContain('name: welcome-pipeline');
   await win.getByTestId('tasks-run').click();
   await expect(win.getByTestId('tasks-run-state')).toHaveAttribute('data-state', 'succeeded');
 
@@ -146,7 +235,7 @@ test('the graph fits or scrolls: every node of the welcome pipeline and of a 30-
     lines.push(`  - id: ${id}`, '    topic: kernel.ping');
     if (i >= 10) lines.push(`    after: [${ids[i - 10]}]`);
   });
-  await win.getByTestId('tasks-source').fill(lines.join('\n') + '\n');
+  await setDefinition(win, lines.join('\n') + '\n');
   await win.getByTestId('tasks-run').click();
   await expect(win.getByTestId('tasks-run-state')).toHaveAttribute('data-state', 'succeeded');
   await expectEveryNodeReachable(win, ids);
@@ -159,4 +248,174 @@ test('the graph fits or scrolls: every node of the welcome pipeline and of a 30-
       expect(apart, `${ids[a]} and ${ids[b]} overlap`).toBe(true);
     }
   }
+});
+
+test('the definition is a Monaco YAML editor with the same text, highlighted as YAML', async ({ page }) => {
+  const policy: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) policy.push(m.text());
+  });
+  const win = await openTasks(page);
+  const uri = await monacoUri(win);
+  await expect(win.getByTestId('tasks-source'), 'the text box gave way to the editor').toHaveCount(0);
+  const held = await model(page, uri);
+  expect(held?.language).toBe('yaml');
+  expect(held?.text).toContain('name: welcome-pipeline');
+  await expect(win.locator('.monaco-editor .view-lines')).toContainText('welcome-pipeline');
+  // Monaco's YAML tokenizer loaded (a module of its own, fetched under the page's policy).
+  await expect
+    .poll(() =>
+      page.evaluate(() =>
+        (window as any).monaco.editor
+          .tokenize('name: x', 'yaml')[0]
+          .map((t: any) => t.type)
+          .join(' '),
+      ),
+    )
+    .toContain('.yaml');
+  expect(policy, 'policy violations').toEqual([]);
+  // The sample's graph is drawn from the editor's text.
+  await expect(node(win, 'echo')).toHaveAttribute('data-state', 'pending');
+});
+
+test("the kernel's parse errors are markers on their line, cleared once the text parses, and Run reads the editor", async ({
+  page,
+}) => {
+  const win = await openTasks(page);
+  const uri = await monacoUri(win);
+  await setDefinition(win, MARKED);
+  await expect.poll(() => markers(page, uri)).toEqual([
+    { line: 5, column: 17, message: expect.stringContaining('timeout_ms') },
+  ]);
+
+  // Typed over: `soon` becomes a number, and the marker goes.
+  await select(win, 5, 17, 21);
+  await page.keyboard.type('5000');
+  await expect.poll(async () => (await model(page, uri))?.text).toContain('timeout_ms: 5000');
+  await expect.poll(() => markers(page, uri)).toEqual([]);
+
+  // A misspelt key, typed key by key, is marked on its own line; spelt right, the mark goes.
+  await select(win, 7, 5, 10);
+  await page.keyboard.type('topik');
+  await expect.poll(() => markers(page, uri)).toEqual([
+    { line: 7, column: 5, message: expect.stringContaining('topik') },
+  ]);
+  await select(win, 7, 9, 10);
+  await page.keyboard.type('c');
+  await expect.poll(async () => (await model(page, uri))?.text).toBe(MARKED.replace('soon', '5000'));
+  await expect.poll(() => markers(page, uri)).toEqual([]);
+
+  // Run defines and runs what the editor holds.
+  await win.getByTestId('tasks-run').click();
+  await expect(win.getByTestId('tasks-run-state')).toHaveAttribute('data-state', 'succeeded');
+  await expect(node(win, 'first')).toHaveAttribute('data-state', 'succeeded');
+  await expect(node(win, 'second')).toHaveAttribute('data-state', 'succeeded');
+  await expect(node(win, 'check')).toHaveCount(0);
+});
+
+test('text typed before Monaco loads is kept, and typing goes on in the editor where it stopped', async ({ page }) => {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/monaco/vs/loader.js', async (route) => {
+    await gate;
+    await route.continue();
+  });
+  const win = await openTasks(page);
+  await expect(definition(win)).toHaveAttribute('data-editor', 'loading');
+  const box = win.getByTestId('tasks-source');
+  await box.fill('name: early\nnodes:\n  - id: only\n    topic: kernel.pi');
+  await box.press('Control+End');
+  release();
+  const uri = await monacoUri(win);
+  await page.keyboard.type('ng');
+  await expect
+    .poll(async () => (await model(page, uri))?.text)
+    .toBe('name: early\nnodes:\n  - id: only\n    topic: kernel.ping');
+  await win.getByTestId('tasks-run').click();
+  await expect(node(win, 'only')).toHaveAttribute('data-state', 'succeeded');
+});
+
+test('without Monaco the text box stays and explains a bad definition', async ({ page }) => {
+  await page.route('**/monaco/vs/loader.js', (route) => route.abort());
+  const win = await openTasks(page);
+  await expect(definition(win)).toHaveAttribute('data-editor', 'fallback');
+  await win.getByTestId('tasks-source').fill(MARKED);
+  await win.getByTestId('tasks-run').click();
+  await expect(win.getByTestId('tasks-status')).toContainText('timeout_ms');
+  await expect(win.getByTestId('tasks-status')).toContainText('line 5');
+  await win.getByTestId('tasks-source').fill(MARKED.replace('soon', '5000'));
+  await win.getByTestId('tasks-run').click();
+  await expect(win.getByTestId('tasks-run-state')).toHaveAttribute('data-state', 'succeeded');
+});
+
+test("closing the Tasks window disposes its editor, its model and its markers", async ({ page }) => {
+  const win = await openTasks(page);
+  const uri = await monacoUri(win);
+  await setDefinition(win, MARKED);
+  await expect.poll(async () => (await markers(page, uri)).length).toBe(1);
+  const editors = () => page.evaluate(() => (window as any).monaco.editor.getEditors().length);
+  expect(await editors()).toBe(1);
+  await win.locator('.window-close').click();
+  await expect(win).toHaveCount(0);
+  expect(await model(page, uri)).toBeNull();
+  expect(await markers(page, uri)).toEqual([]);
+  expect(await editors()).toBe(0);
+  // A new window gets an editor of its own.
+  const again = await openTasksWindow(page);
+  const next = await monacoUri(again);
+  expect(next).not.toBe(uri);
+  expect((await model(page, next))?.text).toContain('name: welcome-pipeline');
+});
+
+/** Opens `path` in the Editor through the Files app (the desktop is already open). */
+async function editFromFiles(page: Page, path: string): Promise<void> {
+  await dockItem(page, 'files').click();
+  const files = windows(page, 'files');
+  await files.locator('[data-testid=vfs-tree-entry][data-path="/welcome"]').click();
+  await files.locator(`[data-testid=vfs-entry][data-path="${path}"]`).click();
+  await files.getByTestId('files-edit').click();
+  await expect(editorTab(page, path)).toHaveAttribute('data-active', 'true');
+  await expect(editorWindow(page).getByTestId('editor')).toHaveAttribute('data-ready', 'true');
+}
+
+/** Types into the Editor (brought to the front) and checks the text landed in its file. */
+async function typeInEditor(page: Page, path: string, text: string): Promise<void> {
+  await dockItem(page, 'editor').click();
+  await expect(editorWindow(page)).toHaveClass(/focused/);
+  await typeAtEnd(page, text);
+  await expect(editorTab(page, path)).toHaveAttribute('data-dirty', 'true');
+  await expect.poll(() => modelText(page, path)).toContain(text);
+}
+
+/** Marks and clears a parse error in the Tasks editor (brought to the front). */
+async function markInTasks(page: Page): Promise<void> {
+  await dockItem(page, 'tasks').click();
+  const win = windows(page, 'tasks');
+  await expect(win).toHaveClass(/focused/);
+  const uri = await monacoUri(win);
+  await setDefinition(win, MARKED);
+  await expect.poll(async () => (await markers(page, uri)).map((m) => m.line)).toEqual([5]);
+  await select(win, 5, 17, 21);
+  await page.keyboard.type('5000');
+  await expect.poll(() => markers(page, uri)).toEqual([]);
+  expect((await model(page, uri))?.language).toBe('yaml');
+}
+
+test('the Editor opened first, then Tasks: both editors work in one page', async ({ page }) => {
+  await openDesktop(page);
+  await welcomeReady(page);
+  await editFromFiles(page, '/welcome/README.md');
+  await typeInEditor(page, '/welcome/README.md', 'Before Tasks.');
+  await openTasksWindow(page);
+  await markInTasks(page);
+  await typeInEditor(page, '/welcome/README.md', 'After Tasks.');
+});
+
+test('Tasks opened first, then the Editor: both editors work in one page', async ({ page }) => {
+  const win = await openTasks(page);
+  await monacoUri(win);
+  await editFromFiles(page, '/welcome/README.md');
+  await typeInEditor(page, '/welcome/README.md', 'After Tasks.');
+  await markInTasks(page);
+  await typeInEditor(page, '/welcome/README.md', 'Once more.');
 });

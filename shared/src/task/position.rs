@@ -45,10 +45,16 @@ mod tests {
 
     #[test]
     fn a_position_travels_in_the_error_details() {
-        let at = ParsePosition { line: 4, column: 12 };
+        let at = ParsePosition {
+            line: 4,
+            column: 12,
+        };
         let error = at.attach(ErrorPayload::new(ErrorCode::BadRequest, "bad topic"));
         let wire = serde_json::to_value(&error).unwrap();
-        assert_eq!(wire["details"], serde_json::json!({"line": 4, "column": 12}));
+        assert_eq!(
+            wire["details"],
+            serde_json::json!({"line": 4, "column": 12})
+        );
         let back: ErrorPayload = serde_json::from_value(wire).unwrap();
         assert_eq!(ParsePosition::of(&back), Some(at));
     }
@@ -57,7 +63,10 @@ mod tests {
     fn errors_without_a_position_name_none() {
         let plain = ErrorPayload::new(ErrorCode::BadRequest, "empty");
         assert_eq!(ParsePosition::of(&plain), None);
-        let zero = plain.clone().with_detail("line", 0).with_detail("column", 1);
+        let zero = plain
+            .clone()
+            .with_detail("line", 0)
+            .with_detail("column", 1);
         assert_eq!(ParsePosition::of(&zero), None, "lines count from 1");
         let text = plain.with_detail("line", "4").with_detail("column", 1);
         assert_eq!(ParsePosition::of(&text), None);

@@ -3,37 +3,39 @@
 //! arrive, with its output and time. Cancel a run, run it again, and open any past run from the
 //! history the kernel keeps across restarts.
 //!
-//! Files: `board` is the shown run (pure, moved by events), `layout` places the graph (pure),
-//! `graph`, `details` and `history` render. This module holds the window's signals and talks to
-//! the bus and the VFS. The kernel reads the text (`task.parse`), so the desktop carries no YAML
-//! parser.
+//! Files: `app` is the window's state and its talk with the bus and the VFS; `board` is the shown
+//! run (pure, moved by events), `layout` places the graph (pure); `definition` is the text's
+//! editor (a text box, then Monaco through `source_editor`, parse errors placed by `problem`);
+//! `graph`, `details` and `history` render. This module lays the window out. The kernel reads the
+//! text (`task.parse`), so the desktop carries no YAML parser.
 //!
-//! A run's events are addressed to this page, so one `task.*` listener (no subscription) feeds
-//! the board; events that arrive before the window learns its run id (the `task.run:ack` and the
-//! first events can land in the same turn) are kept briefly and replayed.
-//!
-//! DOM contract: `[data-testid=tasks-path|tasks-load|tasks-save|tasks-source|tasks-run|
-//! tasks-rerun|tasks-cancel|tasks-status]`, `[data-testid=tasks-run-state][data-state]`, and
-//! those of `graph`, `details` and `history`.
+//! DOM contract: `[data-testid=tasks-path|tasks-load|tasks-save|tasks-run|tasks-rerun|
+//! tasks-cancel|tasks-status]`, `[data-testid=tasks-run-state][data-state]`, and those of
+//! `definition`, `graph`, `details` and `history`.
 
+mod app;
 mod board;
+mod definition;
 mod details;
 mod graph;
 mod history;
 mod layout;
+mod problem;
+mod source_editor;
 
-use aether_shared::task::{
-    Cancel, Define, Done, Event, List, Parse, Run, RunSummary, SAMPLE_YAML, Started, Status,
-};
-use aether_shared::{Envelope, ErrorPayload, Pattern};
+use aether_shared::Namespace;
+use aether_shared::task::SAMPLE_YAML;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::AppMeta;
-use crate::services::bus::{BusClient, DEFAULT_TIMEOUT_MS};
-use crate::services::vfs::{VfsProxy, as_text};
+use crate::services::bus::{BusClient, namespace_pattern};
+use crate::services::vfs::VfsProxy;
 use crate::shell::geometry::Size;
+use crate::shell::intents::{Intent, receive_intents};
+use app::App;
 use board::{Board, run_word};
+use definition::Definition;
 use details::Details;
 use graph::Graph;
 use history::History;
@@ -59,227 +61,18 @@ fn render() -> AnyView {
     view! { <Tasks /> }.into_any()
 }
 
-/// Events kept for a run this window has not learned the id of yet.
-const UNCLAIMED_KEPT: usize = 512;
-
-/// The window's state (cheap to clone; clones share the signals).
-#[derive(Clone)]
-struct App {
-    bus: BusClient,
-    vfs: VfsProxy,
-    source: RwSignal<String>,
-    path: RwSignal<String>,
-    board: RwSignal<Option<Board>>,
-    selected: RwSignal<Option<String>>,
-    history: RwSignal<Vec<RunSummary>>,
-    status: RwSignal<Option<String>>,
-    unclaimed: RwSignal<Vec<Event>>,
-}
-
-impl App {
-    fn say(&self, text: impl Into<String>) {
-        self.status.set(Some(text.into()));
-    }
-
-    /// Reads the text (the kernel parses YAML and JSON) and shows its graph, not run yet.
-    async fn preview(&self) -> Option<Define> {
-        let text = self.source.get_untracked();
-        match self.bus.send_request(&Parse { text }, DEFAULT_TIMEOUT_MS).await {
-            Ok(define) => {
-                self.board.set(Some(Board::planned(&define)));
-                self.selected.set(None);
-                Some(define)
-            }
-            Err(e) => {
-                self.say(e.to_string());
-                None
-            }
-        }
-    }
-
-    /// Defines the text's task and runs it.
-    fn run(&self) {
-        self.status.set(None);
-        let app = self.clone();
-        spawn_local(async move {
-            let Some(define) = app.preview().await else {
-                return;
-            };
-            match app.bus.send_request::<Define>(&define, DEFAULT_TIMEOUT_MS).await {
-                Ok(defined) => app.start(defined.task_id).await,
-                Err(e) => app.say(format!("Not defined: {e}")),
-            }
-        });
-    }
-
-    /// Runs the shown task again.
-    fn rerun(&self) {
-        let Some(task_id) = self.board.with_untracked(|b| b.as_ref()?.task_id.clone()) else {
-            return self.say("Run a task first; its id is what runs again.");
-        };
-        let app = self.clone();
-        spawn_local(async move { app.start(task_id).await });
-    }
-
-    async fn start(&self, task_id: String) {
-        let request = Run {
-            task_id: task_id.clone(),
-        };
-        match self.bus.send_request::<Run>(&request, DEFAULT_TIMEOUT_MS).await {
-            Ok(Started { run_id }) => {
-                self.board.update(|b| {
-                    if let Some(b) = b {
-                        b.started(task_id, run_id.clone());
-                    }
-                });
-                let early: Vec<Event> = self
-                    .unclaimed
-                    .try_update(|u| {
-                        let (mine, rest) = std::mem::take(u)
-                            .into_iter()
-                            .partition(|e| e.run_id == run_id);
-                        *u = rest;
-                        mine
-                    })
-                    .unwrap_or_default();
-                self.board.update(|b| {
-                    if let Some(b) = b {
-                        for event in &early {
-                            b.apply(event);
-                        }
-                    }
-                });
-                self.refresh_history();
-            }
-            Err(e) => self.say(format!("Not started: {e}")),
-        }
-    }
-
-    fn cancel(&self) {
-        let Some(run_id) = self.board.with_untracked(|b| b.as_ref()?.run_id.clone()) else {
-            return;
-        };
-        let app = self.clone();
-        spawn_local(async move {
-            if let Err(e) = app.bus.send_request(&Cancel { run_id }, DEFAULT_TIMEOUT_MS).await {
-                app.say(format!("Not cancelled: {e}"));
-            }
-        });
-    }
-
-    fn load(&self) {
-        let (app, path) = (self.clone(), self.path.get_untracked());
-        spawn_local(async move {
-            match app.vfs.read(&path).await {
-                Ok(file) => match as_text(&file.bytes) {
-                    Some(text) => {
-                        app.source.set(text.to_owned());
-                        if app.preview().await.is_some() {
-                            app.say(format!("Loaded {path}."));
-                        }
-                    }
-                    None => app.say(format!("{path} is not text.")),
-                },
-                Err(e) => app.say(e.to_string()),
-            }
-        });
-    }
-
-    fn save(&self) {
-        let (app, path) = (self.clone(), self.path.get_untracked());
-        let text = self.source.get_untracked();
-        spawn_local(async move {
-            match app.vfs.write(&path, text.as_bytes()).await {
-                Ok(_) => app.say(format!("Saved {path}.")),
-                Err(e) => app.say(e.to_string()),
-            }
-        });
-    }
-
-    fn refresh_history(&self) {
-        let app = self.clone();
-        spawn_local(async move {
-            if let Ok(list) = app.bus.send_request(&List {}, DEFAULT_TIMEOUT_MS).await {
-                app.history.set(list.runs);
-            }
-        });
-    }
-
-    fn open_run(&self, run_id: String) {
-        let app = self.clone();
-        spawn_local(async move {
-            match app.bus.send_request(&Status { run_id }, DEFAULT_TIMEOUT_MS).await {
-                Ok(record) => {
-                    app.board.set(Some(Board::recorded(&record)));
-                    app.selected.set(None);
-                }
-                Err(e) => app.say(e.to_string()),
-            }
-        });
-    }
-
-    /// Routes one `task.*` envelope addressed to this page.
-    fn on_envelope(&self, envelope: &Envelope) {
-        match envelope.topic.as_str() {
-            "task.event" => {
-                let Ok(event) = envelope.decode::<Event>() else {
-                    return;
-                };
-                let applied = self
-                    .board
-                    .try_update(|b| b.as_mut().is_some_and(|b| b.apply(&event)))
-                    .unwrap_or(false);
-                if !applied {
-                    self.unclaimed.try_update(|u| {
-                        if u.len() == UNCLAIMED_KEPT {
-                            u.remove(0);
-                        }
-                        u.push(event);
-                    });
-                }
-            }
-            "task.done" => {
-                if let Ok(done) = envelope.decode::<Done>()
-                    && self
-                        .board
-                        .try_update(|b| b.as_mut().is_some_and(|b| b.done(&done)))
-                        .unwrap_or(false)
-                {
-                    self.refresh_history();
-                }
-            }
-            "task.error" => {
-                if let Ok(error) = envelope.decode::<ErrorPayload>()
-                    && self
-                        .board
-                        .try_update(|b| b.as_mut().is_some_and(|b| b.failed(&error)))
-                        .unwrap_or(false)
-                {
-                    self.refresh_history();
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
 /// The Tasks window's content.
 #[component]
 pub fn Tasks() -> impl IntoView {
-    let app = App {
-        bus: expect_context::<BusClient>(),
-        vfs: expect_context::<VfsProxy>(),
-        source: RwSignal::new(SAMPLE_YAML.to_owned()),
-        path: RwSignal::new("/welcome/pipeline.task.yaml".to_owned()),
-        board: RwSignal::new(None),
-        selected: RwSignal::new(None),
-        history: RwSignal::new(Vec::new()),
-        status: RwSignal::new(None),
-        unclaimed: RwSignal::new(Vec::new()),
-    };
+    let app = App::new(
+        expect_context::<BusClient>(),
+        expect_context::<VfsProxy>(),
+        SAMPLE_YAML,
+        "/welcome/pipeline.task.yaml",
+    );
     let handle = {
         let app = app.clone();
-        let pattern = Pattern::parse("task.*").expect("`task.*` is a valid pattern");
+        let pattern = namespace_pattern(Namespace::Task);
         app.bus.clone().on(pattern, move |env| app.on_envelope(env))
     };
     {
@@ -303,6 +96,19 @@ pub fn Tasks() -> impl IntoView {
                 }
             }
         });
+    }
+
+    // A definition another app asks to run (Files' Run task).
+    {
+        let app = app.clone();
+        receive_intents(
+            || true,
+            move |intent| {
+                if let Intent::RunTask { path } = intent {
+                    app.run_file(path);
+                }
+            },
+        );
     }
 
     let board: Signal<Option<Board>> = app.board.into();
@@ -334,8 +140,7 @@ pub fn Tasks() -> impl IntoView {
         app.clone(),
         app.clone(),
     );
-    let (source, path, status, selected, history) =
-        (app.source, app.path, app.status, app.selected, app.history);
+    let (path, status, selected, history) = (app.path, app.status, app.selected, app.history);
 
     view! {
         <div class="tasks">
@@ -351,13 +156,7 @@ pub fn Tasks() -> impl IntoView {
                     <button data-testid="tasks-load" on:click=move |_| a_load.load()>"Load"</button>
                     <button data-testid="tasks-save" on:click=move |_| a_save.save()>"Save"</button>
                 </div>
-                <textarea
-                    data-testid="tasks-source"
-                    spellcheck="false"
-                    aria-label="Task definition (YAML or JSON)"
-                    prop:value=move || source.get()
-                    on:input=move |ev| source.set(event_target_value(&ev))
-                ></textarea>
+                <Definition app=app.clone() />
                 <div class="tasks-actions">
                     <button data-testid="tasks-run" class="primary" disabled=running on:click=move |_| a_run.run()>
                         "Run"

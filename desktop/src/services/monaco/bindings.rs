@@ -55,6 +55,17 @@ extern "C" {
     #[wasm_bindgen(method, js_name = onDidChangeContent)]
     pub fn on_did_change_content(this: &TextModel, listener: &Function) -> Disposable;
 
+    #[wasm_bindgen(method, js_name = getLineCount)]
+    pub fn get_line_count(this: &TextModel) -> u32;
+
+    /// The column just after the last character of `line` (1 for an empty line).
+    #[wasm_bindgen(method, js_name = getLineMaxColumn)]
+    pub fn get_line_max_column(this: &TextModel, line: u32) -> u32;
+
+    /// The `{lineNumber, column}` `offset` UTF-16 units into the text, as `getPositionAt`.
+    #[wasm_bindgen(method, js_name = getPositionAt)]
+    pub fn get_position_at(this: &TextModel, offset: u32) -> JsValue;
+
     #[wasm_bindgen(method)]
     pub fn dispose(this: &TextModel);
 
@@ -96,6 +107,10 @@ extern "C" {
 
     #[wasm_bindgen(method, js_name = updateOptions)]
     pub fn update_options(this: &CodeEditor, options: &JsValue);
+
+    /// Moves the caret to `position` (a `{lineNumber, column}`).
+    #[wasm_bindgen(method, js_name = setPosition)]
+    pub fn set_position(this: &CodeEditor, position: &JsValue);
 
     #[wasm_bindgen(method)]
     pub fn focus(this: &CodeEditor);

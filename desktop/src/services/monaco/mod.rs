@@ -6,6 +6,11 @@
 //! the same time shares that one load. The typed surface is in [`bindings`]; option bags are
 //! typed structs ([`options`]); [`wat`] teaches Monaco the WebAssembly text format. This module
 //! never renders and never evaluates JavaScript source.
+//!
+//! Once the loader has run, its `define.amd` flag is taken off (see [`hide_amd_flag`]): Monaco's
+//! own modules never read it, and a UMD script the page adds later (xterm.js, for the Terminal)
+//! then sets its global instead of registering with the loader, whichever app opens first and
+//! however their loads interleave.
 
 pub mod bindings;
 pub mod options;
@@ -101,7 +106,11 @@ fn inject_loader() -> Result<(), MonacoError> {
         .unchecked_into();
     script.set_src(&format!("{VS_PATH}/loader.js"));
     script.set_onload(Some(
-        &Closure::once_into_js(require_editor).unchecked_into(),
+        &Closure::once_into_js(|| {
+            hide_amd_flag();
+            require_editor();
+        })
+        .unchecked_into(),
     ));
     script.set_onerror(Some(
         &Closure::once_into_js(|| finish(Err(MonacoError::Load("loader.js is missing".into()))))
@@ -128,4 +137,19 @@ fn require_editor() {
         finish(Err(MonacoError::Load(why)));
     });
     bindings::amd_require(&deps, on_load.unchecked_ref(), on_error.unchecked_ref());
+}
+
+/// Takes `define.amd` off the loader's `define`, in the same turn as the loader ran (a script's
+/// load event fires right after it executes, so no other script runs in between). The flag only
+/// tells UMD builds that an AMD loader is there; Monaco's modules call `define` with their names
+/// and never look at it, and `editor.main` sets the global `monaco` itself.
+fn hide_amd_flag() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    if let Ok(define) = js_sys::Reflect::get(&window, &"define".into())
+        && define.is_function()
+    {
+        let _ = js_sys::Reflect::set(&define, &"amd".into(), &JsValue::UNDEFINED);
+    }
 }
