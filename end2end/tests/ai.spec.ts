@@ -40,6 +40,29 @@ test('without a provider the AI panel says how to configure one', async ({ page 
   await expect(error).toContainText('ai.provider.base_url');
 });
 
+test('a failed inline completion shows no toast, a failed chat does', async ({ page }) => {
+  await openDesktop(page);
+  await writeFile(page, '/quiet.wat', '(module\n  ');
+  const win = await openFromFiles(page, '/quiet.wat');
+  await page.evaluate(() => {
+    window.__got = [];
+    window.aether.on('ai.error', (env) => window.__got.push(env));
+  });
+  await typeAtEnd(page, ' ');
+  // The completion the page asked for on its own fails (no provider), silently.
+  await expect.poll(() => page.evaluate(() => window.__got.length), { timeout: 15_000 }).toBeGreaterThan(0);
+  expect(await page.evaluate(() => window.__got[0].payload?.code)).toBe('not_configured');
+  const toasts = page.getByTestId('toasts').locator('.toast');
+  await expect(toasts).toHaveCount(0);
+
+  await win.getByTestId('ai-input').fill('Hello?');
+  await win.getByTestId('ai-send').click();
+  await expect(win.getByTestId('ai-error')).toHaveAttribute('data-code', 'not_configured');
+  await expect(toasts).toHaveCount(1);
+  await expect(toasts).toHaveAttribute('data-topic', 'ai.error');
+  await expect(toasts).toHaveAttribute('data-code', 'not_configured');
+});
+
 test('the AI panel streams an answer that saw the file in front', async ({ page }) => {
   const win = await openFromFiles(page, '/welcome/hello.wat', kernel.baseUrl);
   const before = provider.seen.length;

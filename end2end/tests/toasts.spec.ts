@@ -57,3 +57,20 @@ test('a toast leaves by itself after a few seconds', async ({ page }) => {
   // Toasts live about 6 s; allow generous slack, this asserts behaviour, not timing.
   await expect(toast).toHaveCount(0, { timeout: 15_000 });
 });
+
+test("a silent request's error shows no toast, the same request not silent does", async ({ page }) => {
+  await openDesktop(page);
+  const silent = await page.evaluate(() =>
+    window.aether.request('vm.frobnicate', {}, { silent: true }).then(
+      () => null,
+      (e: BusError) => e,
+    ),
+  );
+  expect(silent?.code).toBe('unknown_topic');
+  const loud = await sendUnknownVmTopic(page);
+  expect(loud.code).toBe('unknown_topic');
+  const toast = page.getByTestId('toasts').locator('.toast');
+  // One toast, for the loud one only: a silent error would have made it `×2`.
+  await expect(toast).toHaveCount(1);
+  await expect(toast.locator('.toast-count')).toHaveCount(0);
+});

@@ -8,6 +8,7 @@
 //! aether.state()                 // "connecting" | "connected" | "reconnecting" | "offline"
 //! aether.clientId()              // "c-1a2b" or null
 //! await aether.request("kernel.ping", {}, { timeoutMs: 2000 })  // → { _request_id, uptime_ms }
+//! await aether.request("kernel.nope", {}, { silent: true })     // rejects, and shows no toast
 //! const h = aether.subscribe("vm.*", env => console.log(env));   // → number
 //! aether.unsubscribe(h)
 //! const local = aether.on("vm.*", env => {})  // this page's own envelopes, no kernel subscription
@@ -20,7 +21,9 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::services::bus::{BusClient, BusError, DEFAULT_TIMEOUT_MS, SubscriptionHandle};
+use crate::services::bus::{
+    BusClient, BusError, DEFAULT_TIMEOUT_MS, RequestOptions, SubscriptionHandle,
+};
 
 /// The name of the global the hook is installed as.
 pub const GLOBAL_NAME: &str = "aether";
@@ -63,7 +66,8 @@ impl Devtools {
 
     /// Sends a request; resolves with the reply payload, rejects with the error payload.
     ///
-    /// `opts.timeoutMs` (default 10 000) bounds the wait; `opts.to` addresses a client or session.
+    /// `opts.timeoutMs` (default 10 000) bounds the wait; `opts.to` addresses a client or session;
+    /// `opts.silent` keeps the request's error out of the toasts.
     pub fn request(&self, topic: String, payload: JsValue, opts: JsValue) -> Promise {
         let bus = self.bus.clone();
         let timeout_ms = option(&opts, "timeoutMs")
@@ -71,10 +75,14 @@ impl Devtools {
             .map_or(DEFAULT_TIMEOUT_MS, |ms| {
                 ms.clamp(0.0, f64::from(u32::MAX)) as u32
             });
-        let to = option(&opts, "to").and_then(|v| v.as_string());
+        let options = RequestOptions {
+            timeout_ms,
+            silent: option(&opts, "silent").is_some_and(|v| v.is_truthy()),
+            to: option(&opts, "to").and_then(|v| v.as_string()),
+        };
         future_to_promise(async move {
             let payload = payload_from_js(&topic, &payload).map_err(|e| error_to_js(&e))?;
-            match bus.request_raw(&topic, payload, to, timeout_ms).await {
+            match bus.request_raw(&topic, payload, options).await {
                 Ok(reply) => Ok(to_js(&reply)),
                 Err(e) => Err(error_to_js(&e)),
             }
@@ -115,6 +123,13 @@ impl Devtools {
     #[wasm_bindgen(js_name = pendingRequests)]
     pub fn pending_requests(&self) -> usize {
         self.bus.pending_requests()
+    }
+
+    /// How many streams of the apps' requests (`vm.spawn`, `ai.chat`, …) are open (0 once every
+    /// one ended or its window closed).
+    #[wasm_bindgen(js_name = openStreams)]
+    pub fn open_streams(&self) -> usize {
+        self.bus.open_streams()
     }
 
     /// Removes a subscription or an `on` listener; false for an unknown handle.

@@ -1,5 +1,6 @@
 //! The shell: the desktop surface, the top bar, the dock, the window frames, the overlays
-//! (launcher, shortcut help) and the toasts.
+//! (launcher, shortcut help), the toasts, and the intents apps send each other through the
+//! window manager (`intents`).
 //!
 //! [`Desktop`] is the root view. It owns the [`WindowManager`] and the [`Overlays`] (both
 //! provided as context), restores the saved layout (or opens the start apps), saves the layout
@@ -28,6 +29,7 @@ pub mod dock;
 pub mod geometry;
 pub mod help;
 pub mod icons;
+pub mod intents;
 pub mod keyboard;
 pub mod launcher;
 pub mod layout;

@@ -1,8 +1,10 @@
-//! The toasts: every error that reaches this page on an error topic of SPEC §2 (the list comes
-//! from `aether_shared::catalog::error_topics`) pops up bottom-right with its code and sentence.
+//! The toasts: every error that reaches this page on an error topic of SPEC §2 pops up
+//! bottom-right with its code and sentence, except the errors of requests the page made on its
+//! own (sent with the bus client's `silent` option, e.g. inline completions), which are reported
+//! where they were made.
 //!
 //! The kernel addresses errors to the client whose request caused them, so the toasts listen
-//! locally (`BusClient::on`) and ask the kernel for nothing. Identical errors in a burst share
+//! locally (`BusClient::on_errors`) and ask the kernel for nothing. Identical errors in a burst share
 //! one toast with a count; toasts leave after `TOAST_LIFETIME_MS` or on ×. The container is a
 //! live region and each toast an alert, so screen readers announce them. DOM contract for
 //! tests: `[data-testid=toasts]`, `.toast[data-code][data-topic]`, `.toast-count`,
@@ -10,32 +12,21 @@
 
 use std::time::Duration;
 
-use aether_shared::catalog::error_topics;
-use aether_shared::{Envelope, ErrorCode, ErrorPayload, Pattern};
+use aether_shared::{Envelope, ErrorCode, ErrorPayload};
 use leptos::prelude::*;
 
 use super::icons::{self, Icon};
 use super::toast_stack::{TOAST_LIFETIME_MS, ToastStack};
 use crate::services::bus::BusClient;
 
-/// Requests whose id starts with this were made by the page on its own (not by a user's act):
-/// their errors are not toasted.
-pub const SILENT_REQUEST_PREFIX: &str = "silent-";
-
 /// The toast area.
 #[component]
 pub fn Toasts() -> impl IntoView {
     let bus = expect_context::<BusClient>();
     let stack = RwSignal::new(ToastStack::default());
-    let handles: Vec<_> = error_topics()
-        .into_iter()
-        .filter_map(|topic| Pattern::parse(topic.as_str()).ok())
-        .map(|pattern| bus.on(pattern, move |envelope| show(stack, envelope)))
-        .collect();
+    let handle = bus.on_errors(move |envelope| show(stack, envelope));
     on_cleanup(move || {
-        for handle in handles {
-            bus.off(handle);
-        }
+        bus.off(handle);
     });
     let ids = move || stack.with(|s| s.toasts().iter().map(|t| t.id).collect::<Vec<_>>());
 
@@ -94,12 +85,7 @@ fn ToastView(stack: RwSignal<ToastStack>, id: u32) -> impl IntoView {
 /// Shows the error in `envelope` and schedules its toast's departure.
 fn show(stack: RwSignal<ToastStack>, envelope: &Envelope) {
     // Something the user cancelled (Kill, Stop, a task's Cancel, typing on past an inline
-    // completion) is no error, unless the kernel's shutdown did it (`details.interrupted`); and
-    // a request the page made on its own (ids starting with `silent-`, e.g. inline completions)
-    // reports its failures where it was made.
-    let silent = envelope
-        .request_id()
-        .is_some_and(|id| id.starts_with(SILENT_REQUEST_PREFIX));
+    // completion) is no error, unless the kernel's shutdown did it (`details.interrupted`).
     let user_cancelled = envelope.decode::<ErrorPayload>().is_ok_and(|e| {
         e.code == ErrorCode::Cancelled
             && !e
@@ -107,7 +93,7 @@ fn show(stack: RwSignal<ToastStack>, envelope: &Envelope) {
                 .as_ref()
                 .is_some_and(|d| d.contains_key("interrupted"))
     });
-    if silent || user_cancelled {
+    if user_cancelled {
         return;
     }
     let (code, error) = match envelope.decode::<ErrorPayload>() {

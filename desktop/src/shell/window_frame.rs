@@ -51,6 +51,7 @@ pub fn WindowFrame(window: OpenWindow) -> impl IntoView {
         rect,
         minimized,
         maximized,
+        inbox,
     } = window;
     let gesture = StoredValue::new(None::<Gesture>);
     let place = move || {
@@ -145,8 +146,9 @@ pub fn WindowFrame(window: OpenWindow) -> impl IntoView {
         })
         .collect_view();
 
-    // The app finds its window in context.
+    // The app finds its window, and the intents posted to it, in context.
     provide_context(WindowId(id));
+    provide_context(inbox);
     let body = (app.render)();
 
     view! {

@@ -6,11 +6,14 @@
 //! of window ids, bottom to top; a window's `z-index` is its place in it. Minimizing hides a
 //! window without closing it: its app stays mounted and keeps its state. Every placement goes
 //! through `geometry`, so a window is always inside the work area of the current viewport.
+//! Apps ask each other for things through [`WindowManager::open_with`], which posts an
+//! [`Intent`] to the target window's inbox (see `intents`).
 //! The manager never renders and never touches the DOM; `window_frame` and the shell do.
 
 use leptos::prelude::*;
 
 use super::geometry::{self, Rect, Size};
+use super::intents::{Inbox, Intent};
 use super::layout::{PlannedWindow, SavedLayout, SavedWindow};
 use crate::apps::AppMeta;
 
@@ -28,6 +31,8 @@ pub struct OpenWindow {
     pub rect: RwSignal<Rect>,
     pub minimized: RwSignal<bool>,
     pub maximized: RwSignal<bool>,
+    /// Intents posted to the window's app, not taken yet.
+    pub inbox: Inbox,
 }
 
 /// How many windows an app has, for the dock.
@@ -141,6 +146,17 @@ impl WindowManager {
             minimized: false,
             maximized: false,
         });
+        id
+    }
+
+    /// Opens `app` as [`WindowManager::open`] does and hands it `intent`: a single-instance app
+    /// that is already open is brought forward (restored if minimized) and receives it there; a
+    /// multi-instance app receives it in a new window. Returns the window id.
+    pub fn open_with(&self, app: &'static AppMeta, intent: Intent) -> u32 {
+        let id = self.open(app);
+        if let Some(window) = self.find(id) {
+            window.inbox.post(intent);
+        }
         id
     }
 
@@ -288,6 +304,7 @@ impl WindowManager {
             rect: RwSignal::new(rect),
             minimized: RwSignal::new(minimized),
             maximized: RwSignal::new(maximized),
+            inbox: Inbox::new(),
         };
         self.windows.update(|ws| ws.push(window));
         self.stack.update(|s| s.push(id));

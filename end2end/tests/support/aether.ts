@@ -26,9 +26,12 @@ export interface AetherDevtools {
   request(
     topic: string,
     payload: Record<string, unknown>,
-    opts?: { timeoutMs?: number; to?: string },
+    opts?: { timeoutMs?: number; to?: string; silent?: boolean },
   ): Promise<Record<string, unknown>>;
   subscribe(pattern: string, cb: (env: Envelope) => void): unknown;
+  on(pattern: string, cb: (env: Envelope) => void): unknown;
+  /** Streams of the apps' requests (`vm.spawn`, `ai.chat`, …) still open. */
+  openStreams(): number;
   unsubscribe(handle: unknown): void;
   publish(topic: string, payload: Record<string, unknown>, to?: string): void;
 }

@@ -6,7 +6,7 @@
 //! and peak memory — or the kernel's error. Closing a tab, or the window, kills what still runs.
 //!
 //! Files: `form` (the launch form) and `panel` (tabs and the run in front) render; `runs` sends
-//! `vm.*` requests and routes the answers (`events` decodes them) into the pure `run::RunBook`;
+//! `vm.*` requests and feeds each spawn's typed stream into the pure `run::RunBook`;
 //! `transcript`, `argv`, `environment`, `request`, `module` and `units` are pure rules, unit
 //! tested natively; `loader` fetches samples and reads uploads. The app talks to the kernel only
 //! through the bus client and never reads the VFS itself (the kernel reads `{path}` modules
@@ -18,7 +18,6 @@
 
 mod argv;
 mod environment;
-mod events;
 mod form;
 mod loader;
 mod module;
@@ -65,19 +64,10 @@ fn render() -> AnyView {
 pub fn Console() -> impl IntoView {
     let bus = expect_context::<BusClient>();
     let window = use_context::<WindowId>().map_or(0, |w| w.0);
-    let runs = Runs::new(bus.clone(), window);
-    let handle = runs.listen();
+    let runs = Runs::new(bus);
     {
         let runs = runs.clone();
-        Effect::new(move |_| {
-            if !bus.state().is_connected() {
-                runs.on_connection_lost();
-            }
-        });
-    }
-    {
-        let runs = runs.clone();
-        on_cleanup(move || runs.stop(handle));
+        on_cleanup(move || runs.stop());
     }
 
     view! {

@@ -6,8 +6,9 @@
 //! `[data-testid=console-status][data-state=running|exited|error]`,
 //! `[data-testid=console-output]` (stdout in `.console-stdout`, stderr in `.console-stderr`,
 //! typed input in `.console-stdin-echo`), `[data-testid=console-stdin]`,
-//! `[data-testid=console-eof]`, `[data-testid=console-kill]`. Renders only; every action goes
-//! through [`Runs`].
+//! `[data-testid=console-eof]`, `[data-testid=console-kill]`, `[data-testid=console-terminal]`
+//! (opens a Terminal attached to the program: the `AttachProgram` intent). Renders only; every
+//! action goes through [`Runs`] or the window manager.
 
 use leptos::ev::KeyboardEvent;
 use leptos::html;
@@ -16,6 +17,9 @@ use leptos::prelude::*;
 use super::run::RunId;
 use super::runs::Runs;
 use super::units;
+use crate::apps::terminal;
+use crate::shell::intents::Intent;
+use crate::shell::windows::WindowManager;
 
 /// How close to the end (in CSS pixels) the output must be scrolled to keep following it.
 const FOLLOW_SLACK_PX: i32 = 24;
@@ -126,6 +130,13 @@ fn RunView(runs: Runs, id: RunId) -> impl IntoView {
         }
     };
 
+    let wm = use_context::<WindowManager>();
+    let to_terminal = move |_| {
+        if let (Some(pid), Some(wm)) = (pid.get_untracked(), wm) {
+            wm.open_with(&terminal::META, Intent::AttachProgram { pid });
+        }
+    };
+
     let line = RwSignal::new(String::new());
     let send = {
         let runs = runs.clone();
@@ -218,6 +229,15 @@ fn RunView(runs: Runs, id: RunId) -> impl IntoView {
                     }
                 >
                     "Kill"
+                </button>
+                <button
+                    type="button"
+                    data-testid="console-terminal"
+                    title="Show this program in a Terminal window, which types into its stdin"
+                    prop:disabled=move || !can_type.get()
+                    on:click=to_terminal
+                >
+                    "Terminal"
                 </button>
             </div>
         </div>

@@ -1,14 +1,13 @@
 //! The runs of one Console window: each run is a tab with its program's status and
-//! [`Transcript`]; [`RunBook`] holds them, routes [`VmEvent`]s by the spawn's request id and
-//! knows which tab is in front.
+//! [`Transcript`]; [`RunBook`] holds them, applies each run's [`SpawnEvent`]s (the bus client
+//! hands every run the events of its own spawn) and knows which tab is in front.
 //!
 //! Pure state and rules, unit tested natively: the book never talks to the bus and never
 //! renders. A run that has ended ignores anything that still arrives for it.
 
-use aether_shared::vm::Exit;
+use aether_shared::vm::{Exit, SpawnEvent};
 use aether_shared::{ErrorCode, ErrorPayload};
 
-use super::events::{VmEvent, limit_of};
 use super::transcript::{Stream, Transcript};
 use super::units;
 
@@ -35,8 +34,6 @@ pub struct Run {
     pub id: RunId,
     /// The tab's title: the sample, path or file name, or `wat`.
     pub label: String,
-    /// The `_request_id` of its `vm.spawn`, which every answer about it carries.
-    pub request_id: String,
     pub status: Status,
     pub transcript: Transcript,
     /// False once the user ended stdin.
@@ -87,26 +84,27 @@ impl Run {
     }
 
     /// Applies what the kernel said about this run.
-    pub fn apply(&mut self, event: VmEvent) {
+    pub fn apply(&mut self, event: SpawnEvent) {
         if !self.is_live() {
             return;
         }
         match event {
-            VmEvent::Spawned(pid) => {
+            SpawnEvent::Spawned(spawned) => {
                 if self.status == Status::Starting {
-                    self.status = Status::Running { pid };
+                    self.status = Status::Running { pid: spawned.pid };
                 }
             }
-            VmEvent::Output { seq, stream, data } => self.transcript.push(seq, stream, data),
-            VmEvent::Exited(exit) => self.end(Status::Exited(exit)),
-            VmEvent::Failed(error) => self.end(Status::Failed(error)),
+            SpawnEvent::Stdout(out) => self.transcript.push(out.seq, Stream::Stdout, out.data),
+            SpawnEvent::Stderr(out) => self.transcript.push(out.seq, Stream::Stderr, out.data),
+            SpawnEvent::Exited(exit) => self.end(Status::Exited(exit)),
+            SpawnEvent::Failed(error) => self.end(Status::Failed(error)),
         }
     }
 
-    /// Ends a live run with an error decided here (a sample that could not be fetched, a lost
-    /// connection).
+    /// Ends a live run with an error decided here (a sample that could not be fetched, a spawn
+    /// that could not be sent).
     pub fn fail(&mut self, code: ErrorCode, sentence: impl Into<String>) {
-        self.apply(VmEvent::Failed(ErrorPayload::new(code, sentence)));
+        self.apply(SpawnEvent::Failed(ErrorPayload::new(code, sentence)));
     }
 
     /// Notes the user's stdin in the transcript; `eof` closes the input line.
@@ -133,19 +131,13 @@ pub struct RunBook {
 }
 
 impl RunBook {
-    /// The id the next [`RunBook::open`] will use (for building its request id).
-    pub fn next_id(&self) -> RunId {
-        self.issued + 1
-    }
-
     /// Adds a starting run as the last tab and brings it to the front.
-    pub fn open(&mut self, label: String, request_id: String) -> RunId {
+    pub fn open(&mut self, label: String) -> RunId {
         self.issued += 1;
         let id = self.issued;
         self.runs.push(Run {
             id,
             label,
-            request_id,
             status: Status::Starting,
             transcript: Transcript::default(),
             stdin_open: true,
@@ -154,10 +146,9 @@ impl RunBook {
         id
     }
 
-    /// Routes an event to the run whose spawn it answers; false when no run has that request
-    /// id (another window's, or a closed tab's).
-    pub fn apply(&mut self, request_id: &str, event: VmEvent) -> bool {
-        match self.runs.iter_mut().find(|r| r.request_id == request_id) {
+    /// Applies an event of run `id`'s spawn; false when the run is gone (its tab was closed).
+    pub fn apply(&mut self, id: RunId, event: SpawnEvent) -> bool {
+        match self.get_mut(id) {
             Some(run) => {
                 run.apply(event);
                 true
@@ -205,21 +196,24 @@ impl RunBook {
         self.runs.iter().filter_map(Run::pid).collect()
     }
 
-    /// Ends every live run with `code` and `sentence` (the connection dropped).
-    pub fn fail_live(&mut self, code: ErrorCode, sentence: &str) {
-        for run in self.runs.iter_mut().filter(|r| r.is_live()) {
-            run.fail(code, sentence);
-        }
-    }
+}
+
+/// Which limit an error names (`details.limit`), if any.
+pub fn limit_of(error: &ErrorPayload) -> Option<&str> {
+    error.details.as_ref()?.get("limit")?.as_str()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aether_shared::vm::ExitStats;
+    use aether_shared::vm::{ExitStats, Output, Spawned};
 
-    fn exit(code: i32) -> VmEvent {
-        VmEvent::Exited(Exit {
+    fn spawned(pid: u64) -> SpawnEvent {
+        SpawnEvent::Spawned(Spawned { pid })
+    }
+
+    fn exit(code: i32) -> SpawnEvent {
+        SpawnEvent::Exited(Exit {
             pid: 7,
             code,
             duration_ms: 1_250,
@@ -231,28 +225,28 @@ mod tests {
         })
     }
 
-    fn out(seq: u64, data: &str) -> VmEvent {
-        VmEvent::Output {
+    fn out(seq: u64, data: &str) -> SpawnEvent {
+        SpawnEvent::Stdout(Output {
+            pid: 7,
             seq,
-            stream: Stream::Stdout,
             data: data.into(),
-        }
+        })
     }
 
     #[test]
     fn a_run_goes_from_starting_to_running_to_exited_with_a_readable_status() {
         let mut book = RunBook::default();
-        let id = book.open("hello".into(), "c-1".into());
+        let id = book.open("hello".into());
         let run = book.get(id).unwrap();
         assert_eq!(
             (run.state(), run.status_line().as_str()),
             ("running", "starting…")
         );
-        assert!(book.apply("c-1", VmEvent::Spawned(7)));
+        assert!(book.apply(id, spawned(7)));
         assert_eq!(book.get(id).unwrap().status_line(), "running · pid 7");
         assert_eq!(book.running_pids(), [7]);
-        book.apply("c-1", out(0, "hi\n"));
-        book.apply("c-1", exit(0));
+        book.apply(id, out(0, "hi\n"));
+        book.apply(id, exit(0));
         let run = book.get(id).unwrap();
         assert_eq!(run.state(), "exited");
         assert_eq!(
@@ -267,14 +261,14 @@ mod tests {
     #[test]
     fn an_error_shows_its_code_limit_and_sentence_and_nothing_changes_after_the_end() {
         let mut book = RunBook::default();
-        let id = book.open("spin".into(), "c-1".into());
-        book.apply("c-1", VmEvent::Spawned(3));
+        let id = book.open("spin".into());
+        book.apply(id, spawned(3));
         let error = ErrorPayload::new(ErrorCode::Timeout, "It ran too long.")
             .with_detail("pid", 3)
             .with_detail("limit", "wall_timeout_ms");
-        book.apply("c-1", VmEvent::Failed(error));
-        book.apply("c-1", exit(0));
-        book.apply("c-1", out(0, "late"));
+        book.apply(id, SpawnEvent::Failed(error));
+        book.apply(id, exit(0));
+        book.apply(id, out(0, "late"));
         let run = book.get(id).unwrap();
         assert_eq!(run.state(), "error");
         assert_eq!(
@@ -287,22 +281,23 @@ mod tests {
     #[test]
     fn events_reach_only_the_run_whose_spawn_they_answer() {
         let mut book = RunBook::default();
-        let a = book.open("a".into(), "c-a".into());
-        let b = book.open("b".into(), "c-b".into());
-        book.apply("c-a", VmEvent::Spawned(1));
-        book.apply("c-b", VmEvent::Spawned(2));
-        book.apply("c-b", out(0, "for b"));
-        assert!(!book.apply("c-other", out(0, "stray")));
-        assert!(book.get(a).unwrap().transcript.segments().is_empty());
+        let a = book.open("a".into());
+        let b = book.open("b".into());
+        book.apply(a, spawned(1));
+        book.apply(b, spawned(2));
+        book.apply(b, out(0, "for b"));
+        book.close(a);
+        assert!(!book.apply(a, out(0, "stray")), "a closed tab hears nothing");
+        assert!(book.get(a).is_none());
         assert_eq!(book.get(b).unwrap().transcript.segments()[0].text, "for b");
     }
 
     #[test]
     fn closing_the_front_tab_brings_its_neighbour_forward() {
         let mut book = RunBook::default();
-        let a = book.open("a".into(), "c-a".into());
-        let b = book.open("b".into(), "c-b".into());
-        let c = book.open("c".into(), "c-c".into());
+        let a = book.open("a".into());
+        let b = book.open("b".into());
+        let c = book.open("c".into());
         assert_eq!(book.active(), Some(c));
         book.select(b);
         assert_eq!(book.close(b).map(|r| r.label), Some("b".to_owned()));
@@ -312,28 +307,21 @@ mod tests {
         book.close(a);
         assert_eq!(book.active(), None);
         assert!(book.close(a).is_none());
-        assert_eq!(book.next_id(), 4, "ids are never reused");
+        assert_eq!(book.open("d".into()), 4, "ids are never reused");
     }
 
     #[test]
-    fn a_lost_connection_ends_only_the_live_runs() {
-        let mut book = RunBook::default();
-        let done = book.open("done".into(), "c-1".into());
-        book.apply("c-1", exit(0));
-        let live = book.open("live".into(), "c-2".into());
-        book.apply("c-2", VmEvent::Spawned(9));
-        book.fail_live(ErrorCode::BackendUnavailable, "Gone.");
-        assert_eq!(book.get(done).unwrap().state(), "exited");
-        assert_eq!(
-            book.get(live).unwrap().status_line(),
-            "backend_unavailable: Gone."
-        );
+    fn an_error_names_its_limit_when_it_has_one() {
+        let plain = ErrorPayload::new(ErrorCode::Cancelled, "Killed.");
+        assert_eq!(limit_of(&plain), None);
+        let limited = plain.with_detail("limit", "max_fuel");
+        assert_eq!(limit_of(&limited), Some("max_fuel"));
     }
 
     #[test]
     fn typed_stdin_is_echoed_and_eof_closes_the_input() {
         let mut book = RunBook::default();
-        let id = book.open("echo".into(), "c-1".into());
+        let id = book.open("echo".into());
         let run = book.get_mut(id).unwrap();
         run.typed("hi\n", false);
         assert!(run.stdin_open);

@@ -1,28 +1,25 @@
 //! [`Runs`]: the Console window's handle on its programs. It sends `vm.spawn`, `vm.stdin` and
 //! `vm.kill`, and feeds what comes back into the window's [`RunBook`].
 //!
-//! A spawn is sent with a request id of our own (`console-<window>-<run>-<random>`) through
-//! [`BusClient::publish`] rather than `send_request`: its answer is not one reply but a stream
-//! (`:ack`, output, then `vm.exit` or `vm.error`), all carrying that id, and one `vm.*` listener
-//! routes each to its run by that id. `vm.stdin` and `vm.kill` are plain typed requests. This
-//! module never renders; it owns no state besides the book's signal.
+//! Each spawn is a typed stream (`BusClient::stream::<Spawn>`): the bus client hands this run
+//! the events of its own spawn (`:ack`, output, then one `vm.exit` or `vm.error`, or a
+//! `backend_unavailable` failure when the connection drops) and forgets the stream after its
+//! end. `vm.stdin` and `vm.kill` are plain typed requests. This module never renders; it owns no
+//! state besides the book's signal and the open streams.
 
-use aether_shared::vm::{Kill, Stdin};
-use aether_shared::{Envelope, ErrorCode, Pattern};
+use std::collections::HashMap;
+
+use aether_shared::vm::{Kill, Spawn, SpawnEvent, Stdin};
+use aether_shared::{BusStream, ErrorCode};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::events::{self, VmEvent};
 use super::loader;
 use super::module;
 use super::request::Options;
 use super::run::{RunBook, RunId};
 use super::transcript::Stream;
-use crate::services::bus::{BusClient, DEFAULT_TIMEOUT_MS, SubscriptionHandle};
-
-/// The status of runs that were live when the connection dropped (the kernel stops the
-/// programs of a client that leaves).
-const CONNECTION_LOST: &str = "The connection to the kernel dropped, which stopped this program; run it again once connected.";
+use crate::services::bus::{BusClient, DEFAULT_TIMEOUT_MS, StreamHandle, StreamOptions};
 
 /// A module ready to send, or a sample still to fetch.
 #[derive(Clone, Debug)]
@@ -37,47 +34,23 @@ pub enum Pending {
 pub struct Runs {
     pub book: RwSignal<RunBook>,
     bus: BusClient,
-    /// Prefix of this window's spawn request ids.
-    prefix: String,
+    /// The spawn streams still open, by run (a closed tab's stays until its program ends).
+    streams: StoredValue<HashMap<RunId, StreamHandle>, LocalStorage>,
 }
 
 impl Runs {
-    /// An empty book for window `window`.
-    pub fn new(bus: BusClient, window: u32) -> Runs {
+    /// An empty book.
+    pub fn new(bus: BusClient) -> Runs {
         Runs {
             book: RwSignal::new(RunBook::default()),
             bus,
-            prefix: format!("console-{window}-"),
+            streams: StoredValue::new_local(HashMap::new()),
         }
     }
 
-    /// Starts routing `vm.*` envelopes to the runs; give the handle to [`Runs::stop`].
-    ///
-    /// The kernel addresses a spawn's messages to this page, so no subscription is needed. An
-    /// `:ack` for a run whose tab was closed before it arrived kills that program at once.
-    pub fn listen(&self) -> SubscriptionHandle {
-        let pattern = Pattern::parse("vm.*").expect("`vm.*` is a valid pattern");
-        let runs = self.clone();
-        self.bus.on(pattern, move |envelope| {
-            let Some((request_id, event)) = events::decode(envelope) else {
-                return;
-            };
-            let pid = match event {
-                VmEvent::Spawned(pid) => Some(pid),
-                _ => None,
-            };
-            let routed = runs.book.try_update(|b| b.apply(&request_id, event));
-            if let (Some(false), Some(pid)) = (routed, pid)
-                && request_id.starts_with(&runs.prefix)
-            {
-                runs.send_kill(pid, None);
-            }
-        })
-    }
-
-    /// Stops listening and kills the programs still running (the window is closing).
-    pub fn stop(&self, handle: SubscriptionHandle) {
-        self.bus.off(handle);
+    /// Closes the streams and kills the programs still running (the window is closing).
+    pub fn stop(&self) {
+        self.streams.try_update_value(HashMap::clear);
         let pids = self
             .book
             .try_with_untracked(RunBook::running_pids)
@@ -87,18 +60,9 @@ impl Runs {
         }
     }
 
-    /// Ends the live runs when the connection drops; call it from an effect on the bus state.
-    pub fn on_connection_lost(&self) {
-        self.book
-            .try_update(|b| b.fail_live(ErrorCode::BackendUnavailable, CONNECTION_LOST));
-    }
-
     /// Opens a tab titled `label` and runs `module` with `options` in it.
     pub fn start(&self, label: String, module: Pending, options: Options) {
-        let entropy = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
-        let next = self.book.with_untracked(RunBook::next_id);
-        let request_id = format!("{}{next}-{entropy:x}", self.prefix);
-        let Some(id) = self.book.try_update(|b| b.open(label, request_id.clone())) else {
+        let Some(id) = self.book.try_update(|b| b.open(label)) else {
             return;
         };
         let runs = self.clone();
@@ -110,11 +74,35 @@ impl Runs {
                     Err(e) => return runs.fail(id, e.code(), e.to_string()),
                 },
             };
-            let envelope = Envelope::request(&options.spawn(module), &request_id);
-            if let Err(e) = runs.bus.publish(envelope) {
-                runs.fail(id, e.code(), e.to_string());
+            let reader = runs.clone();
+            let spawn = options.spawn(module);
+            let opened = runs.bus.stream(&spawn, StreamOptions::default(), move |event| {
+                reader.on_event(id, event)
+            });
+            match opened {
+                Ok(stream) => {
+                    runs.streams.try_update_value(|s| s.insert(id, stream));
+                }
+                Err(e) => runs.fail(id, e.code(), e.to_string()),
             }
         });
+    }
+
+    /// One event of run `id`'s spawn. A program whose tab was closed before its `:ack` arrived
+    /// is killed at once; the stream is forgotten after its last event.
+    fn on_event(&self, id: RunId, event: SpawnEvent) {
+        let last = Spawn::is_terminal(&event);
+        let pid = match &event {
+            SpawnEvent::Spawned(spawned) => Some(spawned.pid),
+            _ => None,
+        };
+        let routed = self.book.try_update(|b| b.apply(id, event));
+        if let (Some(false), Some(pid)) = (routed, pid) {
+            self.send_kill(pid, None);
+        }
+        if last {
+            self.streams.try_update_value(|s| s.remove(&id));
+        }
     }
 
     /// Sends `data` to run `id`'s stdin (and ends it when `eof`), echoing it in the transcript.

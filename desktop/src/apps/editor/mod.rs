@@ -6,8 +6,9 @@
 //! Monaco is loaded when the first Editor window opens (`services::monaco::load`), never with
 //! the desktop. Dirty tabs are marked; closing one asks first; unsaved buffers are kept as
 //! drafts in `sessionStorage` ([`drafts`]) and come back with their tabs after a reload or when
-//! the window is opened again, so closing the window loses nothing. The
-//! Files app opens files here through [`open_in_editor`]. What the window does with files is
+//! the window is opened again, so closing the window loses nothing. Other apps open files here
+//! with the window manager's `open_with(&editor::META, Intent::OpenFile {path})`, taken once the
+//! last session is back. What the window does with files is
 //! in `state`, its small views in `panels`; pure rules live in `tabs`, `language`, `output`,
 //! `prompts`, `quick_open` and `drafts`; Monaco glue in `host`.
 //!
@@ -30,7 +31,7 @@ mod runner;
 mod state;
 mod tabs;
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use aether_shared::vfs::path::file_name;
@@ -45,7 +46,7 @@ use crate::services::bus::BusClient;
 use crate::services::monaco;
 use crate::services::vfs::VfsProxy;
 use crate::shell::geometry::Size;
-use crate::shell::windows::{WindowId, WindowManager};
+use crate::shell::intents::{Intent, receive_intents};
 use ai::client::AiClient;
 use ai::panel::{AiPanel, Chat};
 use host::Host;
@@ -72,29 +73,6 @@ pub const META: AppMeta = AppMeta {
 
 fn render() -> AnyView {
     view! { <Editor /> }.into_any()
-}
-
-/// The DOM event that tells a mounted Editor to take the queued files.
-const OPEN_EVENT: &str = "aether:editor-open";
-
-thread_local! {
-    /// Files asked for before (or while) the Editor window mounts.
-    static QUEUE: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Opens `path` in the Editor: opens (or focuses) its window and queues the file for it.
-pub fn open_in_editor(wm: &WindowManager, path: &str) {
-    QUEUE.with(|q| q.borrow_mut().push(path.to_owned()));
-    wm.open(&META);
-    if let Some(window) = web_sys::window()
-        && let Ok(event) = web_sys::Event::new(OPEN_EVENT)
-    {
-        let _ = window.dispatch_event(&event);
-    }
-}
-
-fn take_queue() -> Vec<String> {
-    QUEUE.with(|q| std::mem::take(&mut *q.borrow_mut()))
 }
 
 /// Creates the Monaco host in `element` and everything registered on it.
@@ -152,13 +130,11 @@ fn on_shortcut(state: EditorState, ev: &web_sys::KeyboardEvent) {
 pub fn Editor() -> impl IntoView {
     let bus = expect_context::<BusClient>();
     let vfs = expect_context::<VfsProxy>();
-    let window = use_context::<WindowId>().map_or(0, |w| w.0);
-    let state = EditorState::new(window, bus.clone(), vfs);
+    let state = EditorState::new(bus.clone(), vfs);
     let chat = Chat::new();
     let show_ai = RwSignal::new(true);
     let quiet = Rc::new(Cell::new(false));
 
-    let vm_listener = runner::listen(state);
     let root = NodeRef::<Div>::new();
     let monaco_el = NodeRef::<Div>::new();
     monaco_el.on_load(move |element| {
@@ -182,24 +158,16 @@ pub fn Editor() -> impl IntoView {
         .into_js_value();
         let _ = element.add_event_listener_with_callback_and_bool("keydown", keys.unchecked_ref(), true);
     });
-    // Files asked for while the window is open.
-    let wake = Closure::<dyn Fn()>::new(move || {
-        if state.ready.get_untracked() {
-            for path in take_queue() {
+    // Files other apps ask for, once the last session's tabs are back.
+    receive_intents(
+        move || state.restored.get(),
+        move |intent| {
+            if let Intent::OpenFile { path } = intent {
                 state.open(path);
             }
-        }
-    })
-    .into_js_value();
-    if let Some(w) = web_sys::window() {
-        let _ = w.add_event_listener_with_callback(OPEN_EVENT, wake.unchecked_ref());
-    }
-    let wake = send_wrapper::SendWrapper::new(wake);
+        },
+    );
     on_cleanup(move || {
-        if let Some(w) = web_sys::window() {
-            let _ = w.remove_event_listener_with_callback(OPEN_EVENT, wake.unchecked_ref());
-        }
-        bus.off(vm_listener);
         state.ai.try_with_value(AiClient::stop);
         if let Some(host) = state.host.try_get_value()
             && let Some(host) = host.borrow_mut().take()

@@ -18,18 +18,15 @@ pub enum RunState {
 pub struct RunOutput {
     /// The file that ran.
     pub path: String,
-    /// The spawn's `_request_id`: every answer about the run carries it.
-    pub request_id: String,
     pub state: RunState,
     /// stdout and stderr interleaved as they came: `(is_stderr, text)`.
     pub chunks: Vec<(bool, String)>,
 }
 
 impl RunOutput {
-    pub fn new(path: String, request_id: String) -> RunOutput {
+    pub fn new(path: String) -> RunOutput {
         RunOutput {
             path,
-            request_id,
             state: RunState::Running,
             chunks: Vec::new(),
         }
@@ -93,7 +90,7 @@ mod tests {
 
     #[test]
     fn stderr_includes_the_kernels_error() {
-        let mut run = RunOutput::new("/a.wat".into(), "r".into());
+        let mut run = RunOutput::new("/a.wat".into());
         run.chunks.push((false, "out".into()));
         run.chunks.push((true, "oops\n".into()));
         run.state = RunState::Failed(ErrorPayload::new(ErrorCode::BadRequest, "bad"));

@@ -2,57 +2,38 @@
 //! edits included), a `.wasm` file by its VFS path — with its output in the panel and a compile
 //! error as a marker on the line it names.
 //!
-//! The spawn goes out with a request id of our own (`editor-<window>-run-<n>`) and one local
-//! `vm.*` listener feeds the answers that carry it into [`RunOutput`], like the Console does.
+//! The spawn is a typed stream (`BusClient::stream::<Spawn>`) whose events feed [`RunOutput`];
+//! the window keeps the handle of its latest run only, so a run started again drops the events
+//! of the one before.
 
-use aether_shared::vm::{self, Exit, ModuleSource, Output, Spawn};
-use aether_shared::{Envelope, ErrorCode, ErrorPayload, Pattern};
+use aether_shared::vm::{self, ModuleSource, Spawn, SpawnEvent};
+use aether_shared::{ErrorCode, ErrorPayload};
 use leptos::prelude::*;
 
 use super::EditorState;
 use super::host::RUN_MARKERS;
 use super::language::is_runnable;
 use super::output::{RunOutput, RunState, error_position};
-use crate::services::bus::SubscriptionHandle;
+use crate::services::bus::StreamOptions;
 use crate::services::monaco::options::{Marker, SEVERITY_ERROR};
 
-/// Starts routing `vm.*` answers to the output panel; give the handle to `bus.off`.
-pub fn listen(state: EditorState) -> SubscriptionHandle {
-    let pattern = Pattern::parse("vm.*").expect("`vm.*` is a valid pattern");
-    state.bus().on(pattern, move |envelope| apply(state, envelope))
-}
-
-fn apply(state: EditorState, envelope: &Envelope) {
-    let Some(id) = envelope.request_id() else { return };
-    let mine = state
-        .output
-        .try_with_untracked(|o| o.as_ref().is_some_and(|o| o.request_id == id && o.state == RunState::Running))
-        .unwrap_or(false);
-    if !mine {
-        return;
-    }
+/// One event of the current run's spawn.
+fn apply(state: EditorState, event: SpawnEvent) {
     let mut failed = None;
     state.output.try_update(|output| {
         let Some(output) = output else { return };
-        match envelope.topic.as_str() {
-            vm::STDOUT | vm::STDERR => {
-                if let Ok(out) = envelope.decode::<Output>() {
-                    output.chunks.push((envelope.topic.as_str() == vm::STDERR, out.data));
-                }
-            }
-            vm::EXIT => {
-                if let Ok(exit) = envelope.decode::<Exit>() {
-                    output.state = RunState::Exited(exit);
-                }
-            }
-            "vm.error" => {
-                let error = envelope.decode::<ErrorPayload>().unwrap_or_else(|e| {
-                    ErrorPayload::new(ErrorCode::Internal, format!("an unreadable vm.error: {e}"))
-                });
+        if output.state != RunState::Running {
+            return;
+        }
+        match event {
+            SpawnEvent::Spawned(_) => {}
+            SpawnEvent::Stdout(out) => output.chunks.push((false, out.data)),
+            SpawnEvent::Stderr(out) => output.chunks.push((true, out.data)),
+            SpawnEvent::Exited(exit) => output.state = RunState::Exited(exit),
+            SpawnEvent::Failed(error) => {
                 failed = Some((output.path.clone(), error.clone()));
                 output.state = RunState::Failed(error);
             }
-            _ => {}
         }
     });
     if let Some((path, error)) = failed
@@ -95,12 +76,7 @@ pub fn run_active(state: EditorState) {
         }
     };
     state.with_host(|host| host.set_markers(&path, RUN_MARKERS, &[]));
-    let n = state.next_run();
-    let entropy = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
-    let request_id = format!("editor-{}-run-{n}-{entropy:x}", state.window);
-    state
-        .output
-        .set(Some(RunOutput::new(path.clone(), request_id.clone())));
+    state.output.set(Some(RunOutput::new(path.clone())));
     let spawn = Spawn {
         backend: vm::Backend::Wasm,
         module: Some(module),
@@ -109,11 +85,16 @@ pub fn run_active(state: EditorState) {
         stdin: Some(String::new()),
         limits: None,
     };
-    if let Err(e) = state.bus().publish(Envelope::request(&spawn, &request_id)) {
-        state.output.update(|o| {
-            if let Some(o) = o {
-                o.state = RunState::Failed(ErrorPayload::new(e.code(), e.to_string()));
-            }
+    let opened = state
+        .bus()
+        .stream(&spawn, StreamOptions::default(), move |event| {
+            apply(state, event)
         });
+    match opened {
+        Ok(stream) => state.keep_run(stream),
+        Err(e) => apply(
+            state,
+            SpawnEvent::Failed(ErrorPayload::new(e.code(), e.to_string())),
+        ),
     }
 }

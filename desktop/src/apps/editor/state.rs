@@ -3,7 +3,7 @@
 //! first when dirty), keep the session's drafts, and restore them after a reload. `Copy`, shared
 //! by the window's parts; the Monaco side is in [`super::host`], the rules in [`super::tabs`].
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -17,13 +17,12 @@ use super::language;
 use super::output::RunOutput;
 use super::prompts::FileContext;
 use super::tabs::Tabs;
-use crate::services::bus::BusClient;
+use crate::services::bus::{BusClient, StreamHandle};
 use crate::services::vfs::{VfsProxy, as_text};
 
 /// The window's state: signals and handles, `Copy`, shared by its parts.
 #[derive(Clone, Copy)]
 pub struct EditorState {
-    pub window: u32,
     pub tabs: RwSignal<Tabs>,
     pub output: RwSignal<Option<RunOutput>>,
     pub proposal: RwSignal<Option<Proposal>>,
@@ -32,17 +31,19 @@ pub struct EditorState {
     pub confirm_close: RwSignal<Option<String>>,
     /// True once Monaco is loaded and the editor exists.
     pub ready: RwSignal<bool>,
+    /// True once the last session's tabs are back (files asked for by other apps open then).
+    pub restored: RwSignal<bool>,
     pub(super) host: StoredValue<Rc<RefCell<Option<Host>>>, LocalStorage>,
     pub(super) ai: StoredValue<AiClient, LocalStorage>,
     bus: StoredValue<BusClient, LocalStorage>,
     vfs: StoredValue<VfsProxy, LocalStorage>,
-    runs: StoredValue<Rc<Cell<u32>>, LocalStorage>,
+    /// The stream of the latest run (dropping it ends the run's events).
+    run: StoredValue<Option<StreamHandle>, LocalStorage>,
 }
 
 impl EditorState {
-    pub(super) fn new(window: u32, bus: BusClient, vfs: VfsProxy) -> EditorState {
+    pub(super) fn new(bus: BusClient, vfs: VfsProxy) -> EditorState {
         EditorState {
-            window,
             tabs: RwSignal::new(Tabs::default()),
             output: RwSignal::new(None),
             proposal: RwSignal::new(None),
@@ -50,11 +51,12 @@ impl EditorState {
             quick_open: RwSignal::new(false),
             confirm_close: RwSignal::new(None),
             ready: RwSignal::new(false),
+            restored: RwSignal::new(false),
             host: StoredValue::new_local(Rc::default()),
-            ai: StoredValue::new_local(AiClient::new(bus.clone(), window)),
+            ai: StoredValue::new_local(AiClient::new(bus.clone())),
             bus: StoredValue::new_local(bus),
             vfs: StoredValue::new_local(vfs),
-            runs: StoredValue::new_local(Rc::default()),
+            run: StoredValue::new_local(None),
         }
     }
 
@@ -70,11 +72,9 @@ impl EditorState {
         self.vfs.get_value()
     }
 
-    /// A fresh run number.
-    pub fn next_run(self) -> u32 {
-        let runs = self.runs.get_value();
-        runs.set(runs.get() + 1);
-        runs.get()
+    /// Keeps the stream of the run just started (the previous run's events stop).
+    pub fn keep_run(self, stream: StreamHandle) {
+        self.run.try_set_value(Some(stream));
     }
 
     /// Calls `f` with the Monaco host, once it exists.
@@ -269,7 +269,8 @@ impl EditorState {
         drafts::save(&session);
     }
 
-    /// Reopens the tabs of the last session (drafts included), then the queued files.
+    /// Reopens the tabs of the last session (drafts included); then the window takes the files
+    /// other apps asked for.
     pub(super) async fn restore(self) {
         let vfs = self.vfs();
         while !vfs.is_ready() && vfs.failure().is_none() {
@@ -298,9 +299,7 @@ impl EditorState {
         {
             self.activate(&active);
         }
-        for path in super::take_queue() {
-            self.open(path);
-        }
+        self.restored.try_set(true);
     }
 }
 

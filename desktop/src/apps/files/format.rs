@@ -57,6 +57,15 @@ pub fn drop_target(path: &str, dir: &str) -> Option<String> {
     (target != path && !into_itself).then_some(target)
 }
 
+/// True for a task definition the Tasks app can run: `*.task.yaml`, `*.task.yml` or
+/// `*.task.json` (any case).
+pub fn is_task_definition(path: &str) -> bool {
+    let name = file_name(path).to_ascii_lowercase();
+    [".task.yaml", ".task.yml", ".task.json"]
+        .iter()
+        .any(|suffix| name.len() > suffix.len() && name.ends_with(suffix))
+}
+
 /// The folders from `/` down to `dir`, as (name, path), for the breadcrumb.
 pub fn crumbs(dir: &str) -> Vec<(String, String)> {
     let mut out = vec![("/".to_owned(), "/".to_owned())];
@@ -132,5 +141,16 @@ mod tests {
                 ("b".into(), "/a/b".into())
             ]
         );
+    }
+
+    #[test]
+    fn task_definitions_are_known_by_their_double_extension() {
+        assert!(is_task_definition("/welcome/pipeline.task.yaml"));
+        assert!(is_task_definition("/a/B.TASK.JSON"));
+        assert!(is_task_definition("/x.task.yml"));
+        assert!(!is_task_definition("/task.yaml"));
+        assert!(!is_task_definition("/a/.task.yaml"));
+        assert!(!is_task_definition("/notes.yaml"));
+        assert!(!is_task_definition("/a.task.yaml/readme.md"));
     }
 }

@@ -1,14 +1,10 @@
-//! The Files app's doors to the computer: reading picked or dropped files, saving bytes as a
-//! download, and telling the desktop that a file should be opened.
+//! The Files app's doors to the computer: reading picked or dropped files and saving bytes as
+//! a download.
 //!
 //! Browser glue only; what to do with the bytes is decided by the caller.
 
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-
-/// The DOM event the Open action dispatches on `window` (`detail: {path, sessionId}`), for the
-/// Editor app once it exists.
-pub const OPEN_FILE_EVENT: &str = "aether:open-file";
 
 /// The files of `list`, taken now: a `FileList` is live (clearing its input empties it) and a
 /// drop's `DataTransfer` is unreadable once the event is over.
@@ -46,19 +42,4 @@ pub fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), JsValue> {
     anchor.set_download(name);
     anchor.click();
     web_sys::Url::revoke_object_url(&url)
-}
-
-/// Announces that `path` should be opened (see [`OPEN_FILE_EVENT`]).
-pub fn announce_open(path: &str, session_id: &str) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let detail = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&detail, &"path".into(), &path.into());
-    let _ = js_sys::Reflect::set(&detail, &"sessionId".into(), &session_id.into());
-    let init = web_sys::CustomEventInit::new();
-    init.set_detail(&detail);
-    if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(OPEN_FILE_EVENT, &init) {
-        let _ = window.dispatch_event(&event);
-    }
 }

@@ -1,9 +1,11 @@
 //! [`BusClient`]: the desktop's one handle on the message bus.
 //!
 //! A cheap clonable handle (an `Rc` inside: wasm is single-threaded) that apps use to send typed
-//! requests, listen to topics and publish events. It owns the request table and the listener
-//! table; the socket's life (connect, hello, drop, backoff) lives in `connection`. It never
-//! renders anything: the shell reads its state through the tracked getters below.
+//! requests, open streams, listen to topics and publish events. It owns the request, stream and
+//! listener tables; this file holds the handle, its state and its listeners, `requests` the
+//! requests answered by one reply, `streaming` the requests answered by a stream, and
+//! `connection` the socket's life (connect, hello, drop, backoff). It never renders anything:
+//! the shell reads its state through the tracked getters below.
 //!
 //! The handle is `Send + Sync` only so Leptos can hold it in context and in reactive closures:
 //! the `Rc` is wrapped in a `SendWrapper`, which panics if touched from another thread, which
@@ -12,8 +14,9 @@
 use std::rc::Rc;
 
 use aether_shared::bus::{Subscribe, Unsubscribe};
+use aether_shared::catalog::error_topics;
 use aether_shared::kernel::Hello;
-use aether_shared::{BusRequest, Correlated, Envelope, Pattern, Payload, Topic};
+use aether_shared::{BusRequest, Envelope, Pattern};
 use futures_channel::oneshot;
 use gloo_timers::callback::Timeout;
 use leptos::prelude::{Get, GetUntracked, With};
@@ -21,9 +24,8 @@ use send_wrapper::SendWrapper;
 
 use super::connection::{self, Shared};
 use super::error::BusError;
-use super::listeners::SubscriptionHandle;
+use super::listeners::{Hears, SubscriptionHandle};
 use super::page_token;
-use super::pending::Expectation;
 use super::state::BusState;
 use super::url::{PageLocation, ws_url};
 
@@ -38,6 +40,8 @@ pub(super) struct InFlight {
     pub tx: oneshot::Sender<Result<Envelope, BusError>>,
     pub topic: String,
     pub timer: Timeout,
+    /// Sent with the `silent` option: its error is not toasted.
+    pub silent: bool,
 }
 
 /// The handle on the bus. Clone it freely; every clone talks over the same connection.
@@ -82,6 +86,10 @@ impl BusClient {
         }
     }
 
+    pub(super) fn shared(&self) -> &Rc<Shared> {
+        &self.shared
+    }
+
     /// The connection state (tracked: a reactive closure that calls it re-runs on change).
     pub fn state(&self) -> BusState {
         self.shared.state.get()
@@ -119,6 +127,21 @@ impl BusClient {
         callback: impl Fn(&Envelope) + 'static,
     ) -> SubscriptionHandle {
         self.add_listener(pattern, Rc::new(callback), false)
+    }
+
+    /// Calls `callback` for every envelope that reaches this page on an error topic a user
+    /// should hear about (`aether_shared::catalog::error_topics`), except the errors of requests
+    /// and streams sent with the `silent` option. Local only, like [`BusClient::on`]; removed
+    /// with [`BusClient::off`].
+    pub fn on_errors(&self, callback: impl Fn(&Envelope) + 'static) -> SubscriptionHandle {
+        let topics = error_topics();
+        let every_topic = Pattern::Prefix(String::new());
+        let heard = move |envelope: &Envelope| {
+            if topics.contains(&envelope.topic) {
+                callback(envelope);
+            }
+        };
+        self.add_filtered(every_topic, Hears::LoudErrors, Rc::new(heard))
     }
 
     /// [`BusClient::on`] plus a kernel subscription for `pattern`, released by [`BusClient::off`].
@@ -203,78 +226,6 @@ impl BusClient {
         }
     }
 
-    /// Sends `request` and waits for its typed reply.
-    ///
-    /// Errors: [`BusError::Remote`] when the kernel answers on the error topic (early, without
-    /// waiting for the timeout); `timeout` when no answer comes within `timeout_ms` or the
-    /// connection drops first; `backend_unavailable` when not connected (nothing was sent).
-    pub async fn send_request<R: BusRequest>(
-        &self,
-        request: &R,
-        timeout_ms: u32,
-    ) -> Result<R::Reply, BusError> {
-        self.send_addressed(request, None, timeout_ms).await
-    }
-
-    /// [`BusClient::send_request`] addressed `to` a client or session (the relay, SPEC §3).
-    pub async fn send_request_to<R: BusRequest>(
-        &self,
-        request: &R,
-        to: &str,
-        timeout_ms: u32,
-    ) -> Result<R::Reply, BusError> {
-        self.send_addressed(request, Some(to), timeout_ms).await
-    }
-
-    async fn send_addressed<R: BusRequest>(
-        &self,
-        request: &R,
-        to: Option<&str>,
-        timeout_ms: u32,
-    ) -> Result<R::Reply, BusError> {
-        let request_id = self.next_request_id();
-        let mut envelope = Envelope::request(request, &request_id);
-        envelope.to = to.map(str::to_owned);
-        let reply = self
-            .exchange(envelope, request_id, Expectation::typed::<R>(), timeout_ms)
-            .await?;
-        reply
-            .decode::<Correlated<R::Reply>>()
-            .map(|correlated| correlated.body)
-            .map_err(|e| BusError::BadReply {
-                topic: R::TOPIC.to_owned(),
-                why: e.to_string(),
-            })
-    }
-
-    /// Sends a request known only by its topic (the devtools hook) and returns the reply payload.
-    ///
-    /// The reply is the catalog's `:ack` or `:resp` for `topic`, or either for a topic the
-    /// catalog does not know. `to` addresses a client or session. Errors as
-    /// [`BusClient::send_request`], plus [`BusError::Invalid`] for a topic that breaks the grammar.
-    pub async fn request_raw(
-        &self,
-        topic: &str,
-        mut payload: Payload,
-        to: Option<String>,
-        timeout_ms: u32,
-    ) -> Result<Payload, BusError> {
-        let topic = Topic::parse(topic)?;
-        let request_id = self.next_request_id();
-        payload.insert(
-            aether_shared::envelope::REQUEST_ID_FIELD.to_owned(),
-            request_id.clone().into(),
-        );
-        let expectation = Expectation::for_topic(&topic);
-        let mut envelope = Envelope::new(topic);
-        envelope.payload = Some(payload);
-        envelope.to = to;
-        let reply = self
-            .exchange(envelope, request_id, expectation, timeout_ms)
-            .await?;
-        Ok(reply.payload.unwrap_or_default())
-    }
-
     /// Sends an envelope without waiting for anything (an event, or a reply to a relayed
     /// request). Errors with `backend_unavailable` when not connected.
     pub fn publish(&self, envelope: Envelope) -> Result<(), BusError> {
@@ -307,40 +258,24 @@ impl BusClient {
             .add(pattern, callback, kernel)
     }
 
-    fn next_request_id(&self) -> String {
-        let entropy = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
-        self.shared.inner.borrow_mut().ids.next_id(entropy)
+    /// A local listener that hears only what `hears` lets through (see `listeners`).
+    pub(super) fn add_filtered(
+        &self,
+        pattern: Pattern,
+        hears: Hears,
+        callback: Callback,
+    ) -> SubscriptionHandle {
+        self.shared
+            .inner
+            .borrow_mut()
+            .listeners
+            .add_filtered(pattern, hears, callback, false)
     }
 
-    /// Registers the request, sends it, and waits for whatever settles it first: its reply,
-    /// an error topic, its timeout, or the connection dropping.
-    async fn exchange(
-        &self,
-        envelope: Envelope,
-        request_id: String,
-        expectation: Expectation,
-        timeout_ms: u32,
-    ) -> Result<Envelope, BusError> {
-        let topic = envelope.topic.to_string();
-        if !self.state_untracked().is_connected() {
-            return Err(BusError::NotConnected { topic });
-        }
-        let (tx, rx) = oneshot::channel();
-        let timer = connection::expiry_timer(&self.shared, request_id.clone(), timeout_ms);
-        self.shared.inner.borrow_mut().pending.insert(
-            request_id.clone(),
-            expectation,
-            InFlight {
-                tx,
-                topic: topic.clone(),
-                timer,
-            },
-        );
-        if !connection::send(&self.shared, envelope) {
-            self.shared.inner.borrow_mut().pending.remove(&request_id);
-            return Err(BusError::NotConnected { topic });
-        }
-        rx.await.unwrap_or(Err(BusError::Dropped { topic }))
+    /// A fresh request id: the one place this page mints them (see `request_id`).
+    pub(super) fn next_request_id(&self) -> String {
+        let entropy = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
+        self.shared.inner.borrow_mut().ids.next_id(entropy)
     }
 
     /// Sends a subscription change in the background; a refusal is logged, not fatal.

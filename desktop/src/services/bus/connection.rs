@@ -12,8 +12,9 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use aether_shared::bus::Subscribe;
+use aether_shared::kernel::HELLO;
 use aether_shared::kernel::Hello;
-use aether_shared::{Envelope, KERNEL_ADDRESS};
+use aether_shared::{Envelope, KERNEL_ADDRESS, Namespace};
 use gloo_timers::callback::Timeout;
 use leptos::prelude::{ArcRwSignal, Set};
 use wasm_bindgen::JsCast;
@@ -22,14 +23,12 @@ use wasm_bindgen::closure::Closure;
 use super::backoff;
 use super::client::{BusClient, Callback, DEFAULT_TIMEOUT_MS, InFlight};
 use super::error::BusError;
-use super::listeners::{KernelPatterns, Listeners};
+use super::listeners::{Delivery, KernelPatterns, Listeners};
 use super::pending::{Pending, Settled};
 use super::request_id::RequestIds;
 use super::socket::{Socket, SocketEvent};
 use super::state::BusState;
-
-/// The topic of the greeting that makes a connection usable.
-const HELLO_TOPIC: &str = "kernel.hello";
+use super::streams::{self, OpenStreams};
 
 /// Everything behind a [`BusClient`].
 pub(super) struct Shared {
@@ -50,6 +49,7 @@ pub(super) struct Inner {
     online: Option<Closure<dyn FnMut()>>,
     pub ids: RequestIds,
     pub pending: Pending<InFlight>,
+    pub streams: OpenStreams<Callback>,
     pub listeners: Listeners<Callback>,
     pub kernel_patterns: KernelPatterns,
 }
@@ -66,6 +66,7 @@ impl Shared {
                 online: None,
                 ids: RequestIds::default(),
                 pending: Pending::default(),
+                streams: OpenStreams::default(),
                 listeners: Listeners::default(),
                 kernel_patterns: KernelPatterns::default(),
             }),
@@ -148,21 +149,34 @@ fn on_event(shared: &Rc<Shared>, generation: u64, event: SocketEvent) {
     }
 }
 
-/// One envelope in: greet, settle its request, call its listeners — in that order.
+/// One envelope in: greet, settle its request or route it to its stream, call its listeners —
+/// in that order.
 fn on_text(shared: &Rc<Shared>, text: &str) {
     let envelope = match Envelope::from_json(text) {
         Ok(envelope) => envelope,
         Err(e) => return warn(&format!("ignored a frame from the kernel: {e}")),
     };
-    if envelope.topic.as_str() == HELLO_TOPIC
+    if envelope.topic.as_str() == HELLO
         && envelope.from.as_deref().is_none_or(|f| f == KERNEL_ADDRESS)
     {
         on_hello(shared, &envelope);
     }
-    let (settled, callbacks) = {
+    let (settled, stream, callbacks) = {
         let mut inner = shared.inner.borrow_mut();
+        let silent = envelope.request_id().is_some_and(|id| {
+            inner.pending.get(id).is_some_and(|flight| flight.silent) || inner.streams.is_silent(id)
+        });
         let settled = inner.pending.settle(&envelope);
-        (settled, inner.listeners.matching(&envelope.topic))
+        let stream = match settled {
+            Some(_) => None,
+            None => inner.streams.route(&envelope),
+        };
+        let delivery = Delivery {
+            silent,
+            settled_request: settled.is_some(),
+        };
+        let callbacks = inner.listeners.matching(&envelope.topic, delivery);
+        (settled, stream, callbacks)
     };
     if let Some((flight, outcome)) = settled {
         let result = match outcome {
@@ -171,6 +185,9 @@ fn on_text(shared: &Rc<Shared>, text: &str) {
         };
         drop(flight.timer);
         let _ = flight.tx.send(result);
+    }
+    if let Some(route) = stream {
+        route(&envelope);
     }
     for callback in callbacks {
         callback(&envelope);
@@ -202,10 +219,11 @@ fn on_hello(shared: &Rc<Shared>, envelope: &Envelope) {
     }
 }
 
-/// The socket is gone: reject what is in flight, then schedule the next attempt.
+/// The socket is gone: reject what is in flight, end the open streams, then schedule the next
+/// attempt.
 fn on_closed(shared: &Rc<Shared>, generation: u64) {
     let weak = Rc::downgrade(shared);
-    let (flights, attempt, delay_ms) = {
+    let (flights, cut, attempt, delay_ms) = {
         let mut inner = shared.inner.borrow_mut();
         if inner.generation != generation {
             return;
@@ -221,7 +239,12 @@ fn on_closed(shared: &Rc<Shared>, generation: u64) {
                 open(&shared);
             }
         }));
-        (inner.pending.drain(), attempt, delay_ms)
+        (
+            inner.pending.drain(),
+            inner.streams.drain(),
+            attempt,
+            delay_ms,
+        )
     };
     let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
     shared.state.set(if online {
@@ -237,6 +260,10 @@ fn on_closed(shared: &Rc<Shared>, generation: u64) {
         let _ = flight.tx.send(Err(BusError::Dropped {
             topic: flight.topic,
         }));
+    }
+    for (request_id, topic, route) in cut {
+        let error = streams::cut_off(topic, &request_id);
+        route(&Envelope::new(Namespace::Kernel.error_topic()).with_payload(&error));
     }
 }
 
@@ -257,7 +284,10 @@ pub(super) fn expiry_timer(shared: &Rc<Shared>, request_id: String, timeout_ms: 
     Timeout::new(timeout_ms, move || {
         let Some(shared) = weak.upgrade() else { return };
         let flight = shared.inner.borrow_mut().pending.remove(&request_id);
-        if let Some(InFlight { tx, topic, timer }) = flight {
+        if let Some(InFlight {
+            tx, topic, timer, ..
+        }) = flight
+        {
             // This closure belongs to `timer`: let it finish before the timer is dropped.
             retire(timer);
             let _ = tx.send(Err(BusError::TimedOut { topic, timeout_ms }));

@@ -5,21 +5,55 @@
 //! listeners asked the kernel for each pattern, so `bus.subscribe` is sent for the first and
 //! `bus.unsubscribe` for the last, and the whole set can be re-sent after a reconnect.
 //!
+//! A listener may hear only some of the envelopes its pattern matches ([`Hears`]): the toasts
+//! skip the errors of silent requests, a stream tap skips the replies and errors of plain
+//! requests. What an envelope is to this page ([`Delivery`]) is decided by the client, which
+//! knows its requests; the choice of listeners is made here.
+//!
 //! Pure bookkeeping, generic over the callback type: this module never calls a callback and
 //! never talks to the kernel.
 
 use std::collections::BTreeMap;
 
-use aether_shared::{Pattern, Topic};
+use aether_shared::{Namespace, Pattern, Topic};
+
+/// The pattern of every topic of namespace `ns` (`vm.*`, `vfs:*`), built from the contract's
+/// namespace rather than spelled out.
+pub fn namespace_pattern(ns: Namespace) -> Pattern {
+    Pattern::Prefix(format!("{ns}{}", ns.separator()))
+}
 
 /// Identifies one listener; returned by `on`/`listen`, given back to `off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubscriptionHandle(pub u32);
 
+/// Which of the envelopes matching its pattern a listener hears.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Hears {
+    /// Every one.
+    #[default]
+    Everything,
+    /// Error topics only, except the errors of requests sent with the `silent` option.
+    LoudErrors,
+    /// Everything but the replies and errors that answered a plain (non-stream) request of this
+    /// page: the events of streams, whoever opened them.
+    StreamEvents,
+}
+
+/// What an incoming envelope is to this page, as far as the listeners care.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// It answers a request sent with the `silent` option.
+    pub silent: bool,
+    /// It settled a plain request waiting for its reply.
+    pub settled_request: bool,
+}
+
 #[derive(Debug)]
 struct Listener<F> {
     handle: SubscriptionHandle,
     pattern: Pattern,
+    hears: Hears,
     callback: F,
     /// True when this listener holds a kernel subscription for its pattern.
     kernel: bool,
@@ -44,11 +78,23 @@ impl<F> Default for Listeners<F> {
 impl<F: Clone> Listeners<F> {
     /// Adds a listener; `kernel` records whether it holds a kernel subscription.
     pub fn add(&mut self, pattern: Pattern, callback: F, kernel: bool) -> SubscriptionHandle {
+        self.add_filtered(pattern, Hears::Everything, callback, kernel)
+    }
+
+    /// Adds a listener that hears only what `hears` lets through.
+    pub fn add_filtered(
+        &mut self,
+        pattern: Pattern,
+        hears: Hears,
+        callback: F,
+        kernel: bool,
+    ) -> SubscriptionHandle {
         self.issued += 1;
         let handle = SubscriptionHandle(self.issued);
         self.entries.push(Listener {
             handle,
             pattern,
+            hears,
             callback,
             kernel,
         });
@@ -63,13 +109,24 @@ impl<F: Clone> Listeners<F> {
         Some((listener.pattern, listener.kernel))
     }
 
-    /// The callbacks whose pattern matches `topic`, in registration order.
-    pub fn matching(&self, topic: &Topic) -> Vec<F> {
+    /// The callbacks whose pattern matches `topic` and that hear an envelope delivered as
+    /// `delivery`, in registration order.
+    pub fn matching(&self, topic: &Topic, delivery: Delivery) -> Vec<F> {
         self.entries
             .iter()
-            .filter(|l| l.pattern.matches(topic))
+            .filter(|l| l.pattern.matches(topic) && l.hears.hears(topic, delivery))
             .map(|l| l.callback.clone())
             .collect()
+    }
+}
+
+impl Hears {
+    fn hears(self, topic: &Topic, delivery: Delivery) -> bool {
+        match self {
+            Hears::Everything => true,
+            Hears::LoudErrors => topic.is_error() && !delivery.silent,
+            Hears::StreamEvents => !delivery.settled_request,
+        }
     }
 }
 
@@ -129,9 +186,16 @@ mod tests {
         listeners.add(p("vm.exit"), "exit", false);
         listeners.add(p("*"), "all", false);
         listeners.add(p("vfs:*"), "vfs", false);
-        assert_eq!(listeners.matching(&t("vm.exit")), ["vm", "exit", "all"]);
-        assert_eq!(listeners.matching(&t("vfs:write:ack")), ["all", "vfs"]);
-        assert_eq!(listeners.matching(&t("kernel.hello")), ["all"]);
+        let plain = Delivery::default();
+        assert_eq!(
+            listeners.matching(&t("vm.exit"), plain),
+            ["vm", "exit", "all"]
+        );
+        assert_eq!(
+            listeners.matching(&t("vfs:write:ack"), plain),
+            ["all", "vfs"]
+        );
+        assert_eq!(listeners.matching(&t("kernel.hello"), plain), ["all"]);
     }
 
     #[test]
@@ -142,7 +206,45 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(listeners.remove(a), Some((p("vm.*"), true)));
         assert_eq!(listeners.remove(a), None);
-        assert_eq!(listeners.matching(&t("vm.stdout")), ["b"]);
+        assert_eq!(
+            listeners.matching(&t("vm.stdout"), Delivery::default()),
+            ["b"]
+        );
+    }
+
+    #[test]
+    fn loud_error_listeners_skip_silent_requests_and_taps_skip_settled_replies() {
+        let mut listeners = Listeners::default();
+        listeners.add_filtered(p("*"), Hears::LoudErrors, "toasts", false);
+        listeners.add_filtered(p("vm.*"), Hears::StreamEvents, "tap", false);
+        listeners.add(p("*"), "all", false);
+        let plain = Delivery::default();
+        let silent = Delivery {
+            silent: true,
+            ..plain
+        };
+        let settled = Delivery {
+            settled_request: true,
+            ..plain
+        };
+        assert_eq!(
+            listeners.matching(&t("vm.error"), plain),
+            ["toasts", "tap", "all"]
+        );
+        assert_eq!(listeners.matching(&t("vm.error"), silent), ["tap", "all"]);
+        assert_eq!(
+            listeners.matching(&t("vm.error"), settled),
+            ["toasts", "all"]
+        );
+        assert_eq!(listeners.matching(&t("vm.stdout"), plain), ["tap", "all"]);
+        assert_eq!(listeners.matching(&t("ai.error"), silent), ["all"]);
+    }
+
+    #[test]
+    fn a_namespace_pattern_is_the_namespace_and_its_separator() {
+        assert_eq!(namespace_pattern(Namespace::Vm), p("vm.*"));
+        assert_eq!(namespace_pattern(Namespace::Vfs), p("vfs:*"));
+        assert!(namespace_pattern(Namespace::Compute).matches(&t("compute:spawn")));
     }
 
     #[test]

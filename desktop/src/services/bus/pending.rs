@@ -84,6 +84,11 @@ impl<T> Pending<T> {
         self.entries.insert(request_id, (expectation, value));
     }
 
+    /// The request `request_id`, while it is in flight.
+    pub fn get(&self, request_id: &str) -> Option<&T> {
+        self.entries.get(request_id).map(|(_, value)| value)
+    }
+
     /// Removes a request without settling it (its timeout fired, or its send failed).
     pub fn remove(&mut self, request_id: &str) -> Option<T> {
         self.entries.remove(request_id).map(|(_, value)| value)
@@ -117,7 +122,7 @@ impl<T> Pending<T> {
 
 /// The error payload of an error envelope; a payload that breaks the contract becomes an
 /// `internal` error that says so, rather than leaving the request hanging.
-fn error_payload(envelope: &Envelope) -> ErrorPayload {
+pub fn error_payload(envelope: &Envelope) -> ErrorPayload {
     envelope.decode::<ErrorPayload>().unwrap_or_else(|e| {
         ErrorPayload::new(
             ErrorCode::Internal,

@@ -14,14 +14,15 @@
 pub mod manifest;
 mod worker;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use aether_shared::compute::{self, POWERED_OFF};
+use aether_shared::kernel::HELLO;
 use aether_shared::vfs::ComputeRegister;
 use aether_shared::vm::Accepted;
-use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Pattern};
+use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace, Pattern, Topic};
 use send_wrapper::SendWrapper;
 
 use aether_shared::vfs::EntryKind;
@@ -31,7 +32,7 @@ use worker::{Event, MachineWorker, Shared};
 /// The largest file of the tab copied into a new machine's `/mnt/files`, in bytes.
 const MAX_SHARED_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
-use crate::services::bus::{BusClient, DEFAULT_TIMEOUT_MS};
+use crate::services::bus::{BusClient, DEFAULT_TIMEOUT_MS, namespace_pattern};
 use crate::services::vfs::VfsProxy;
 
 /// This tab's x86 machines; cheap to clone, lives in Leptos context.
@@ -47,7 +48,6 @@ struct Inner {
     machines: RefCell<HashMap<u64, MachineWorker>>,
     /// Keys for machines still starting (their snapshot or files being read), by pid.
     starting: RefCell<HashMap<u64, String>>,
-    next_report: Cell<u64>,
 }
 
 /// Starts serving the v86 backend for this tab on `bus`.
@@ -60,10 +60,9 @@ pub fn start(bus: BusClient, vfs: VfsProxy) -> V86Host {
             session_id,
             machines: RefCell::new(HashMap::new()),
             starting: RefCell::new(HashMap::new()),
-            next_report: Cell::new(0),
         })),
     };
-    let requests = Pattern::parse("compute:*").expect("a valid pattern");
+    let requests = namespace_pattern(Namespace::Compute);
     let served = host.clone();
     bus.on(requests, move |envelope| {
         if envelope.to.as_deref() != Some(served.inner.session_id.as_str()) {
@@ -72,7 +71,7 @@ pub fn start(bus: BusClient, vfs: VfsProxy) -> V86Host {
         let (host, envelope) = (served.clone(), envelope.clone());
         wasm_bindgen_futures::spawn_local(async move { host.answer(envelope).await });
     });
-    let hello = Pattern::parse("kernel.hello").expect("a valid pattern");
+    let hello = Pattern::Exact(Topic::from_static(HELLO));
     let registering = host.clone();
     bus.on(hello, move |_| {
         wasm_bindgen_futures::spawn_local(registering.clone().register());
@@ -299,10 +298,7 @@ impl V86Host {
 
     /// Sends a report to the kernel without waiting, so reports keep their order.
     fn report<R: BusRequest>(&self, report: &R) {
-        let n = self.inner.next_report.get();
-        self.inner.next_report.set(n + 1);
-        let envelope = Envelope::request(report, &format!("x86-{n}"));
-        if let Err(e) = self.inner.bus.publish(envelope) {
+        if let Err(e) = self.inner.bus.post(report) {
             warn(&format!("a report of the x86 machine was lost: {e}"));
         }
     }

@@ -11,12 +11,13 @@
 
 use std::rc::Rc;
 
+use aether_shared::kernel::HELLO;
 use aether_shared::vfs::chunk::chunk_len;
 use aether_shared::vfs::{
     Delete, Done, FileContent, List, Listing, Mkdir, Read, Register, Rename, Stat, Write, Written,
     normalize,
 };
-use aether_shared::{BusRequest, Envelope, ErrorCode, Pattern};
+use aether_shared::{BusRequest, Envelope, ErrorCode, Namespace, Pattern, Topic};
 use gloo_timers::callback::Interval;
 use gloo_timers::future::TimeoutFuture;
 
@@ -24,7 +25,7 @@ use super::content;
 use super::error::VfsError;
 use super::uploads::Staging;
 use super::{VfsProxy, now_ms};
-use crate::services::bus::{BusClient, DEFAULT_TIMEOUT_MS};
+use crate::services::bus::{BusClient, DEFAULT_TIMEOUT_MS, namespace_pattern};
 
 /// Attempts at registering a session another client holds (a reload's old socket may linger).
 const REGISTER_ATTEMPTS: u32 = 5;
@@ -49,7 +50,7 @@ pub fn serve(bus: BusClient, proxy: VfsProxy) {
         bus: bus.clone(),
         proxy: proxy.clone(),
     });
-    let requests = Pattern::parse("vfs:*").expect("a valid pattern");
+    let requests = namespace_pattern(Namespace::Vfs);
     {
         let served = Rc::clone(&served);
         bus.on(requests, move |envelope| {
@@ -74,7 +75,7 @@ pub fn serve(bus: BusClient, proxy: VfsProxy) {
         })
         .forget();
     }
-    let hello = Pattern::parse("kernel.hello").expect("a valid pattern");
+    let hello = Pattern::Exact(Topic::from_static(HELLO));
     bus.on(hello, move |_| {
         let (bus, proxy) = (served.bus.clone(), served.proxy.clone());
         wasm_bindgen_futures::spawn_local(register(bus, proxy));

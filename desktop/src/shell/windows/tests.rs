@@ -154,3 +154,38 @@ fn a_snapshot_restores_to_the_same_desktop() {
     let next = restored.open(notes());
     assert!(next > a.max(b).max(c));
 }
+
+#[test]
+fn open_with_posts_the_intent_to_the_single_window_or_a_new_one() {
+    use crate::shell::intents::Intent;
+    let wm = WindowManager::new(SCREEN);
+    let editor = apps::find("editor").unwrap();
+    let first = wm.open_with(editor, Intent::OpenFile { path: "/a".into() });
+    wm.minimize(first);
+    let again = wm.open_with(editor, Intent::OpenFile { path: "/b".into() });
+    assert_eq!(
+        again, first,
+        "a single-instance app receives it in its window"
+    );
+    assert_eq!(wm.focused(), Some(first), "brought forward and restored");
+    let inbox = wm.windows()[0].inbox;
+    assert_eq!(
+        inbox.take(),
+        [
+            Intent::OpenFile { path: "/a".into() },
+            Intent::OpenFile { path: "/b".into() }
+        ]
+    );
+    let terminal = apps::find("terminal").unwrap();
+    let a = wm.open_with(terminal, Intent::AttachProgram { pid: 1 });
+    let b = wm.open_with(terminal, Intent::AttachProgram { pid: 2 });
+    assert_ne!(a, b, "a multi-instance app gets a new window per intent");
+    let mail: Vec<_> = wm.windows()[1..].iter().map(|w| w.inbox.take()).collect();
+    assert_eq!(
+        mail,
+        [
+            vec![Intent::AttachProgram { pid: 1 }],
+            vec![Intent::AttachProgram { pid: 2 }]
+        ]
+    );
+}

@@ -1,140 +1,109 @@
-//! [`AiClient`]: the Editor's requests to the kernel's `ai.*` service, each sent with a request
-//! id of our own so its stream (`ai.chunk`…, then `ai.done` or `ai.error`) and its cancel can be
-//! matched to it. One local `ai.*` listener routes every answer to the handler of its id; a
-//! handler is dropped when its request ends. Never renders.
+//! [`AiClient`]: the Editor window's requests to the kernel's `ai.*` service. A chat is a typed
+//! stream (`BusClient::stream::<Chat>`: `ai.chunk`s, then `ai.done` or `ai.error`); an inline
+//! completion is a silent request (the user did not ask for it, so its failure is not toasted)
+//! whose id is known at once, so Monaco's cancellation can name it in `ai.cancel`. The client
+//! remembers what is in flight so a closing window cancels it. Never renders.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::rc::Rc;
 
-use aether_shared::ai::{CHUNK, Cancel, Chat, Chunk, Complete, Completion, DONE, Done, Message};
-use aether_shared::{BusRequest as _, Envelope, ErrorCode, ErrorPayload, Pattern};
+use aether_shared::ai::{Cancel, Chat, ChatEvent, Complete, Completion, Message};
+use leptos::task::spawn_local;
 
-use crate::services::bus::{BusClient, SubscriptionHandle};
-use crate::shell::toasts::SILENT_REQUEST_PREFIX;
+use crate::services::bus::{BusClient, BusError, RequestOptions, StreamHandle, StreamOptions};
 
-/// Something the kernel said about one AI request.
-#[derive(Clone, Debug, PartialEq)]
-pub enum AiEvent {
-    Chunk(String),
-    Done(Done),
-    Completion(String),
-    Failed(ErrorPayload),
-}
-
-type Handler = Rc<dyn Fn(AiEvent)>;
+/// How long an inline completion may take, in milliseconds (the provider answers a whole
+/// completion at once, after its own time to think).
+const COMPLETE_TIMEOUT_MS: u32 = 60_000;
 
 /// The Editor window's AI requests (cheap to clone).
 #[derive(Clone)]
 pub struct AiClient {
     bus: BusClient,
-    handlers: Rc<RefCell<HashMap<String, Handler>>>,
-    listener: Rc<RefCell<Option<SubscriptionHandle>>>,
-    prefix: String,
-    next: Rc<RefCell<u32>>,
+    /// Chats whose answer still streams, by request id.
+    chats: Rc<RefCell<HashMap<String, StreamHandle>>>,
+    /// Completions waiting for their answer, by request id.
+    completing: Rc<RefCell<HashSet<String>>>,
 }
 
 impl AiClient {
-    /// A client for window `window`; starts routing at once.
-    pub fn new(bus: BusClient, window: u32) -> AiClient {
-        let client = AiClient {
-            bus: bus.clone(),
-            handlers: Rc::default(),
-            listener: Rc::default(),
-            prefix: format!("editor-{window}-ai-"),
-            next: Rc::default(),
-        };
-        let handlers = Rc::clone(&client.handlers);
-        let pattern = Pattern::parse("ai.*").expect("`ai.*` is a valid pattern");
-        let handle = bus.on(pattern, move |envelope| route(&handlers, envelope));
-        *client.listener.borrow_mut() = Some(handle);
-        client
-    }
-
-    /// Stops routing (the window is closing) and cancels what still runs.
-    pub fn stop(&self) {
-        if let Some(handle) = self.listener.borrow_mut().take() {
-            self.bus.off(handle);
-        }
-        let ids: Vec<String> = self.handlers.borrow_mut().drain().map(|(id, _)| id).collect();
-        for id in ids {
-            self.cancel(&id);
+    pub fn new(bus: BusClient) -> AiClient {
+        AiClient {
+            bus,
+            chats: Rc::default(),
+            completing: Rc::default(),
         }
     }
 
-    fn fresh_id(&self, silent: bool) -> String {
-        let mut next = self.next.borrow_mut();
-        *next += 1;
-        let entropy = (js_sys::Math::random() * f64::from(u32::MAX)) as u32;
-        let quiet = if silent { SILENT_REQUEST_PREFIX } else { "" };
-        format!("{quiet}{}{}-{entropy:x}", self.prefix, *next)
-    }
-
-    fn send<R: aether_shared::BusRequest>(
+    /// Starts a chat; `on` hears its events, ending with `Done` or `Failed`. Returns the
+    /// request id (for [`AiClient::cancel`]), or why nothing was sent.
+    pub fn chat(
         &self,
-        request: &R,
-        silent: bool,
-        on: impl Fn(AiEvent) + 'static,
-    ) -> String {
-        let id = self.fresh_id(silent);
-        self.handlers.borrow_mut().insert(id.clone(), Rc::new(on));
-        if let Err(e) = self.bus.publish(Envelope::request(request, &id)) {
-            let handler = self.handlers.borrow_mut().remove(&id);
-            if let Some(handler) = handler {
-                handler(AiEvent::Failed(ErrorPayload::new(e.code(), e.to_string())));
-            }
-        }
-        id
+        messages: Vec<Message>,
+        on: impl Fn(ChatEvent) + 'static,
+    ) -> Result<String, BusError> {
+        let chats = Rc::clone(&self.chats);
+        let request = Chat {
+            messages,
+            model: None,
+        };
+        let stream = self
+            .bus
+            .stream(&request, StreamOptions::default(), move |event| {
+                let last = matches!(event, ChatEvent::Done(_) | ChatEvent::Failed(_));
+                on(event);
+                if last {
+                    chats.borrow_mut().retain(|_, stream| stream.is_open());
+                }
+            })?;
+        let id = stream.request_id().to_owned();
+        self.chats.borrow_mut().insert(id.clone(), stream);
+        Ok(id)
     }
 
-    /// Starts a chat; `on` hears its chunks and its end. Returns the request id.
-    pub fn chat(&self, messages: Vec<Message>, on: impl Fn(AiEvent) + 'static) -> String {
-        self.send(&Chat { messages, model: None }, false, on)
+    /// Asks for an inline completion: its request id now, and the answer when it comes.
+    pub fn complete(
+        &self,
+        request: Complete,
+    ) -> (String, impl Future<Output = Result<Completion, BusError>> + 'static) {
+        let call = self.bus.call(
+            &request,
+            RequestOptions::timeout(COMPLETE_TIMEOUT_MS).silent(),
+        );
+        let id = call.request_id().to_owned();
+        self.completing.borrow_mut().insert(id.clone());
+        let (completing, key) = (Rc::clone(&self.completing), id.clone());
+        let answer = async move {
+            let answer = call.reply().await;
+            completing.borrow_mut().remove(&key);
+            answer
+        };
+        (id, answer)
     }
 
-    /// Asks for an inline completion; `on` hears the text or the failure (which is not toasted:
-    /// the user did not ask for it). Returns the id.
-    pub fn complete(&self, request: Complete, on: impl Fn(AiEvent) + 'static) -> String {
-        self.send(&request, true, on)
-    }
-
-    /// Cancels request `id` (its handler hears `cancelled` from the kernel, if still there).
+    /// Cancels request `id`: it then ends with `ai.error {code: cancelled}`, which is no error
+    /// to show. The cancel is silent (the request may have ended meanwhile: `not_found`).
     pub fn cancel(&self, id: &str) {
+        let bus = self.bus.clone();
         let cancel = Cancel {
             request_id: id.to_owned(),
         };
-        let cancel_id = self.fresh_id(true);
-        let _ = self.bus.publish(Envelope::request(&cancel, &cancel_id));
+        spawn_local(async move {
+            let _ = bus
+                .call(&cancel, RequestOptions::default().silent())
+                .reply()
+                .await;
+        });
     }
 
-}
-
-/// Hands an `ai.*` envelope to the handler of its request id; ends the handler on the end.
-fn route(handlers: &Rc<RefCell<HashMap<String, Handler>>>, envelope: &Envelope) {
-    let Some(id) = envelope.request_id() else { return };
-    let Some(handler) = handlers.borrow().get(id).cloned() else {
-        return;
-    };
-    let (event, last) = match envelope.topic.as_str() {
-        CHUNK => match envelope.decode::<Chunk>() {
-            Ok(chunk) => (AiEvent::Chunk(chunk.delta), false),
-            Err(_) => return,
-        },
-        DONE => (AiEvent::Done(envelope.decode::<Done>().unwrap_or_default()), true),
-        topic if topic == Complete::reply_topic().as_str() => (
-            AiEvent::Completion(envelope.decode::<Completion>().map(|c| c.text).unwrap_or_default()),
-            true,
-        ),
-        "ai.error" => (
-            AiEvent::Failed(envelope.decode::<ErrorPayload>().unwrap_or_else(|e| {
-                ErrorPayload::new(ErrorCode::Internal, format!("an unreadable ai.error: {e}"))
-            })),
-            true,
-        ),
-        _ => return,
-    };
-    if last {
-        handlers.borrow_mut().remove(id);
+    /// Cancels everything still in flight (the window is closing); the chats' events stop.
+    pub fn stop(&self) {
+        let chats: Vec<String> = self.chats.borrow_mut().drain().map(|(id, _)| id).collect();
+        let completing: Vec<String> = self.completing.borrow_mut().drain().collect();
+        for id in chats.iter().chain(&completing) {
+            self.cancel(id);
+        }
     }
-    handler(event);
 }

@@ -11,13 +11,12 @@ use std::rc::Rc;
 
 use aether_shared::ErrorCode;
 use aether_shared::ai::Complete;
-use futures_channel::oneshot;
 use js_sys::{JsString, Object, Promise};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::client::{AiClient, AiEvent};
+use super::client::AiClient;
 use crate::services::monaco::bindings::{self, CancellationToken, Disposable, TextModel};
 use crate::services::monaco::options::{InlineCompletion, InlineCompletions, to_js};
 
@@ -71,25 +70,19 @@ async fn provide(
         prefix: String::from(text.slice(0, offset)),
         suffix: String::from(text.slice(offset, text.length())),
     };
-    let (tx, rx) = oneshot::channel();
-    let tx = Rc::new(Cell::new(Some(tx)));
-    let id = ai.complete(request, move |event| {
-        if let Some(tx) = tx.take() {
-            let _ = tx.send(event);
-        }
-    });
+    let (id, answer) = ai.complete(request);
     let cancel = {
-        let (ai, id) = (ai.clone(), id.clone());
+        let ai = ai.clone();
         Closure::<dyn FnMut()>::new(move || ai.cancel(&id)).into_js_value()
     };
     let listening = token.on_cancellation_requested(cancel.unchecked_ref());
-    let event = rx.await;
+    let answer = answer.await;
     listening.dispose_handle();
-    match event {
-        Ok(AiEvent::Completion(text)) if !text.is_empty() && !token.is_cancellation_requested() => {
-            vec![text]
+    match answer {
+        Ok(completion) if !completion.text.is_empty() && !token.is_cancellation_requested() => {
+            vec![completion.text]
         }
-        Ok(AiEvent::Failed(error)) if error.code == ErrorCode::NotConfigured => {
+        Err(e) if e.code() == ErrorCode::NotConfigured => {
             quiet.set(true);
             Vec::new()
         }

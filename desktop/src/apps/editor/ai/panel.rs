@@ -9,11 +9,10 @@
 //! [data-code]`, and `data-streaming` on the panel while an answer streams.
 
 use aether_shared::ErrorCode;
-use aether_shared::ai::{Message, Role};
+use aether_shared::ai::{ChatEvent, Message, Role};
 use leptos::prelude::*;
 
 use super::Proposal;
-use super::client::AiEvent;
 use crate::apps::editor::EditorState;
 use crate::apps::editor::prompts::{self, Command};
 
@@ -85,15 +84,16 @@ pub fn ask(state: EditorState, chat: Chat, question: Option<String>, command: Op
             text: String::new(),
         });
     });
-    let id = state.ai().chat(messages, move |event| match event {
-        AiEvent::Chunk(delta) => {
+    let started = state.ai().chat(messages, move |event| match event {
+        ChatEvent::Started(_) => {}
+        ChatEvent::Chunk(chunk) => {
             chat.turns.try_update(|t| {
                 if let Some(last) = t.last_mut() {
-                    last.text.push_str(&delta);
+                    last.text.push_str(&chunk.delta);
                 }
             });
         }
-        AiEvent::Done(_) => {
+        ChatEvent::Done(_) => {
             chat.streaming.try_set(None);
             let answer = chat
                 .turns
@@ -112,13 +112,15 @@ pub fn ask(state: EditorState, chat: Chat, question: Option<String>, command: Op
                 }));
             }
         }
-        AiEvent::Failed(error) => {
+        ChatEvent::Failed(error) => {
             chat.streaming.try_set(None);
             chat.error.try_set(Some((error.code, error.error)));
         }
-        AiEvent::Completion(_) => {}
     });
-    chat.streaming.set(Some(id));
+    match started {
+        Ok(id) => chat.streaming.set(Some(id)),
+        Err(e) => chat.error.set(Some((e.code(), e.to_string()))),
+    }
 }
 
 /// The panel.
