@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: the bus, runner and task-engine benchmarks, with their tables passed through untouched.
+//! `cargo xtask bench`: the bus, runner, task-engine and agent benchmarks, with their tables passed through untouched.
 //!
 //! The kernel's build script embeds `target/dist`; when the desktop was never built, build it first so the
 //! benchmark measures the same binary a person runs.
@@ -19,6 +19,7 @@ pub fn bench(extra: &[String]) -> Result<()> {
         ("bus", "the bus and the hub"),
         ("runner", "the WASM runner"),
         ("tasks", "the task engine"),
+        ("agent", "the agent"),
     ] {
         announce(&format!("benchmarking {what} (kernel/benches/{name}.rs)"));
         let mut bench = cargo();

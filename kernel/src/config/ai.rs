@@ -27,6 +27,8 @@ pub struct AiConfig {
     pub max_concurrent_per_client: NonZeroU32,
     /// `max_tokens` asked of the provider for one inline completion (`ai.complete`).
     pub complete_max_tokens: NonZeroU32,
+    /// The agent (`ai.agent.*`): its tool policy and the budgets of a run.
+    pub agent: super::agent::AgentConfig,
 }
 
 /// `ai.provider`: an OpenAI-compatible endpoint (llama.cpp server, Ollama, vLLM, hosted APIs).
@@ -51,6 +53,7 @@ impl Default for AiConfig {
             request_timeout_ms: NonZeroU64::new(300_000).expect("non-zero"),
             max_concurrent_per_client: NonZeroU32::new(4).expect("non-zero"),
             complete_max_tokens: NonZeroU32::new(128).expect("non-zero"),
+            agent: super::agent::AgentConfig::default(),
         }
     }
 }

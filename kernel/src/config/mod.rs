@@ -9,6 +9,7 @@
 //! Limits are named with their units and documented here; the code that enforces each reads it
 //! from this struct.
 
+pub mod agent;
 pub mod ai;
 mod env;
 mod print;
@@ -21,6 +22,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use agent::{AgentConfig, ToolAction, ToolPattern, ToolRule};
 pub use ai::{AiConfig, BaseUrl, EnvVarName, ProviderConfig};
 pub use env::apply_env;
 pub use rules::{Action, HttpRateLimit, Origin, PermissionRule, RateRule, TopicPrefix};

@@ -13,12 +13,16 @@
 //! | `drop` | one chunk, then closes without `[DONE]` |
 //! | `midstream` | one chunk, then an error frame |
 //! | `error-500`, `error-429`, `error-404` | that status with an OpenAI-style error body |
+//! | `scripted` | the next [`Turn`] of [`FakeProvider::script`]: its text, then its tool calls as `delta.tool_calls` fragments (arguments split in two), its usage, `[DONE]`; `done.` when the script is used up |
 //!
-//! Every request is recorded (its `Authorization` and JSON body).
+//! Frames are 2 ms apart unless [`FakeProvider::instant`] says none (the benchmarks). Every
+//! request is recorded (its `Authorization` and JSON body).
 
 #![allow(dead_code)]
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,15 +39,54 @@ pub struct Seen {
     pub body: Value,
 }
 
+/// One scripted answer of the `scripted` model.
+#[derive(Clone, Debug, Default)]
+pub struct Turn {
+    /// Assistant text, streamed in pieces of 8 bytes before the calls.
+    pub text: String,
+    /// Tool calls: the tool's name and its arguments.
+    pub calls: Vec<(String, Value)>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// Milliseconds to wait before answering (a slow model).
+    pub delay_ms: u64,
+}
+
+impl Turn {
+    /// A turn that only says `text`.
+    pub fn say(text: &str) -> Turn {
+        Turn {
+            text: text.into(),
+            prompt_tokens: 10,
+            completion_tokens: 5,
+            ..Turn::default()
+        }
+    }
+
+    /// A turn that calls one tool.
+    pub fn call(tool: &str, arguments: Value) -> Turn {
+        Turn {
+            calls: vec![(tool.into(), arguments)],
+            prompt_tokens: 10,
+            completion_tokens: 5,
+            ..Turn::default()
+        }
+    }
+}
+
 /// The running fake provider.
 #[derive(Clone)]
 pub struct FakeProvider {
     pub addr: SocketAddr,
     pub seen: Arc<Mutex<Vec<Seen>>>,
+    /// What the `scripted` model answers, one turn per request.
+    pub script: Arc<Mutex<VecDeque<Turn>>>,
     /// Notified when a `slow` stream's client hung up before the end.
     pub hung_up: Arc<Notify>,
     /// Notified when a `slow` stream ran to its end (it must not, when cancelled).
     pub ran_out: Arc<Notify>,
+    /// No pause between frames.
+    instant: Arc<AtomicBool>,
 }
 
 impl FakeProvider {
@@ -53,8 +96,10 @@ impl FakeProvider {
         let provider = FakeProvider {
             addr: listener.local_addr().unwrap(),
             seen: Arc::default(),
+            script: Arc::default(),
             hung_up: Arc::new(Notify::new()),
             ran_out: Arc::new(Notify::new()),
+            instant: Arc::default(),
         };
         let server = provider.clone();
         tokio::spawn(async move {
@@ -68,6 +113,16 @@ impl FakeProvider {
     /// The base URL to configure (`http://127.0.0.1:PORT/v1`).
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
+    }
+
+    /// Streams every frame without the usual 2 ms pause (an instant model, for benchmarks).
+    pub fn instant(&self) {
+        self.instant.store(true, Ordering::Relaxed);
+    }
+
+    /// Queues the `scripted` model's next answers.
+    pub fn script(&self, turns: impl IntoIterator<Item = Turn>) {
+        self.script.lock().unwrap().extend(turns);
     }
 
     /// The requests seen so far.
@@ -149,6 +204,14 @@ impl FakeProvider {
                 f
             }
             "fenced" => vec![chunk("```rust\n42;\n```"), done()],
+            "scripted" => {
+                let turn = self.script.lock().unwrap().pop_front();
+                let turn = turn.unwrap_or_else(|| Turn::say("done."));
+                tokio::time::sleep(Duration::from_millis(turn.delay_ms)).await;
+                let mut f = scripted_frames(&turn);
+                f.push(done());
+                f
+            }
             "garbage" => vec![chunk("ok"), "data: this is not json\n\n".to_owned()],
             "midstream" => vec![
                 chunk("partial"),
@@ -176,7 +239,11 @@ impl FakeProvider {
                 json!({"error": {"message": format!("unknown test model `{other}`")}}),
             )],
         };
-        for f in frames {
+        let instant = self.instant.load(Ordering::Relaxed);
+        if instant {
+            let _ = socket.write_all(frames.concat().as_bytes()).await;
+        }
+        for f in frames.iter().filter(|_| !instant) {
             if socket.write_all(f.as_bytes()).await.is_err() {
                 return;
             }
@@ -191,6 +258,46 @@ const SSE_HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nca
 
 fn frame(value: Value) -> String {
     format!("data: {value}\n\n")
+}
+
+/// A scripted turn as a chat-completions stream: text pieces, tool-call fragments (name first,
+/// arguments in two halves), the finish reason, the usage.
+fn scripted_frames(turn: &Turn) -> Vec<String> {
+    let mut f: Vec<String> = turn
+        .text
+        .as_bytes()
+        .chunks(8)
+        .map(|c| chunk(&String::from_utf8_lossy(c)))
+        .collect();
+    for (index, (name, arguments)) in turn.calls.iter().enumerate() {
+        let text = arguments.to_string();
+        let (head, tail) = text.split_at(text.len() / 2);
+        let fragment = |value: Value| {
+            frame(
+                json!({"choices": [{"index": 0, "delta": {"tool_calls": [value]}, "finish_reason": null}]}),
+            )
+        };
+        f.push(fragment(
+            json!({"index": index, "id": format!("call_{index}_{name}"), "type": "function",
+                               "function": {"name": name, "arguments": head}}),
+        ));
+        f.push(fragment(
+            json!({"index": index, "function": {"arguments": tail}}),
+        ));
+    }
+    let reason = if turn.calls.is_empty() {
+        "stop"
+    } else {
+        "tool_calls"
+    };
+    f.push(frame(
+        json!({"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]}),
+    ));
+    f.push(frame(json!({"choices": [], "usage": {
+        "prompt_tokens": turn.prompt_tokens,
+        "completion_tokens": turn.completion_tokens,
+        "total_tokens": turn.prompt_tokens + turn.completion_tokens}})));
+    f
 }
 
 fn chunk(delta: &str) -> String {

@@ -73,7 +73,6 @@ pub struct Budget {
 
 /// `ai.agent.start {goal, context?, model?, budget?}` → `ai.agent.start:ack {run_id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Start {
     /// What the user wants done, in their words.
     pub goal: String,
@@ -106,7 +105,6 @@ pub enum Decision {
 
 /// `ai.agent.approve {run_id, call_id, decision}` → `:ack`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Approve {
     pub run_id: String,
     pub call_id: String,
@@ -119,7 +117,6 @@ pub struct Approved {}
 
 /// `ai.agent.cancel {run_id}` → `:ack`; the run then ends with `ai.error {code: cancelled}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Cancel {
     pub run_id: String,
 }
@@ -131,7 +128,6 @@ pub struct Cancelling {}
 /// `ai.agent.undo {run_id}` → `:ack {restored}`: every file the run wrote is put back as it was
 /// before the run; files it created are deleted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Undo {
     pub run_id: String,
 }
@@ -189,7 +185,6 @@ pub struct RunList {
 
 /// `ai.agent.status {run_id}` → `:resp` ([`RunRecord`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Status {
     pub run_id: String,
 }
@@ -254,6 +249,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(approve.decision, Decision::AllowToolForRun);
+        // A request's payload carries its `_request_id` beside the fields.
+        let mut env = crate::Envelope::new(Start::topic());
+        env.payload = json!({"goal": "x", "_request_id": "r-1"})
+            .as_object()
+            .cloned();
+        assert_eq!(env.decode::<Start>().unwrap().goal, "x");
         assert!(
             serde_json::from_value::<Approve>(
                 json!({"run_id": "a", "call_id": "c", "decision": "maybe"})

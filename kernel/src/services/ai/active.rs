@@ -36,6 +36,20 @@ pub struct Admitted {
     pub cancel: CancellationToken,
 }
 
+impl Admitted {
+    /// Runs `work` until it ends or the request is cancelled (`AiError::Cancelled`, dropping
+    /// `work` and with it the upstream request); the request's place is freed on return.
+    pub async fn until_cancelled<T>(
+        self,
+        work: impl Future<Output = Result<T, AiError>>,
+    ) -> Result<T, AiError> {
+        tokio::select! {
+            outcome = work => outcome,
+            _ = self.cancel.cancelled() => Err(AiError::Cancelled),
+        }
+    }
+}
+
 impl Drop for Admitted {
     fn drop(&mut self) {
         self.active
@@ -154,5 +168,20 @@ mod tests {
             "the agent's request stays the agent's"
         );
         assert!(active.cancel("task-1", "node-0"));
+    }
+
+    #[tokio::test]
+    async fn cancelling_ends_the_work_and_frees_its_place() {
+        let active = Arc::new(Active::default());
+        let admitted = active.admit("c1", "c1", "r1", 1).unwrap();
+        assert!(active.cancel("c1", "r1"));
+        let outcome = admitted
+            .until_cancelled(std::future::pending::<Result<(), AiError>>())
+            .await;
+        assert_eq!(outcome, Err(AiError::Cancelled));
+        assert!(
+            active.admit("c1", "c1", "r2", 1).is_ok(),
+            "the place is free"
+        );
     }
 }

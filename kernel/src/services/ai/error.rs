@@ -1,8 +1,10 @@
 //! Why an `ai.*` request failed, and the one place that maps each reason to its SPEC §4 code and
-//! its sentence. A provider's own message is kept word for word (in the sentence and in
+//! its sentence ([`ServiceError`]). A provider's own message is kept word for word (in the sentence and in
 //! `details.provider_message`), so the user sees what the endpoint said.
 
 use aether_shared::{ErrorCode, ErrorPayload};
+
+use crate::services::request::ServiceError;
 
 /// A failed `ai.chat` or `ai.complete`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,11 +55,13 @@ pub enum AiError {
     Malformed(String),
     #[error("The AI request was cancelled.")]
     Cancelled,
+    /// `ai.cancel` named no running request of the sender.
+    #[error("You have no running AI request `{0}`; it may have finished already.")]
+    NoSuchRequest(String),
 }
 
-impl AiError {
-    /// The SPEC §4 code of this failure.
-    pub fn code(&self) -> ErrorCode {
+impl ServiceError for AiError {
+    fn code(&self) -> ErrorCode {
         match self {
             AiError::NotConfigured | AiError::NoModel | AiError::MissingKey(_) => {
                 ErrorCode::NotConfigured
@@ -77,13 +81,12 @@ impl AiError {
                 _ => ErrorCode::BackendUnavailable,
             },
             AiError::Cancelled => ErrorCode::Cancelled,
+            AiError::NoSuchRequest(_) => ErrorCode::NotFound,
         }
     }
 
-    /// The wire payload: code, sentence and details (`status`, `provider_message`, `limit`,
-    /// `retry_after_ms`).
-    pub fn to_payload(&self) -> ErrorPayload {
-        let mut error = ErrorPayload::new(self.code(), self.to_string());
+    /// `status`, `provider_message`, `limit` and `value`, `retry_after_ms`.
+    fn details(&self, mut error: ErrorPayload) -> ErrorPayload {
         match self {
             AiError::Http {
                 status,
@@ -143,5 +146,61 @@ mod tests {
         assert_eq!(code(404), ErrorCode::NotFound);
         assert_eq!(code(500), ErrorCode::BackendUnavailable);
         assert_eq!(AiError::NotConfigured.code(), ErrorCode::NotConfigured);
+    }
+
+    #[test]
+    fn every_refusal_keeps_its_code_sentence_and_details() {
+        let busy = AiError::TooMany(2).to_payload();
+        assert_eq!(busy.code, ErrorCode::ResourceExceeded);
+        assert_eq!(
+            busy.error,
+            "You already have 2 AI requests running (ai.max_concurrent_per_client); wait for one to finish or cancel one."
+        );
+        let details = busy.details.unwrap();
+        assert_eq!(details["limit"], "max_concurrent_per_client");
+        assert_eq!(details["value"], 2);
+
+        let slow = AiError::Timeout {
+            what: "did not finish its answer",
+            limit: "request_timeout_ms",
+            ms: 50,
+        }
+        .to_payload();
+        assert_eq!(slow.code, ErrorCode::Timeout);
+        let details = slow.details.unwrap();
+        assert_eq!(details["limit"], "request_timeout_ms");
+        assert_eq!(details["value"], 50);
+
+        let mid = AiError::Provider("overloaded".into()).to_payload();
+        assert_eq!(mid.code, ErrorCode::BackendUnavailable);
+        assert_eq!(mid.details.unwrap()["provider_message"], "overloaded");
+
+        let gone = AiError::NoSuchRequest("r-9".into()).to_payload();
+        assert_eq!(gone.code, ErrorCode::NotFound);
+        assert_eq!(
+            gone.error,
+            "You have no running AI request `r-9`; it may have finished already."
+        );
+        assert_eq!(gone.details, None);
+
+        for (error, code) in [
+            (AiError::Cancelled, ErrorCode::Cancelled),
+            (AiError::Duplicate("r".into()), ErrorCode::Conflict),
+            (AiError::NoModel, ErrorCode::NotConfigured),
+            (AiError::MissingKey("KEY".into()), ErrorCode::NotConfigured),
+            (AiError::BadRequest("x".into()), ErrorCode::BadRequest),
+            (
+                AiError::Unreachable("x".into()),
+                ErrorCode::BackendUnavailable,
+            ),
+            (
+                AiError::Malformed("x".into()),
+                ErrorCode::BackendUnavailable,
+            ),
+        ] {
+            let payload = error.to_payload();
+            assert_eq!(payload.code, code, "{error:?}");
+            assert_eq!(payload.error, error.to_string());
+        }
     }
 }

@@ -5,27 +5,30 @@
 //! `ai.chunk`s and ends with one `ai.done` or one `ai.error`. `ai.complete` runs the same way but
 //! answers once, on `ai.complete:resp`. `ai.cancel` (or the client leaving) cancels the task,
 //! which drops the upstream request. Nothing here blocks the runtime; the provider client lives
-//! in [`provider`], the error sentences in [`error`].
+//! in [`provider`], the error sentences in [`error`]. The agent (`ai.agent.*`, its own service)
+//! shares the provider and asks it for turns with tools ([`conversation`], [`tool_calls`]).
 
 mod active;
-mod error;
+pub(crate) mod conversation;
+pub(crate) mod error;
 mod prompt;
-mod provider;
+pub(crate) mod provider;
+pub(crate) mod tool_calls;
 mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aether_shared::ai::{
-    CHUNK, Cancel, CancelAccepted, Chat, ChatStarted, Chunk, Complete, Completion, DONE,
+    self, Cancel, CancelAccepted, Chat, ChatStarted, Chunk, Complete, Completion,
 };
-use aether_shared::{BusRequest as _, Envelope, ErrorCode, ErrorPayload, Topic};
+use aether_shared::{Envelope, ErrorCode, Topic};
 use tracing::Instrument as _;
 
 use self::active::{Active, Admitted};
 use self::error::AiError;
 use self::provider::{Ask, Provider};
-use super::decode;
+use super::request::{Answer, ServiceError as _, refuse, serve, unknown};
 use crate::bus::{Bus, ClientHandle};
 use crate::config::AiConfig;
 
@@ -56,37 +59,24 @@ impl AiService {
 
     /// Handles an `ai.*` request from `client`.
     pub fn handle(&self, client: &Arc<ClientHandle>, env: Envelope) {
+        let bus = &self.bus;
         match env.topic.as_str() {
-            Chat::TOPIC => {
-                if let Some(chat) = decode::<Chat>(&self.bus, &env) {
-                    self.chat(client, env, chat);
+            ai::CHAT => serve(bus, env, |chat, env| self.chat(client, chat, env)),
+            ai::COMPLETE => serve(bus, env, |req, env| self.complete(client, req, env)),
+            ai::CANCEL => serve(bus, env, |req: Cancel, _| {
+                if self.active.cancel(client.id(), &req.request_id) {
+                    Ok(CancelAccepted {})
+                } else {
+                    Err(AiError::NoSuchRequest(req.request_id))
                 }
-            }
-            Complete::TOPIC => {
-                if let Some(req) = decode::<Complete>(&self.bus, &env) {
-                    self.complete(client, env, req);
-                }
-            }
-            Cancel::TOPIC => {
-                if let Some(req) = decode::<Cancel>(&self.bus, &env) {
-                    if self.active.cancel(client.id(), &req.request_id) {
-                        self.bus.reply::<Cancel>(&env, &CancelAccepted {});
-                    } else {
-                        self.bus.emit_error(
-                            &env,
-                            ErrorPayload::new(
-                                ErrorCode::NotFound,
-                                format!(
-                                    "You have no running AI request `{}`; it may have finished already.",
-                                    req.request_id
-                                ),
-                            ),
-                        );
-                    }
-                }
-            }
-            _ => super::unknown(&self.bus, &env),
+            }),
+            _ => unknown(bus, &env),
         }
+    }
+
+    /// The provider client, shared with the agent (`ai.agent.*`).
+    pub(crate) fn provider(&self) -> Arc<Provider> {
+        Arc::clone(&self.provider)
     }
 
     /// Cancels the requests of a client that left.
@@ -113,99 +103,98 @@ impl AiService {
         )
     }
 
-    fn chat(&self, client: &Arc<ClientHandle>, env: Envelope, chat: Chat) {
+    /// `ai.chat`: acknowledged, then the answer streams as `ai.chunk`s and ends with one
+    /// `ai.done` or `ai.error`.
+    fn chat(
+        &self,
+        client: &Arc<ClientHandle>,
+        chat: Chat,
+        env: &Envelope,
+    ) -> Result<Answer<ChatStarted>, AiError> {
         if chat.messages.is_empty() {
-            return self.fail(
-                &env,
-                AiError::BadRequest(
-                    "`messages` is empty; send at least one {role, content} message.".into(),
-                ),
-            );
+            return Err(AiError::BadRequest(
+                "`messages` is empty; send at least one {role, content} message.".into(),
+            ));
         }
-        let admitted = match self.admit(client, &env) {
-            Ok(a) => a,
-            Err(e) => return self.fail(&env, e),
-        };
-        self.bus.reply::<Chat>(&env, &ChatStarted {});
+        let admitted = self.admit(client, env)?;
         let ask = Ask {
             model: chat.model,
-            messages: chat.messages,
+            messages: chat.messages.into_iter().map(Into::into).collect(),
+            tools: Vec::new(),
             max_tokens: None,
             temperature: None,
         };
         let (bus, provider) = (self.bus.clone(), Arc::clone(&self.provider));
         let span = tracing::debug_span!(
-            "ai.chat",
+            ai::CHAT,
             client_id = client.id(),
             request_id = env.request_id()
         );
-        tokio::spawn(
-            async move {
-                let mut seq = 0;
-                let streamed = provider.stream(ask, |delta| {
-                    let chunk = Chunk {
-                        seq,
-                        delta: delta.to_owned(),
-                    };
-                    seq += 1;
-                    let _ = bus.publish_from_kernel(env.reply(Topic::from_static(CHUNK), &chunk));
-                });
-                let outcome = tokio::select! {
-                    outcome = streamed => outcome,
-                    _ = admitted.cancel.cancelled() => Err(AiError::Cancelled),
+        let stream = async move |env: Envelope| {
+            let mut seq = 0;
+            let streamed = provider.stream(ask, |delta| {
+                let chunk = Chunk {
+                    seq,
+                    delta: delta.to_owned(),
                 };
-                drop(admitted);
-                match outcome {
-                    Ok(done) => {
-                        let _ = bus.publish_from_kernel(env.reply(Topic::from_static(DONE), &done));
-                    }
-                    Err(e) => answer_error(&bus, &env, &e),
+                seq += 1;
+                let _ = bus.publish_from_kernel(env.reply(Topic::from_static(ai::CHUNK), &chunk));
+            });
+            let outcome = admitted.until_cancelled(streamed).await;
+            match outcome {
+                Ok(done) => {
+                    let _ = bus.publish_from_kernel(env.reply(Topic::from_static(ai::DONE), &done));
                 }
+                Err(e) => answer_error(&bus, &env, &e),
             }
-            .instrument(span),
-        );
+        };
+        Ok(Answer::ReplyThen(
+            ChatStarted {},
+            Box::new(move |env| {
+                tokio::spawn(stream(env).instrument(span));
+            }),
+        ))
     }
 
-    fn complete(&self, client: &Arc<ClientHandle>, env: Envelope, req: Complete) {
-        let admitted = match self.admit(client, &env) {
-            Ok(a) => a,
-            Err(e) => return self.fail(&env, e),
-        };
+    /// `ai.complete`: answered once, on `ai.complete:resp`, when the provider is done.
+    fn complete(
+        &self,
+        client: &Arc<ClientHandle>,
+        req: Complete,
+        env: &Envelope,
+    ) -> Result<Answer<Completion>, AiError> {
+        let admitted = self.admit(client, env)?;
         let ask = Ask {
             model: None,
-            messages: prompt::completion(&req),
+            messages: prompt::completion(&req)
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            tools: Vec::new(),
             max_tokens: Some(self.complete_max_tokens),
             temperature: Some(0.2),
         };
         let (bus, provider) = (self.bus.clone(), Arc::clone(&self.provider));
         let span = tracing::debug_span!(
-            "ai.complete",
+            ai::COMPLETE,
             client_id = client.id(),
             request_id = env.request_id()
         );
-        tokio::spawn(
-            async move {
-                let mut answer = String::new();
-                let streamed = provider.stream(ask, |delta| answer.push_str(delta));
-                let outcome = tokio::select! {
-                    outcome = streamed => outcome,
-                    _ = admitted.cancel.cancelled() => Err(AiError::Cancelled),
-                };
-                drop(admitted);
-                match outcome {
-                    Ok(_) => {
-                        let text = prompt::clean(&answer, &req);
-                        bus.reply::<Complete>(&env, &Completion { text });
-                    }
-                    Err(e) => answer_error(&bus, &env, &e),
+        let answer = async move |env: Envelope| {
+            let mut answer = String::new();
+            let streamed = provider.stream(ask, |delta| answer.push_str(delta));
+            let outcome = admitted.until_cancelled(streamed).await;
+            match outcome {
+                Ok(_) => {
+                    let text = prompt::clean(&answer, &req);
+                    bus.reply::<Complete>(&env, &Completion { text });
                 }
+                Err(e) => answer_error(&bus, &env, &e),
             }
-            .instrument(span),
-        );
-    }
-
-    fn fail(&self, env: &Envelope, error: AiError) {
-        answer_error(&self.bus, env, &error);
+        };
+        Ok(Answer::Later(Box::new(move |env| {
+            tokio::spawn(answer(env).instrument(span));
+        })))
     }
 }
 
@@ -214,5 +203,5 @@ fn answer_error(bus: &Bus, env: &Envelope, error: &AiError) {
     if error.code() != ErrorCode::Cancelled {
         tracing::debug!(topic = %env.topic, "AI request failed: {error}");
     }
-    bus.emit_error(env, error.to_payload());
+    refuse(bus, env, error);
 }

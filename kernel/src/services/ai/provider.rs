@@ -2,6 +2,8 @@
 //!
 //! [`Provider::stream`] posts the conversation with `stream: true`, reads the Server-Sent Events
 //! as they come, hands every content delta to its caller, and ends with the usage at `[DONE]`.
+//! [`Provider::turn`] does the same for a conversation with tools and also returns the tool
+//! calls the model made, put together from their streamed fragments.
 //! Every way it can go wrong ends as an [`AiError`]: no connection, the provider silent for
 //! `idle_timeout_ms`, the whole answer over `request_timeout_ms`, an HTTP error (with the
 //! provider's own message), an error frame mid-stream, or bytes that are not a chat-completions
@@ -10,13 +12,15 @@
 
 use std::time::Duration;
 
-use aether_shared::ai::{Done, Message, Usage};
+use aether_shared::ai::{Done, Usage};
 use eventsource_stream::Eventsource as _;
 use futures_util::StreamExt as _;
 use reqwest::header::{self, HeaderValue};
 use tokio::time::Instant;
 
+use super::conversation::{ChatMessage, ToolSpec};
 use super::error::AiError;
+use super::tool_calls::{Assembler, Call};
 use super::wire::{self, ChatRequest, StreamFrame, StreamOptions, WholeAnswer};
 use crate::config::AiConfig;
 
@@ -28,9 +32,19 @@ const QUOTE_BYTES: usize = 200;
 pub struct Ask {
     /// Overrides the configured model.
     pub model: Option<String>,
-    pub messages: Vec<Message>,
+    pub messages: Vec<ChatMessage>,
+    /// Function tools the model may call; empty for a plain answer.
+    pub tools: Vec<ToolSpec>,
     pub max_tokens: Option<u32>,
     pub temperature: Option<f32>,
+}
+
+/// One answer of a conversation with tools: how it ended and the calls the model made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    pub done: Done,
+    /// Whole calls in the order the model made them; empty when it only answered.
+    pub calls: Vec<Call>,
 }
 
 /// An OpenAI-compatible endpoint and the HTTP client that reaches it.
@@ -58,8 +72,34 @@ impl Provider {
         self.config.provider.base_url.is_some()
     }
 
+    /// True when a default model is configured (a request may still name its own).
+    pub fn has_model(&self) -> bool {
+        self.config.provider.model.is_some()
+    }
+
     /// Streams one answer, calling `on_delta` with every piece of content in order.
-    pub async fn stream(&self, ask: Ask, mut on_delta: impl FnMut(&str)) -> Result<Done, AiError> {
+    pub async fn stream(&self, ask: Ask, on_delta: impl FnMut(&str)) -> Result<Done, AiError> {
+        let mut ignored = Assembler::default();
+        self.answer(ask, on_delta, &mut ignored).await
+    }
+
+    /// Streams one answer of a conversation with tools: content deltas to `on_delta` as they
+    /// come, and the tool calls, whole, at the end.
+    pub async fn turn(&self, ask: Ask, on_delta: impl FnMut(&str)) -> Result<Turn, AiError> {
+        let mut calls = Assembler::default();
+        let done = self.answer(ask, on_delta, &mut calls).await?;
+        Ok(Turn {
+            done,
+            calls: calls.finish(),
+        })
+    }
+
+    async fn answer(
+        &self,
+        ask: Ask,
+        mut on_delta: impl FnMut(&str),
+        calls: &mut Assembler,
+    ) -> Result<Done, AiError> {
         let provider = &self.config.provider;
         let base = provider.base_url.as_ref().ok_or(AiError::NotConfigured)?;
         let model = ask
@@ -77,6 +117,7 @@ impl Provider {
         let body = ChatRequest {
             model,
             messages: &ask.messages,
+            tools: &ask.tools,
             stream: true,
             stream_options: StreamOptions {
                 include_usage: true,
@@ -122,7 +163,7 @@ impl Provider {
                 .within(response.text(), "did not finish its answer")
                 .await?
                 .map_err(|e| AiError::Malformed(describe(&e)))?;
-            return whole_answer(&text, on_delta);
+            return whole_answer(&text, on_delta, calls);
         }
 
         let mut events = response.bytes_stream().eventsource();
@@ -167,6 +208,9 @@ impl Provider {
                     && !content.is_empty()
                 {
                     on_delta(content);
+                }
+                for fragment in choice.delta.tool_calls.into_iter().flatten() {
+                    calls.push(fragment);
                 }
                 finish_reason = choice.finish_reason.or(finish_reason);
             }
@@ -215,7 +259,11 @@ impl Clock {
 }
 
 /// An answer that came as one JSON document instead of a stream.
-fn whole_answer(text: &str, mut on_delta: impl FnMut(&str)) -> Result<Done, AiError> {
+fn whole_answer(
+    text: &str,
+    mut on_delta: impl FnMut(&str),
+    calls: &mut Assembler,
+) -> Result<Done, AiError> {
     let answer: WholeAnswer = serde_json::from_str(text).map_err(|e| {
         AiError::Malformed(format!(
             "`{}` is not a chat completion: {e}",
@@ -228,6 +276,10 @@ fn whole_answer(text: &str, mut on_delta: impl FnMut(&str)) -> Result<Done, AiEr
             && !content.is_empty()
         {
             on_delta(content);
+        }
+        for (index, mut call) in choice.message.tool_calls.into_iter().flatten().enumerate() {
+            call.index = index as u32;
+            calls.push(call);
         }
         finish_reason = choice.finish_reason;
     }
@@ -275,16 +327,36 @@ mod tests {
     #[test]
     fn a_whole_json_answer_is_one_delta() {
         let mut got = String::new();
+        let mut calls = Assembler::default();
         let done = whole_answer(
             r#"{"choices":[{"message":{"role":"assistant","content":"hello"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#,
             |d| got.push_str(d),
+            &mut calls,
         )
         .unwrap();
         assert_eq!(got, "hello");
         assert_eq!(done.finish_reason.as_deref(), Some("stop"));
+        assert!(calls.finish().is_empty());
         assert!(matches!(
-            whole_answer("{}", |_| {}),
+            whole_answer("{}", |_| {}, &mut Assembler::default()),
             Err(AiError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_whole_answer_keeps_each_of_its_tool_calls_apart() {
+        let mut calls = Assembler::default();
+        whole_answer(
+            r#"{"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[
+                {"id":"a","type":"function","function":{"name":"read_file","arguments":"{}"}},
+                {"id":"b","type":"function","function":{"name":"list_files","arguments":"{}"}}]},
+                "finish_reason":"tool_calls"}]}"#,
+            |_| {},
+            &mut calls,
+        )
+        .unwrap();
+        let calls = calls.finish();
+        assert_eq!(calls.len(), 2);
+        assert_eq!((calls[0].id.as_str(), calls[1].id.as_str()), ("a", "b"));
     }
 }

@@ -1,16 +1,23 @@
 //! The OpenAI chat-completions wire format, only the fields the kernel sends or reads: the
-//! request body, one streamed chunk (`chat.completion.chunk`), a whole non-streamed answer, and
+//! request body (messages and tools from [`super::conversation`]), one streamed chunk
+//! (`chat.completion.chunk`, text and `tool_calls` fragments), a whole non-streamed answer, and
 //! the error bodies of the common servers (`{"error": {"message"}}` from OpenAI, vLLM and
 //! llama.cpp; `{"error": "…"}` from Ollama). This module never does I/O.
 
-use aether_shared::ai::{Message, Usage};
+use aether_shared::ai::Usage;
 use serde::{Deserialize, Serialize};
+
+use super::conversation::{ChatMessage, ToolSpec};
+use super::tool_calls::Fragment;
 
 /// `POST {base_url}/chat/completions`.
 #[derive(Debug, Serialize)]
 pub struct ChatRequest<'a> {
     pub model: &'a str,
-    pub messages: &'a [Message],
+    pub messages: &'a [ChatMessage],
+    /// The function tools the model may call (none for `ai.chat` and `ai.complete`).
+    #[serde(skip_serializing_if = "no_tools")]
+    pub tools: &'a [ToolSpec],
     pub stream: bool,
     /// Asks for a last chunk with the token usage.
     pub stream_options: StreamOptions,
@@ -18,6 +25,10 @@ pub struct ChatRequest<'a> {
     pub max_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f32>,
+}
+
+fn no_tools(tools: &&[ToolSpec]) -> bool {
+    tools.is_empty()
 }
 
 #[derive(Debug, Serialize)]
@@ -48,6 +59,9 @@ pub struct StreamChoice {
 pub struct Delta {
     #[serde(default)]
     pub content: Option<String>,
+    /// Pieces of the tool calls being made.
+    #[serde(default)]
+    pub tool_calls: Option<Vec<Fragment>>,
 }
 
 /// A whole answer, for a server that ignores `stream: true` and answers JSON.
@@ -69,6 +83,9 @@ pub struct WholeChoice {
 pub struct WholeMessage {
     #[serde(default)]
     pub content: Option<String>,
+    /// Whole tool calls (their `index` is their position).
+    #[serde(default)]
+    pub tool_calls: Option<Vec<Fragment>>,
 }
 
 /// `error` of an error body: an object with a message, or a bare string.
@@ -145,5 +162,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(last.usage.unwrap().total_tokens, 5);
+        let call: StreamFrame = serde_json::from_str(
+            r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"read_file","arguments":"{}"}}]}}]}"#,
+        )
+        .unwrap();
+        let fragments = call.choices[0].delta.tool_calls.clone().unwrap();
+        assert_eq!(fragments[0].id.as_deref(), Some("c"));
+        let null: StreamFrame =
+            serde_json::from_str(r#"{"choices":[{"delta":{"content":"x","tool_calls":null}}]}"#)
+                .unwrap();
+        assert!(null.choices[0].delta.tool_calls.is_none());
     }
 }

@@ -1,0 +1,169 @@
+//! The `ai.agent:` section: what the agent may do without asking, and the budgets of one run.
+//!
+//! `policy` is an ordered list, first match wins: each rule names a tool (or `*`) and an action
+//! (`allow` runs the call, `ask` waits for the user's `ai.agent.approve`, `deny` refuses it and
+//! the model hears so). A tool name the agent does not have is refused at start-up with the list
+//! of those it has. A request's `budget` may only tighten the limits here.
+
+use std::num::{NonZeroU32, NonZeroU64};
+
+use aether_shared::agent::tools::TOOLS;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// What a policy rule does to the calls it matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolAction {
+    /// Run the call.
+    Allow,
+    /// Show the call with its full arguments and wait for the user's decision.
+    Ask,
+    /// Refuse the call; the model hears that the policy forbids it.
+    Deny,
+}
+
+/// A tool name of the agent, or `*` for every tool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolPattern(String);
+
+impl ToolPattern {
+    /// Parses `*` or a tool the agent has.
+    pub fn parse(s: &str) -> Result<ToolPattern, String> {
+        if s == "*" || TOOLS.iter().any(|t| t.name == s) {
+            return Ok(ToolPattern(s.to_owned()));
+        }
+        let names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+        Err(format!(
+            "tool `{s}` is not a tool of the agent; use `*` or one of {}",
+            names.join(", ")
+        ))
+    }
+
+    /// True when the pattern covers `tool`.
+    pub fn matches(&self, tool: &str) -> bool {
+        self.0 == "*" || self.0 == tool
+    }
+}
+
+impl Serialize for ToolPattern {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ToolPattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ToolPattern::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `{tool, action}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolRule {
+    pub tool: ToolPattern,
+    pub action: ToolAction,
+}
+
+/// The agent's configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Ordered, first match wins; a call no rule matches is `ask`.
+    pub policy: Vec<ToolRule>,
+    /// Model requests in one run.
+    pub max_turns: NonZeroU64,
+    /// Prompt plus completion tokens in one run, as the provider reports them.
+    pub max_tokens: NonZeroU64,
+    /// Tool calls in one run.
+    pub max_tool_calls: NonZeroU64,
+    /// Wall time of one run, approvals included, in milliseconds.
+    pub wall_timeout_ms: NonZeroU64,
+    /// How long a call may wait for the user's decision before the run ends with `timeout`.
+    pub approval_timeout_ms: NonZeroU64,
+    /// Runs one client may have going at once.
+    pub max_runs_per_client: NonZeroU32,
+    /// The same tool with the same arguments failing this often ends the run
+    /// (`repeated_failure`).
+    pub max_repeated_failures: NonZeroU32,
+    /// Longest tool result the model is shown, in characters (longer ones are cut and say so).
+    pub max_result_chars: NonZeroU32,
+    /// Runs kept in the history (`ai.agent.list`), newest first, across all principals.
+    pub runs_kept: NonZeroU32,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        let rule = |tool: &str, action| ToolRule {
+            tool: ToolPattern::parse(tool).expect("a tool of the agent"),
+            action,
+        };
+        AgentConfig {
+            policy: vec![
+                rule("read_file", ToolAction::Allow),
+                rule("list_files", ToolAction::Allow),
+                rule("search_files", ToolAction::Allow),
+                rule("*", ToolAction::Ask),
+            ],
+            max_turns: NonZeroU64::new(20).expect("non-zero"),
+            max_tokens: NonZeroU64::new(200_000).expect("non-zero"),
+            max_tool_calls: NonZeroU64::new(50).expect("non-zero"),
+            wall_timeout_ms: NonZeroU64::new(600_000).expect("non-zero"),
+            approval_timeout_ms: NonZeroU64::new(300_000).expect("non-zero"),
+            max_runs_per_client: NonZeroU32::new(2).expect("non-zero"),
+            max_repeated_failures: NonZeroU32::new(3).expect("non-zero"),
+            max_result_chars: NonZeroU32::new(8_000).expect("non-zero"),
+            runs_kept: NonZeroU32::new(200).expect("non-zero"),
+        }
+    }
+}
+
+impl AgentConfig {
+    /// The action of the first rule matching `tool` (`ask` when none does).
+    pub fn action_for(&self, tool: &str) -> ToolAction {
+        self.policy
+            .iter()
+            .find(|rule| rule.tool.matches(tool))
+            .map_or(ToolAction::Ask, |rule| rule.action)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_policy_reads_freely_and_asks_for_the_rest() {
+        let config = AgentConfig::default();
+        assert_eq!(config.action_for("read_file"), ToolAction::Allow);
+        assert_eq!(config.action_for("search_files"), ToolAction::Allow);
+        assert_eq!(config.action_for("write_file"), ToolAction::Ask);
+        assert_eq!(config.action_for("run_program"), ToolAction::Ask);
+    }
+
+    #[test]
+    fn first_match_wins_and_unmatched_calls_ask() {
+        let config: AgentConfig = serde_norway::from_str(
+            "policy:\n  - {tool: write_file, action: deny}\n  - {tool: '*', action: allow}\n",
+        )
+        .unwrap();
+        assert_eq!(config.action_for("write_file"), ToolAction::Deny);
+        assert_eq!(config.action_for("run_task"), ToolAction::Allow);
+        let empty: AgentConfig = serde_norway::from_str("policy: []\n").unwrap();
+        assert_eq!(empty.action_for("read_file"), ToolAction::Ask);
+    }
+
+    #[test]
+    fn an_unknown_tool_or_action_is_refused_with_the_choices() {
+        let err =
+            serde_norway::from_str::<AgentConfig>("policy:\n  - {tool: rm_rf, action: allow}\n")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("rm_rf") && err.contains("write_file"), "{err}");
+        assert!(
+            serde_norway::from_str::<AgentConfig>("policy:\n  - {tool: '*', action: maybe}\n")
+                .is_err()
+        );
+        assert!(serde_norway::from_str::<AgentConfig>("max_turns: 0\n").is_err());
+    }
+}
