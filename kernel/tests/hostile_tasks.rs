@@ -12,7 +12,7 @@ use aether_kernel::config::{Action, PermissionRule, RateRule, TopicPrefix};
 use aether_shared::Envelope;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use support::{Client, WAIT, payload, start};
+use support::{Client, WAIT, payload, refusals, start};
 use tokio_tungstenite::tungstenite::Message;
 
 /// A program that writes `chunks` × 64 KiB of `x` to stdout and exits 0.
@@ -391,6 +391,8 @@ async fn forged_answers_addressed_to_a_run_agent_are_ignored() {
         events.iter().all(|e| e["state"] != "succeeded"),
         "{events:?}"
     );
+    // Each forgery was dropped before it reached the agent, and counted.
+    assert_eq!(refusals(&mut forger, "forged_answer").await, 3);
     // The agent's address is not guessable: run ids carry 128 random bits.
     let random = run_id.rsplit('-').next().unwrap();
     assert!(
@@ -418,6 +420,9 @@ async fn a_nodes_alias_is_judged_as_its_topic_and_nodes_draw_from_the_callers_ra
     .await
     .unwrap_err();
     assert_eq!(error["code"], "permission_denied", "{error}");
+    assert_eq!(error["details"]["node"], "w", "{error}");
+    // Refused once, counted once (it was counted twice: when audited and when answered).
+    assert_eq!(refusals(&mut client, "permission_denied").await, 1);
 
     let config = Config {
         rate_limits: vec![RateRule {

@@ -134,6 +134,20 @@ async fn the_module_reader_reads_only_the_requesters_own_session() {
     assert_eq!(read.from.as_deref(), Some("kernel"));
 }
 
+/// Spawns `/bin/hello.wasm` from `session` and returns the `vm.error` that ends it.
+async fn spawn_error(client: &mut Client, session: &str) -> serde_json::Value {
+    client
+        .request(
+            "vm.spawn",
+            json!({"module": {"path": "/bin/hello.wasm", "session": session}}),
+        )
+        .await;
+    assert_eq!(client.recv().await.topic.as_str(), "vm.spawn:ack");
+    let err = client.recv().await;
+    assert_eq!(err.topic.as_str(), "vm.error");
+    payload(&err)
+}
+
 #[tokio::test]
 async fn a_session_id_belongs_to_one_client_until_it_disconnects() {
     let kernel = start(Config::default()).await;
@@ -187,7 +201,8 @@ async fn a_request_to_a_gone_session_is_session_not_found() {
 }
 
 /// Another principal's session answers exactly as an absent one does (`session_not_found`), so
-/// addresses cannot be probed; the attempt is in the audit log.
+/// addresses cannot be probed, whether a client addresses it or names it in a spawn for the
+/// kernel to read (one router, one rule); the attempt is in the audit log.
 #[tokio::test]
 async fn another_principal_cannot_address_a_session() {
     let config = Config {
@@ -223,6 +238,20 @@ async fn another_principal_cannot_address_a_session() {
             .unwrap()
             .replace("s-admin-tab", "X"),
         "the two answers differ only by the address"
+    );
+    // Named in a spawn, for the module reader: the same answer.
+    let theirs = spawn_error(&mut local, "s-admin-tab").await;
+    let absent = spawn_error(&mut local, "s-nobody-at-all").await;
+    assert_eq!(theirs["code"], "session_not_found", "{theirs}");
+    assert_eq!(
+        theirs["error"]
+            .as_str()
+            .unwrap()
+            .replace("s-admin-tab", "X"),
+        absent["error"]
+            .as_str()
+            .unwrap()
+            .replace("s-nobody-at-all", "X"),
     );
 }
 

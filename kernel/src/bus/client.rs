@@ -1,15 +1,17 @@
 //! One connected client as the bus sees it: an id, a bounded outbound queue, its subscription
 //! patterns and a kick switch that ends its connection.
 //!
-//! The queue holds serialized frames and is bounded twice: in frames (`outbound_queue_len`) and
-//! in bytes (`max_queue_bytes`). Each queued frame carries a [`Charge`] of its bytes, given back
-//! when the frame is written or dropped, so a client that is cut off frees its whole queue. The
-//! handle never waits: a full queue is reported to the bus, which disconnects the client.
+//! A connection's queue holds serialized frames and is bounded twice: in frames
+//! (`outbound_queue_len`) and in bytes (`max_queue_bytes`). Each queued frame carries a [`Charge`]
+//! of its bytes, given back when the frame is written or dropped, so a client that is cut off frees
+//! its whole queue. A kernel-made client (a task run's agent) has a queue of envelopes instead:
+//! what the kernel sends it is handed over as values, never serialized and parsed back. The handle
+//! never waits: a full queue is reported to the bus, which disconnects the client.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use aether_shared::{Pattern, Topic};
+use aether_shared::{Envelope, Pattern, Topic};
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -82,6 +84,18 @@ impl Drop for Charge {
     }
 }
 
+/// Where what is delivered to a client waits for it.
+enum Outbox {
+    /// A connection's frames, bounded in frames and in bytes.
+    Frames {
+        tx: mpsc::Sender<Queued>,
+        meter: Arc<QueueMeter>,
+        max_queue_bytes: usize,
+    },
+    /// A kernel-made client's envelopes, bounded in envelopes.
+    Envelopes(mpsc::Sender<Envelope>),
+}
+
 /// The bus's view of one client.
 pub struct ClientHandle {
     id: String,
@@ -89,9 +103,7 @@ pub struct ClientHandle {
     /// The client this one acts for: a task run's agent acts for the client that started the
     /// run (its VFS session is the one a `{path}` module is read from).
     acting_for: Option<String>,
-    tx: mpsc::Sender<Queued>,
-    meter: Arc<QueueMeter>,
-    max_queue_bytes: usize,
+    outbox: Outbox,
     subscriptions: RwLock<Vec<Pattern>>,
     kicked: CancellationToken,
     kick_reason: RwLock<Option<&'static str>>,
@@ -106,47 +118,71 @@ impl ClientHandle {
         queue_len: usize,
     ) -> (ClientHandle, mpsc::Receiver<Queued>) {
         let (tx, rx) = mpsc::channel(queue_len.max(1));
-        let handle = ClientHandle {
-            id,
-            principal,
-            acting_for: None,
+        let outbox = Outbox::Frames {
             tx,
             meter: Arc::default(),
             max_queue_bytes: usize::MAX,
-            subscriptions: RwLock::new(Vec::new()),
-            kicked: CancellationToken::new(),
-            kick_reason: RwLock::new(None),
         };
-        (handle, rx)
+        (ClientHandle::with_outbox(id, principal, outbox), rx)
     }
 
-    /// A kernel-made client that sends requests on behalf of `caller` (with its principal).
+    /// A kernel-made client that sends requests on behalf of `caller` (with its principal) and
+    /// receives envelopes as values, at most `queue_len` waiting. Only the kernel may address it
+    /// (see `bus::route`).
     pub fn agent(
         id: String,
         principal: Principal,
         caller: String,
         queue_len: usize,
-    ) -> (ClientHandle, mpsc::Receiver<Queued>) {
-        let (mut handle, rx) = ClientHandle::new(id, principal, queue_len);
+    ) -> (ClientHandle, mpsc::Receiver<Envelope>) {
+        let (tx, rx) = mpsc::channel(queue_len.max(1));
+        let mut handle = ClientHandle::with_outbox(id, principal, Outbox::Envelopes(tx));
         handle.acting_for = Some(caller);
         (handle, rx)
     }
 
-    /// Caps the bytes waiting in the queue: a frame that would pass `max` is refused as
-    /// [`Delivery::QueueFull`] (one frame is always accepted into an empty queue).
+    fn with_outbox(id: String, principal: Principal, outbox: Outbox) -> ClientHandle {
+        ClientHandle {
+            id,
+            principal,
+            acting_for: None,
+            outbox,
+            subscriptions: RwLock::new(Vec::new()),
+            kicked: CancellationToken::new(),
+            kick_reason: RwLock::new(None),
+        }
+    }
+
+    /// Caps the bytes waiting in a connection's queue: a frame that would pass `max` is refused
+    /// as [`Delivery::QueueFull`] (one frame is always accepted into an empty queue).
     pub fn with_max_queue_bytes(mut self, max: usize) -> ClientHandle {
-        self.max_queue_bytes = max;
+        if let Outbox::Frames {
+            max_queue_bytes, ..
+        } = &mut self.outbox
+        {
+            *max_queue_bytes = max;
+        }
         self
     }
 
     /// Counts this client's queued bytes in the bus-wide `total` too (done once, on attach).
     pub(super) fn meter_into(&self, total: &Arc<AtomicU64>) {
-        let _ = self.meter.total.set(Arc::clone(total));
+        if let Outbox::Frames { meter, .. } = &self.outbox {
+            let _ = meter.total.set(Arc::clone(total));
+        }
     }
 
-    /// Bytes waiting in the queue now.
+    /// Bytes waiting in the queue now (none for a kernel-made client: its envelopes are values).
     pub fn queued_bytes(&self) -> usize {
-        self.meter.bytes.load(Ordering::Relaxed)
+        match &self.outbox {
+            Outbox::Frames { meter, .. } => meter.bytes.load(Ordering::Relaxed),
+            Outbox::Envelopes(_) => 0,
+        }
+    }
+
+    /// True for a client the kernel made (a task run's agent): it hears only from the kernel.
+    pub fn is_kernel_made(&self) -> bool {
+        matches!(self.outbox, Outbox::Envelopes(_))
     }
 
     /// The client id (the `from` of everything it sends).
@@ -164,26 +200,34 @@ impl ClientHandle {
         self.principal
     }
 
-    /// Queues a frame without waiting.
-    pub fn try_deliver(&self, frame: Utf8Bytes) -> Delivery {
-        let queued = self.queued_bytes();
-        if queued > 0 && queued.saturating_add(frame.len()) > self.max_queue_bytes {
-            return if self.tx.is_closed() {
-                Delivery::Closed
-            } else {
-                Delivery::QueueFull
-            };
-        }
-        let charge = Charge::new(&self.meter, frame.len());
-        let queued = Queued {
-            text: frame,
-            _charge: charge,
+    /// Queues an envelope without waiting: as a value to a kernel-made client, else as its frame
+    /// (`frame` serializes it; the bus serializes once however many clients get it).
+    pub fn try_deliver(&self, env: &Envelope, frame: impl FnOnce() -> Utf8Bytes) -> Delivery {
+        let sent = match &self.outbox {
+            Outbox::Envelopes(tx) => tx.try_send(env.clone()).map_err(refused),
+            Outbox::Frames {
+                tx,
+                meter,
+                max_queue_bytes,
+            } => {
+                let frame = frame();
+                let queued = self.queued_bytes();
+                if queued > 0 && queued.saturating_add(frame.len()) > *max_queue_bytes {
+                    return if tx.is_closed() {
+                        Delivery::Closed
+                    } else {
+                        Delivery::QueueFull
+                    };
+                }
+                let charge = Charge::new(meter, frame.len());
+                let queued = Queued {
+                    text: frame,
+                    _charge: charge,
+                };
+                tx.try_send(queued).map_err(refused)
+            }
         };
-        match self.tx.try_send(queued) {
-            Ok(()) => Delivery::Queued,
-            Err(mpsc::error::TrySendError::Full(_)) => Delivery::QueueFull,
-            Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Closed,
-        }
+        sent.map_or_else(|delivery| delivery, |()| Delivery::Queued)
     }
 
     /// True when one of the client's patterns matches `topic`.
@@ -238,5 +282,13 @@ impl ClientHandle {
     /// Why the client was kicked, if it was.
     pub fn kick_reason(&self) -> Option<&'static str> {
         *self.kick_reason.read().expect("kick lock")
+    }
+}
+
+/// What a refused `try_send` means for the client.
+fn refused<T>(e: mpsc::error::TrySendError<T>) -> Delivery {
+    match e {
+        mpsc::error::TrySendError::Full(_) => Delivery::QueueFull,
+        mpsc::error::TrySendError::Closed(_) => Delivery::Closed,
     }
 }

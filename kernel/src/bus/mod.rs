@@ -1,13 +1,15 @@
-//! The in-process bus: routes envelopes to clients by address or by subscription pattern, and
-//! gives kernel services request/reply helpers.
+//! The in-process bus: the clients and the sessions they serve, the [`route`]r that delivers
+//! envelopes by address or subscription pattern (every sender's door, [`Bus::submit`], is
+//! there), and the request/reply helpers of kernel services.
 //!
 //! Delivery never blocks: each client has a bounded outbound queue, and a client whose queue is
-//! full is disconnected (see [`client::ClientHandle`]) rather than allowed to slow the bus. An
-//! envelope is serialized once and the same bytes are queued to every recipient. The bus never
-//! parses client input and never checks guardrails: the hub does both before calling it.
+//! full is disconnected (see [`client::ClientHandle`]) rather than allowed to slow the bus. The
+//! bus never parses client input (the hub does, at the edge); it asks the guardrails at its door
+//! and leaves them to decide.
 
 pub mod client;
 mod pending;
+pub mod route;
 mod stats;
 
 use std::collections::HashMap;
@@ -15,14 +17,12 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use aether_shared::{BusRequest, Envelope, ErrorPayload, KERNEL_ADDRESS};
-use axum::extract::ws::Utf8Bytes;
 
 pub use client::{ClientHandle, Delivery, Queued};
 use pending::Pending;
 pub use pending::{Answered, RequestError};
+pub use route::{Refused, RouteError, Routed, stamp};
 pub use stats::BusStats;
-
-use crate::clock::now_rfc3339;
 
 /// A cheaply clonable handle to the bus.
 #[derive(Clone)]
@@ -37,15 +37,6 @@ struct BusInner {
     pending: Pending,
     stats: BusStats,
     started: Instant,
-}
-
-/// Why an addressed envelope was not delivered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RouteError {
-    #[error(
-        "no client or session `{0}` is connected; check the address, or reconnect the tab that owns it"
-    )]
-    NoSuchAddress(String),
 }
 
 /// Why a session could not be registered.
@@ -123,15 +114,6 @@ impl Bus {
             .contains_key(client_id)
     }
 
-    /// Routes an envelope: to its addressee when `to` is set, else to every subscriber whose
-    /// pattern matches. Returns the number of clients it was queued to.
-    pub fn route(&self, env: &Envelope) -> Result<usize, RouteError> {
-        match env.to.as_deref() {
-            Some(to) => self.deliver_to(to, env).map(|()| 1),
-            None => Ok(self.fan_out(env)),
-        }
-    }
-
     /// The client behind an address: a client id, or a session id and the client serving it.
     pub fn resolve(&self, address: &str) -> Option<Arc<ClientHandle>> {
         if let Some(client) = self.inner.clients.read().expect("bus lock").get(address) {
@@ -143,15 +125,6 @@ impl Bus {
             .expect("bus lock")
             .get(address)
             .cloned()
-    }
-
-    /// Queues an envelope to the client behind `address`.
-    pub fn deliver_to(&self, address: &str, env: &Envelope) -> Result<(), RouteError> {
-        let client = self
-            .resolve(address)
-            .ok_or_else(|| RouteError::NoSuchAddress(address.to_owned()))?;
-        self.send(&client, Utf8Bytes::from(env.to_json()));
-        Ok(())
     }
 
     /// Makes `client` the server of `session_id`. Registering again is fine; taking another
@@ -213,37 +186,6 @@ impl Bus {
         self.inner.pending.fail_for(&gone);
     }
 
-    /// Queues an envelope to every client with a matching subscription; returns how many.
-    pub fn fan_out(&self, env: &Envelope) -> usize {
-        let mut frame: Option<Utf8Bytes> = None;
-        let mut recipients = Vec::new();
-        {
-            let clients = self.inner.clients.read().expect("bus lock");
-            for client in clients.values() {
-                if client.is_subscribed(&env.topic) {
-                    recipients.push(Arc::clone(client));
-                }
-            }
-        }
-        for client in &recipients {
-            let frame = frame.get_or_insert_with(|| Utf8Bytes::from(env.to_json()));
-            self.send(client, frame.clone());
-        }
-        recipients.len()
-    }
-
-    /// Queues an already serialized frame to a client, disconnecting it when it cannot keep up.
-    pub fn send(&self, client: &Arc<ClientHandle>, frame: Utf8Bytes) {
-        match client.try_deliver(frame) {
-            Delivery::Queued => self.inner.stats.count_out(),
-            Delivery::Closed => {}
-            Delivery::QueueFull => self.cut_off_slow(
-                client,
-                "outbound queue full: the client is not reading fast enough",
-            ),
-        }
-    }
-
     /// Disconnects a client that does not take its frames (a full queue, a write that timed
     /// out): counted in `kernel.stats`, detached so nothing more is queued to it, and kicked so
     /// its connection closes (1008) and its queue is freed.
@@ -255,13 +197,6 @@ impl Bus {
             client_id = client.id(),
             "disconnected a slow client: {reason}"
         );
-    }
-
-    /// Sends a kernel-originated envelope (stamped `from: kernel` and the current time).
-    pub fn publish_from_kernel(&self, mut env: Envelope) -> Result<usize, RouteError> {
-        env.from = Some(KERNEL_ADDRESS.to_owned());
-        env.time = now_rfc3339();
-        self.route(&env)
     }
 
     /// Answers a request with its typed reply (addressed to the requester, same `_request_id`).
@@ -304,9 +239,8 @@ impl Bus {
         };
         let (request_id, waiter) = self.inner.pending.register(to, peer.id());
         let mut env = Envelope::request(req, &request_id).to(to);
-        env.from = Some(KERNEL_ADDRESS.to_owned());
-        env.time = now_rfc3339();
-        self.send(&peer, Utf8Bytes::from(env.to_json()));
+        stamp(&mut env, KERNEL_ADDRESS);
+        self.deliver(&peer, &env);
         let answer = tokio::time::timeout(timeout, waiter).await;
         self.inner.pending.forget(&request_id);
         let answer = match answer {

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
+use aether_shared::ErrorCode;
+
 use crate::bus::BusStats;
 
 /// Audit lines one client may log per window.
@@ -17,7 +19,8 @@ pub const LINES_PER_WINDOW: u32 = 20;
 /// The throttle's window.
 const WINDOW: Duration = Duration::from_secs(1);
 
-/// Why something was refused; the counter name in `kernel.stats`.
+/// Why something was refused; the counter name in `kernel.stats` (a refusal with a wire code is
+/// counted under that code's name, so an audited refusal and its answer share one counter).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
     Host,
@@ -36,11 +39,11 @@ impl Reason {
         match self {
             Reason::Host => "host_denied",
             Reason::Origin => "origin_denied",
-            Reason::Unauthorized => "unauthorized",
+            Reason::Unauthorized => ErrorCode::Unauthorized.as_str(),
             Reason::ConnectionLimit => "connection_limit",
-            Reason::PermissionDenied => "permission_denied",
-            Reason::RateLimited => "rate_limited",
-            Reason::PayloadTooLarge => "payload_too_large",
+            Reason::PermissionDenied => ErrorCode::PermissionDenied.as_str(),
+            Reason::RateLimited => ErrorCode::RateLimited.as_str(),
+            Reason::PayloadTooLarge => ErrorCode::PayloadTooLarge.as_str(),
             Reason::ForgedAnswer => "forged_answer",
         }
     }

@@ -1,4 +1,4 @@
-//! Guardrails (SPEC §6), checked in the hub before anything reaches the bus:
+//! Guardrails (SPEC §6), checked before anything is routed:
 //!
 //! 1. who: [`identity`] (tokens) and [`origin`] (Host and Origin headers) at the WebSocket
 //!    upgrade, and the per-principal connection cap ([`connections`]);
@@ -6,9 +6,11 @@
 //! 3. [`rate`]: token buckets per (principal, topic);
 //! 4. resource caps live where they are enforced (frame size in the hub, queues in the bus).
 //!
-//! Steps 2 and 3 are one call, [`Guards::admit`] ([`admission`]), made by the hub for what a
-//! client sends and by the task engine for what a run sends on its caller's behalf. An alias
-//! (`wasm.run`) is judged as the topic it stands for (`vm.spawn`).
+//! The catalog check (is the topic in the contract?) and steps 2 and 3 are one call,
+//! [`Guards::admit`] ([`admission`]), made for every sender at the bus's door
+//! ([`Bus::submit`](crate::bus::Bus::submit)): the hub for what a client sends, the task engine
+//! for what a run sends on its caller's behalf. An alias (`wasm.run`) is judged as the topic it
+//! stands for (`vm.spawn`).
 //!
 //! Every refusal goes through [`audit`]: one structured `tracing` event (throttled per client)
 //! and one counter (exact).

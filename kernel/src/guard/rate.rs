@@ -2,8 +2,8 @@
 //!
 //! Buckets belong to the principal, not to a connection ([`RateLimits`]): reconnecting does not
 //! refill them, and everything a principal's clients send counts, including what a task run
-//! sends on its caller's behalf. Buckets are made only for topics of the catalog (the hub checks
-//! that first), so their number is bounded by principals × rules × topics however many clients
+//! sends on its caller's behalf. Buckets are made only for topics of the catalog (admission
+//! checks that first), so their number is bounded by principals × rules × topics however many clients
 //! come and go; `kernel.stats` reports it.
 
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};

@@ -1,210 +1,118 @@
-//! Ingress: one text frame from a client, parsed, stamped and routed.
+//! Ingress: one text frame from a client, parsed and handed to the bus's door.
 //!
-//! Order of checks: frame size, envelope syntax and topic grammar, then identity is stamped
-//! (`from` overwritten, `time` re-stamped), then the topic must be in the contract's catalog,
-//! then [`Guards::admit`](crate::guard::Guards::admit): permissions and rate limits (admin
-//! bypasses both).
-//! Addressed envelopes go to their addressee (answers to the kernel's own requests resolve them);
-//! un-addressed requests go to their namespace's service, everything else fans out to subscribers.
-//! Every refusal is answered on an error topic and the connection stays open.
+//! Order of checks: frame size, then envelope syntax and topic grammar (the edge: here a frame
+//! becomes an [`Envelope`]), then [`Bus::submit`](crate::bus::Bus::submit) — the door every
+//! sender goes through — stamps identity (`from` overwritten, `time` re-stamped), admits the
+//! envelope ([`Guards::admit`](crate::guard::Guards::admit): catalog, permissions, rate limits;
+//! admin bypasses the last two) and routes it under the access rules of `bus::route`. What comes
+//! back as an un-addressed request goes to its namespace's service. Every refusal is answered on
+//! an error topic and the connection stays open.
 
-use aether_shared::catalog::{TopicKind, classify};
 use aether_shared::{Envelope, ErrorCode, ErrorPayload, KERNEL_ADDRESS, Namespace};
-use axum::extract::ws::Utf8Bytes;
 
 use super::Peer;
 use crate::app::Kernel;
-use crate::bus::Answered;
-use crate::clock::now_rfc3339;
+use crate::bus::{Refused, Routed, stamp};
 use crate::guard::audit::{self, Reason};
+
+/// Why a frame was refused before it became an envelope; answered on `kernel.error`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error(
+        "The message is {bytes} bytes; the kernel accepts at most {max}. Send smaller messages."
+    )]
+    TooLarge { bytes: usize, max: usize },
+    /// Not an envelope of the contract (the parser's sentence).
+    #[error("{0}")]
+    NotAnEnvelope(String),
+    #[error(
+        "Binary frames are not part of the protocol; send envelopes as JSON text (base64 for bytes)."
+    )]
+    Binary,
+}
+
+impl FrameError {
+    /// The SPEC §4 code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            FrameError::TooLarge { .. } => ErrorCode::PayloadTooLarge,
+            FrameError::NotAnEnvelope(_) | FrameError::Binary => ErrorCode::BadRequest,
+        }
+    }
+
+    /// The wire error; a cap names itself in `limit` and `value`.
+    pub fn to_payload(&self) -> ErrorPayload {
+        let error = ErrorPayload::new(self.code(), self.to_string());
+        match self {
+            FrameError::TooLarge { max, .. } => error
+                .with_detail("limit", "max_frame_bytes")
+                .with_detail("value", *max as u64),
+            _ => error,
+        }
+    }
+}
 
 /// Handles one text frame from `peer`: the edge of the kernel.
 pub fn handle_text(kernel: &Kernel, peer: &mut Peer, text: &str) {
     let bus = &kernel.bus;
-    let client = std::sync::Arc::clone(&peer.handle);
+    let client = &peer.handle;
     bus.stats().count_in();
     let max = kernel.config.limits.max_frame_bytes.get();
     if text.len() > max {
-        let error = ErrorPayload::new(
-            ErrorCode::PayloadTooLarge,
-            format!(
-                "The message is {} bytes; the kernel accepts at most {max}. Send smaller messages.",
-                text.len()
-            ),
-        )
-        .with_request_id(request_id_hint(text))
-        .with_detail("limit", "max_frame_bytes")
-        .with_detail("value", max as u64);
+        let error = FrameError::TooLarge {
+            bytes: text.len(),
+            max,
+        };
         audit::refused(
             bus.stats(),
             Reason::PayloadTooLarge,
             Some(client.id()),
             peer.principal.as_str(),
             None,
-            &error.error,
+            &error.to_string(),
         );
-        refuse(kernel, peer, error);
+        refuse(kernel, peer, &error, request_id_hint(text));
         return;
     }
-    let mut env = match Envelope::from_json(text) {
+    let env = match Envelope::from_json(text) {
         Ok(env) => env,
         Err(e) => {
-            let error = ErrorPayload::new(ErrorCode::BadRequest, e.to_string())
-                .with_request_id(request_id_hint(text));
-            bus.stats().count_refusal(error.code.as_str());
-            refuse(kernel, peer, error);
+            let error = FrameError::NotAnEnvelope(e.to_string());
+            bus.stats().count_refusal(error.code().as_str());
+            refuse(kernel, peer, &error, request_id_hint(text));
             return;
         }
     };
-    env.from = Some(client.id().to_owned());
-    env.time = now_rfc3339();
     let _span = tracing::debug_span!("envelope", topic = %env.topic, request_id = env.request_id())
         .entered();
-
-    // The catalog first: an unknown topic is refused before it can make a rate bucket.
-    let Some(kind) = classify(&env.topic) else {
-        let error = ErrorPayload::new(
-            ErrorCode::UnknownTopic,
-            format!(
-                "`{}` is not a topic of the Aether contract; see SPEC §5 for the topics of `{}`.",
-                env.topic,
-                env.topic.namespace()
-            ),
-        );
-        bus.emit_error(&env, error);
-        return;
-    };
-
-    if let Err(refusal) = kernel.guards.admit(peer.principal, &env.topic) {
-        refuse_envelope(kernel, peer, &env, refusal.reason, refusal.error);
-        return;
-    }
-
-    if let Some(to) = env.to.clone() {
-        route_addressed(kernel, peer, &to, kind, env);
-        return;
-    }
-
-    // Requests go to their service only: fanning them out would show one client's requests
-    // (file contents, prompts) to every `*` subscriber. Replies, streams and errors fan out.
-    match kind {
-        TopicKind::Request(_) => kernel.services.dispatch(&client, env),
-        TopicKind::Reply | TopicKind::Event | TopicKind::Error => {
-            bus.fan_out(&env);
+    match bus.submit(&kernel.guards, client, env) {
+        Ok(Routed::Service(env)) => kernel.services.dispatch(client, env),
+        Ok(Routed::Delivered(_) | Routed::Handled) => {}
+        // Recorded by the door; answered here, to the client that sent it.
+        Err(refused) => {
+            let Refused { env, refusal } = *refused;
+            bus.answer_error(&env, refusal.into());
         }
     }
-}
-
-/// Delivers an envelope addressed to `to`.
-///
-/// An answer to the kernel settles the kernel's request only when it comes from the client that
-/// request was sent to; anyone else's is dropped and audited. Any other address must belong to
-/// the sender's principal (admin may address anyone): an address of another principal is
-/// treated exactly like one that does not exist, so probing tells nothing.
-fn route_addressed(kernel: &Kernel, peer: &Peer, to: &str, kind: TopicKind, env: Envelope) {
-    let bus = &kernel.bus;
-    let client = &peer.handle;
-    if to == KERNEL_ADDRESS {
-        let topic = env.topic.clone();
-        match bus.resolve_pending(env, client.id()) {
-            Answered::Settled => {}
-            Answered::NoRequest => {
-                tracing::debug!("an answer to the kernel arrived after its request ended");
-            }
-            Answered::WrongPeer => audit::refused(
-                bus.stats(),
-                Reason::ForgedAnswer,
-                Some(client.id()),
-                peer.principal.as_str(),
-                Some(topic.as_str()),
-                "an answer to a kernel request sent to another client; dropped",
-            ),
-        }
-        return;
-    }
-    let is_request = matches!(kind, TopicKind::Request(_));
-    let owner = bus.resolve(to).filter(|owner| {
-        let mine = peer.principal.is_admin() || owner.principal() == peer.principal;
-        if !mine {
-            audit::log(
-                Reason::PermissionDenied,
-                Some(client.id()),
-                peer.principal.as_str(),
-                Some(env.topic.as_str()),
-                &format!(
-                    "addressed `{to}`, which belongs to another principal; answered as absent"
-                ),
-            );
-        }
-        mine
-    });
-    match owner {
-        None if is_request => bus.emit_error(
-            &env,
-            ErrorPayload::new(
-                ErrorCode::SessionNotFound,
-                format!("No client or session `{to}` is connected; reopen the tab that owns it, or check the address."),
-            ),
-        ),
-        None => tracing::debug!(to, "dropped an envelope for an absent address"),
-        // A VFS session is private to the tab that registered it: relayed `vfs:*` requests
-        // come only from that tab itself (kernel services relay in-process, not through
-        // here). Stricter than, and so within, SPEC §3's same-principal rule.
-        Some(owner)
-            if is_request
-                && env.topic.namespace() == Namespace::Vfs
-                && owner.id() != client.id() =>
-        {
-            let error = ErrorPayload::new(
-                ErrorCode::PermissionDenied,
-                format!("`{to}` is another tab's file session; only that tab (and the kernel acting for it) may use it. Read your own tab's files, or have that tab share them."),
-            );
-            refuse_envelope(kernel, peer, &env, Reason::PermissionDenied, error);
-        }
-        Some(owner) => bus.send(&owner, Utf8Bytes::from(env.to_json())),
-    }
-}
-
-/// Answers a refused envelope on its error topic and records the refusal in the audit trail.
-fn refuse_envelope(
-    kernel: &Kernel,
-    peer: &Peer,
-    env: &Envelope,
-    reason: Reason,
-    error: ErrorPayload,
-) {
-    audit::refused(
-        kernel.bus.stats(),
-        reason,
-        Some(peer.id()),
-        peer.principal.as_str(),
-        Some(env.topic.as_str()),
-        &error.error,
-    );
-    kernel.bus.answer_error(env, error);
 }
 
 /// Refuses a binary frame: the bus speaks JSON text.
 pub(super) fn refuse_binary(kernel: &Kernel, peer: &Peer) {
-    let error = ErrorPayload::new(
-        ErrorCode::BadRequest,
-        "Binary frames are not part of the protocol; send envelopes as JSON text (base64 for bytes).",
-    );
-    kernel.bus.stats().count_refusal(error.code.as_str());
-    refuse(kernel, peer, error);
+    let error = FrameError::Binary;
+    kernel.bus.stats().count_refusal(error.code().as_str());
+    refuse(kernel, peer, &error, None);
 }
 
-/// Sends an error on `kernel.error` for a frame that is not (yet) an envelope.
-fn refuse(kernel: &Kernel, peer: &Peer, error: ErrorPayload) {
-    tracing::debug!(code = %error.code, "refused a frame: {}", error.error);
-    let client = &peer.handle;
-    let env = Envelope::new(Namespace::Kernel.error_topic())
+/// Sends an error on `kernel.error` for a frame that is not (yet) an envelope, correlated with
+/// the request id the frame seemed to carry.
+fn refuse(kernel: &Kernel, peer: &Peer, error: &FrameError, request_id: Option<String>) {
+    tracing::debug!(code = %error.code(), "refused a frame: {error}");
+    let error = error.to_payload().with_request_id(request_id);
+    let mut env = Envelope::new(Namespace::Kernel.error_topic())
         .with_payload(&error)
-        .to(client.id());
-    let mut env = env;
-    env.from = Some(KERNEL_ADDRESS.to_owned());
-    env.time = now_rfc3339();
-    kernel.bus.send(client, Utf8Bytes::from(env.to_json()));
+        .to(peer.id());
+    stamp(&mut env, KERNEL_ADDRESS);
+    kernel.bus.deliver(&peer.handle, &env);
 }
 
 /// Best effort: the `_request_id` of a frame that failed to parse as an envelope, so the

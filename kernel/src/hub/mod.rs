@@ -1,7 +1,7 @@
 //! The hub: the `/ws` endpoint. Each WebSocket connection becomes one client of the bus with a
 //! kernel-chosen id. Who may connect is decided here, before the upgrade (Host, Origin, token,
-//! connection cap); everything a client then sends is parsed and checked in [`ingress`] (the
-//! edge) before it reaches the bus or a service.
+//! connection cap); everything a client then sends is parsed in [`ingress`] (the edge) and
+//! handed to the bus's door, where the guardrails admit it before it is routed.
 
 mod client_id;
 mod connection;

@@ -1,27 +1,28 @@
-//! The `kernel.*` service: `kernel.ping` and `kernel.stats`.
+//! The `kernel.*` service: `kernel.ping` (uptime) and `kernel.stats` (the bus's counters). Both
+//! only read; neither can fail once its payload decodes.
 
-use aether_shared::kernel::{Ping, Pong, Stats, StatsReport};
-use aether_shared::{BusRequest as _, Envelope};
+use std::convert::Infallible;
 
-use super::{decode, unknown};
+use aether_shared::Envelope;
+use aether_shared::kernel::{PING, Ping, Pong, STATS, Stats, StatsReport};
+
+use super::request::{serve, unknown};
 use crate::bus::Bus;
 
+/// Handles a `kernel.*` request; `rate_buckets` is the guardrails' live bucket count.
 pub(super) fn handle(bus: &Bus, rate_buckets: u64, env: Envelope) {
     match env.topic.as_str() {
-        Ping::TOPIC => {
-            if decode::<Ping>(bus, &env).is_some() {
-                let pong = Pong {
-                    uptime_ms: bus.uptime().as_millis() as u64,
-                };
-                bus.reply::<Ping>(&env, &pong);
-            }
-        }
-        Stats::TOPIC => {
-            if decode::<Stats>(bus, &env).is_some() {
-                bus.reply::<Stats>(&env, &report(bus, rate_buckets));
-            }
-        }
+        PING => serve(bus, env, |Ping {}, _| Ok::<_, Infallible>(pong(bus))),
+        STATS => serve(bus, env, |Stats {}, _| {
+            Ok::<_, Infallible>(report(bus, rate_buckets))
+        }),
         _ => unknown(bus, &env),
+    }
+}
+
+fn pong(bus: &Bus) -> Pong {
+    Pong {
+        uptime_ms: bus.uptime().as_millis() as u64,
     }
 }
 

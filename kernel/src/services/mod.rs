@@ -1,11 +1,15 @@
 //! Kernel services: the handlers behind request topics, one module per namespace.
 //!
-//! The hub hands every un-addressed request to [`Services::dispatch`] after the guardrails; a
-//! service decodes the typed payload (a bad payload is `bad_request`) and answers through the bus
-//! helpers. Services never read sockets and never block the runtime.
+//! The hub hands every un-addressed request to [`Services::dispatch`] after the guardrails, which
+//! names the handler of each namespace; each handler matches its namespace's topic constants
+//! (`vm::SPAWN`, declared once in `shared`) to one method. A method takes the typed request and
+//! returns its reply or its error type, and [`request::serve`] answers with either. Services never
+//! read sockets and never block the runtime.
 
+mod agent;
 pub mod ai;
 mod kernel;
+mod request;
 mod sessions;
 mod subscriptions;
 mod task;
@@ -15,7 +19,7 @@ use std::sync::{Arc, OnceLock};
 
 use tokio_util::sync::CancellationToken;
 
-use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace, compute};
+use aether_shared::{Envelope, Namespace, agent as agent_topics, compute};
 
 use crate::bus::{Bus, ClientHandle};
 use crate::config::Config;
@@ -34,8 +38,10 @@ pub struct Services {
     task: task::TaskService,
     /// The AI provider client (cheap: no connection until the first request).
     ai: ai::AiService,
+    /// The agent (`ai.agent.*`): runs that call tools as their caller, through the guardrails.
+    agent: agent::AgentService,
     /// The compute session each client registered (the v86 backend of its own tab).
-    compute_sessions: Arc<vm::bridge::ComputeSessions>,
+    compute_sessions: Arc<sessions::ComputeSessions>,
 }
 
 impl Services {
@@ -48,20 +54,34 @@ impl Services {
         guards: Arc<Guards>,
         shutdown: CancellationToken,
     ) -> Arc<Services> {
-        Arc::new_cyclic(|me| Services {
-            task: task::TaskService::new(
+        Arc::new_cyclic(|me| {
+            let ai = ai::AiService::new(bus.clone(), &config.ai);
+            let compute_sessions: Arc<sessions::ComputeSessions> = Arc::default();
+            let agent = agent::AgentService::new(
                 bus.clone(),
                 me.clone(),
                 Arc::clone(&guards),
+                Arc::clone(&compute_sessions),
+                ai.provider(),
                 &config,
-                shutdown,
-            ),
-            ai: ai::AiService::new(bus.clone(), &config.ai),
-            bus,
-            config,
-            guards,
-            vm: OnceLock::new(),
-            compute_sessions: Arc::default(),
+                shutdown.clone(),
+            );
+            Services {
+                task: task::TaskService::new(
+                    bus.clone(),
+                    me.clone(),
+                    Arc::clone(&guards),
+                    &config,
+                    shutdown,
+                ),
+                ai,
+                agent,
+                bus,
+                config,
+                guards,
+                vm: OnceLock::new(),
+                compute_sessions,
+            }
         })
     }
 
@@ -88,9 +108,11 @@ impl Services {
             .as_ref()
     }
 
-    /// Releases what a disconnected client held (its running programs and AI requests stop).
+    /// Releases what a disconnected client held (its running programs, AI requests and agent
+    /// runs stop).
     pub fn client_gone(&self, client_id: &str) {
         self.ai.client_gone(client_id);
+        self.agent.client_gone(client_id);
         self.task.client_gone(client_id);
         self.compute_sessions.remove(client_id);
         if let Some(Some(vm)) = self.vm.get() {
@@ -111,80 +133,38 @@ impl Services {
                 self.config.limits.max_subscriptions.get(),
                 env,
             ),
-            Namespace::Compute
-                if matches!(
-                    env.topic.as_str(),
-                    compute::Output::TOPIC | compute::Exit::TOPIC
-                ) =>
-            {
-                self.machine_report(client, env)
-            }
-            Namespace::Vfs | Namespace::Compute => sessions::handle(
-                &self.bus,
-                &self.compute_sessions,
-                self.config.limits.max_sessions_per_client.get(),
-                client,
-                env,
-            ),
+            Namespace::Vfs => self.sessions(client, env),
+            Namespace::Compute => match env.topic.as_str() {
+                // Reports of a tab hosting an x86 machine (dropped while the runner is down).
+                compute::OUTPUT | compute::EXIT => {
+                    if let Some(vm) = self.vm() {
+                        vm.bridge().report(client, env)
+                    }
+                }
+                _ => self.sessions(client, env),
+            },
             Namespace::Vm | Namespace::Wasm => match self.vm() {
                 Some(vm) => vm.handle(client, env),
-                None => self.bus.emit_error(
-                    &env,
-                    ErrorPayload::new(
-                        ErrorCode::BackendUnavailable,
-                        "The WASM runner failed to start (see the kernel log); restart the kernel.",
-                    ),
-                ),
+                None => request::refuse(&self.bus, &env, &vm::VmError::Unavailable),
             },
             Namespace::Task => self.task.handle(client, env),
-            Namespace::Ai => self.ai.handle(client, env),
+            Namespace::Ai => match env.topic.as_str() {
+                agent_topics::START
+                | agent_topics::APPROVE
+                | agent_topics::CANCEL
+                | agent_topics::UNDO
+                | agent_topics::LIST
+                | agent_topics::STATUS => self.agent.handle(client, env),
+                _ => self.ai.handle(client, env),
+            },
         }
     }
 }
 
 impl Services {
-    /// `compute:output` / `compute:exit` from a tab hosting an x86 machine.
-    fn machine_report(&self, client: &Arc<ClientHandle>, env: Envelope) {
-        let Some(vm) = self.vm() else {
-            return;
-        };
-        if env.topic.as_str() == compute::Output::TOPIC {
-            if let Some(out) = decode::<compute::Output>(&self.bus, &env) {
-                vm.bridge().output(client, &env, out);
-            }
-        } else if let Some(exit) = decode::<compute::Exit>(&self.bus, &env) {
-            vm.bridge().exit(client, &env, exit);
-        }
+    /// `vfs:register` / `compute:register`, and the refusal of what a tab serves.
+    fn sessions(&self, client: &Arc<ClientHandle>, env: Envelope) {
+        let max_sessions = self.config.limits.max_sessions_per_client.get();
+        sessions::handle(&self.bus, &self.compute_sessions, max_sessions, client, env)
     }
-}
-
-/// Decodes a typed request, answering `bad_request` when the payload does not match.
-pub(crate) fn decode<R: BusRequest>(bus: &Bus, env: &Envelope) -> Option<R> {
-    match env.decode::<R>() {
-        Ok(req) => Some(req),
-        Err(e) => {
-            bus.emit_error(
-                env,
-                ErrorPayload::new(
-                    ErrorCode::BadRequest,
-                    format!("{e}; fix the payload and resend."),
-                ),
-            );
-            None
-        }
-    }
-}
-
-/// Answers a topic of a served namespace that has no handler.
-pub(crate) fn unknown(bus: &Bus, env: &Envelope) {
-    bus.emit_error(
-        env,
-        ErrorPayload::new(
-            ErrorCode::UnknownTopic,
-            format!(
-                "No handler for `{}`; see SPEC §5 for the topics of this namespace.",
-                env.topic
-            ),
-        ),
-    );
 }

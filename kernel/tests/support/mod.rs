@@ -231,3 +231,15 @@ pub fn base64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// The refusal counter of `reason` in `kernel.stats`, asked by `client` (which reads, and drops,
+/// everything queued to it before the answer).
+pub async fn refusals(client: &mut Client, reason: &str) -> u64 {
+    let id = client.request("kernel.stats", json!({})).await;
+    loop {
+        let env = client.recv().await;
+        if env.request_id() == Some(id.as_str()) && env.topic.as_str() == "kernel.stats:resp" {
+            return payload(&env)["refusals"][reason].as_u64().unwrap_or(0);
+        }
+    }
+}

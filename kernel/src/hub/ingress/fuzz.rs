@@ -62,11 +62,7 @@ fn drain(rx: &mut mpsc::Receiver<crate::bus::Queued>) -> Vec<Envelope> {
 
 fn request_topic() -> impl Strategy<Value = String> {
     prop_oneof![
-        proptest::sample::select(
-            requests()
-                .map(|(t, _)| t.to_string())
-                .collect::<Vec<_>>()
-        ),
+        proptest::sample::select(requests().map(|(t, _)| t.to_string()).collect::<Vec<_>>()),
         "(kernel|vm|task|ai|bus)\\.[a-z]{1,8}",
         "(vfs|compute):[a-z]{1,8}",
     ]

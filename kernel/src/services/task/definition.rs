@@ -2,24 +2,56 @@
 //! [`Define`]. JSON is anything that starts with `{`; everything else is read as YAML. Only the
 //! text is checked here; the graph is checked by `task.define`.
 
-use aether_shared::task::Define;
+use aether_shared::task::{Define, ParsePosition};
+
+/// Why a text does not read as a definition: a sentence, and where when the parser knows (the
+/// `bad_request` answering `task.parse` carries the position in its details: see
+/// [`super::error::TaskError`]).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct Unreadable {
+    pub message: String,
+    pub at: Option<ParsePosition>,
+}
 
 /// Reads a definition, or says why it does not parse (with the line the parser names).
-pub fn parse(text: &str) -> Result<Define, String> {
+pub fn parse(text: &str) -> Result<Define, Unreadable> {
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
-        return Err("The definition is empty; write one or load a .yaml/.json file.".into());
+        return Err(Unreadable {
+            message: "The definition is empty; write one or load a .yaml/.json file.".into(),
+            at: None,
+        });
     }
     if trimmed.starts_with('{') {
-        serde_json::from_str(trimmed).map_err(|e| format!("The JSON does not read as a task: {e}"))
+        // The whole text, leading blank lines included, so that positions count from its start.
+        serde_json::from_str(text).map_err(|e| Unreadable {
+            message: format!("The JSON does not read as a task: {e}"),
+            at: position(e.line(), e.column().max(1)),
+        })
     } else {
-        serde_norway::from_str(text).map_err(|e| format!("The YAML does not read as a task: {e}"))
+        serde_norway::from_str(text).map_err(|e| Unreadable {
+            message: format!("The YAML does not read as a task: {e}"),
+            at: e.location().and_then(|l| position(l.line(), l.column())),
+        })
     }
+}
+
+/// A parser's 1-based line and column (line 0: the parser names no place).
+fn position(line: usize, column: usize) -> Option<ParsePosition> {
+    Some(ParsePosition {
+        line: u32::try_from(line).ok().filter(|l| *l >= 1)?,
+        column: u32::try_from(column).ok().filter(|c| *c >= 1)?,
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use aether_shared::ErrorCode;
+
+    use super::super::error::TaskError;
     use super::*;
+    use crate::services::request::ServiceError as _;
 
     const YAML: &str = r#"# a comment
 name: welcome-pipeline
@@ -61,12 +93,47 @@ nodes:
 
     #[test]
     fn bad_text_is_explained() {
-        assert!(parse("  ").unwrap_err().contains("empty"));
+        let empty = parse("  ").unwrap_err();
+        assert!(empty.message.contains("empty") && empty.at.is_none());
         let bad = parse("name: x\nnodes:\n  - id: a\n    topic: not a topic\n").unwrap_err();
-        assert!(bad.contains("YAML") && bad.contains("line"), "{bad}");
+        assert!(
+            bad.message.contains("YAML") && bad.message.contains("line"),
+            "{bad}"
+        );
         let unknown =
             parse("name: x\nnodes:\n  - id: a\n    topic: kernel.ping\n    afterr: [b]\n");
         assert!(unknown.is_err(), "unknown fields are refused");
-        assert!(parse("{\"name\": 1}").unwrap_err().contains("JSON"));
+        assert!(parse("{\"name\": 1}").unwrap_err().message.contains("JSON"));
+    }
+
+    #[test]
+    fn a_parse_error_names_its_line_and_column() {
+        let at = |text: &str| parse(text).unwrap_err().at;
+        let bad_value =
+            "name: x\nnodes:\n  - id: a\n    topic: kernel.ping\n    timeout_ms: soon\n";
+        assert_eq!(
+            at(bad_value),
+            Some(ParsePosition {
+                line: 5,
+                column: 17
+            })
+        );
+        let unknown = "name: x\nnodes:\n  - id: a\n    topic: kernel.ping\n    afterr: [b]\n";
+        assert_eq!(at(unknown), Some(ParsePosition { line: 5, column: 5 }));
+        let tab = "name: x\nnodes:\n\t- id: a\n";
+        assert_eq!(at(tab), Some(ParsePosition { line: 3, column: 1 }));
+        // JSON positions count the blank lines before the `{`.
+        let json = "\n\n{\"name\": \"x\",\n \"nodes\": 7}";
+        assert_eq!(at(json).map(|p| p.line), Some(4));
+        assert_eq!(at("  "), None);
+        let error = TaskError::from(parse(bad_value).unwrap_err()).to_payload();
+        assert_eq!(error.code, ErrorCode::BadRequest);
+        assert_eq!(
+            ParsePosition::of(&error),
+            Some(ParsePosition {
+                line: 5,
+                column: 17
+            })
+        );
     }
 }

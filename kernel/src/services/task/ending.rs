@@ -2,9 +2,10 @@
 //! result (cut further to fit one frame), or one `task.error` carrying the failed node's own
 //! details plus `node` and `run_id`. Never sends anything else.
 
-use aether_shared::task::{Done, RunState};
+use aether_shared::task::{self, Done, RunState};
 use aether_shared::{Envelope, ErrorPayload, Namespace, Payload, Topic};
 
+use super::error::node_failed;
 use super::fit;
 use super::store::StoredTask;
 use crate::bus::Bus;
@@ -43,16 +44,13 @@ pub fn announce(
                 results,
             };
             fit::done(&mut done, fit::frame_room(max_frame_bytes, None));
-            Envelope::new(Topic::from_static("task.done")).with_payload(&done)
+            Envelope::new(Topic::from_static(task::DONE)).with_payload(&done)
         }
         Ending::Settled {
             failed: Some((node, error)),
         } => {
             // The node's own details (`limit`, `exit_code`, …) are kept.
-            let mut failed =
-                ErrorPayload::new(error.code, format!("Node `{node}` failed: {}", error.error));
-            failed.details.clone_from(&error.details);
-            let failed = failed
+            let failed = node_failed(node, error)
                 .with_detail("node", node.as_str())
                 .with_detail("run_id", run_id);
             Envelope::new(Namespace::Task.error_topic()).with_payload(&failed)

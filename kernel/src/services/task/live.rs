@@ -4,9 +4,11 @@
 
 use std::sync::Mutex;
 
+use aether_shared::ErrorPayload;
 use aether_shared::task::RunRecord;
-use aether_shared::{ErrorCode, ErrorPayload};
 use tokio_util::sync::CancellationToken;
+
+use super::error::TaskError;
 
 use crate::guard::Principal;
 
@@ -20,7 +22,7 @@ pub struct Live {
     pub record: Mutex<RunRecord>,
     pub cancel: CancellationToken,
     /// Why the run was cancelled, when not by `task.cancel`.
-    cancel_reason: Mutex<Option<ErrorPayload>>,
+    cancel_reason: Mutex<Option<TaskError>>,
 }
 
 impl Live {
@@ -41,7 +43,7 @@ impl Live {
     }
 
     /// Cancels the run, ending it with `error` (instead of the plain `task.cancel` one).
-    pub fn cancel_because(&self, error: ErrorPayload) {
+    pub fn cancel_because(&self, error: TaskError) {
         *self.cancel_reason.lock().expect("cancel reason lock") = Some(error);
         self.cancel.cancel();
     }
@@ -52,6 +54,7 @@ impl Live {
             .lock()
             .expect("cancel reason lock")
             .clone()
-            .unwrap_or_else(|| ErrorPayload::new(ErrorCode::Cancelled, "The run was cancelled."))
+            .unwrap_or(TaskError::Cancelled)
+            .into()
     }
 }

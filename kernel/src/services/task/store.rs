@@ -10,12 +10,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use aether_shared::task::{NodeRecord, NodeState, RunRecord, RunState, TaskSummary};
-use aether_shared::{ErrorCode, ErrorPayload};
+use aether_shared::task::{Node, NodeRecord, NodeState, RunRecord, RunState, TaskSummary};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-use aether_shared::task::Node;
+use super::error::TaskError;
+use crate::services::request::ServiceError as _;
 
 const TASKS: TableDefinition<&str, &str> = TableDefinition::new("tasks");
 const RUNS: TableDefinition<&str, &str> = TableDefinition::new("runs");
@@ -268,12 +268,9 @@ pub fn interrupt(record: &mut RunRecord) {
         }
     }
     record.error = Some(
-        ErrorPayload::new(
-            ErrorCode::Cancelled,
-            "The kernel stopped while this run was in flight; run the task again.",
-        )
-        .with_detail("run_id", record.run_id.as_str())
-        .with_detail("interrupted", true),
+        TaskError::StoppedInFlight
+            .to_payload()
+            .with_detail("run_id", record.run_id.as_str()),
     );
 }
 

@@ -2,22 +2,23 @@
 //! (through the [`cache`](super::cache)), run on a blocking thread ([`program`](super::program))
 //! while a watchdog task flushes the output every [`WATCH_INTERVAL`] and records a passed wall or
 //! idle deadline as the program's stop (which ends the run at once, see [`super::watch`]), then
-//! answer `vm.exit` or `vm.error`. It never answers twice and always frees the program's slot.
+//! answer `vm.exit` or `vm.error` ([`VmError`], with `details.pid`). It never answers twice and
+//! always frees the program's slot.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use aether_shared::vm::{EXIT, Exit, ExitStats, ModuleSource, Spawn, SpawnLimits};
-use aether_shared::{Envelope, ErrorCode, ErrorPayload, Topic};
+use aether_shared::{Envelope, Topic};
 use tracing::Instrument;
 
 use super::cache::ModuleCache;
+use super::error::VmError;
 use super::output::{GuestOutput, Sink};
 use super::program::{self, Ending, Run};
 use super::registry::{Program, Registry};
 use super::source;
 use super::stdin::StdinReader;
-use super::watch::Stop;
 use crate::bus::{Bus, ClientHandle};
 use crate::config::ComputeLimits;
 
@@ -55,7 +56,7 @@ pub struct Job {
     pub cache: Arc<ModuleCache>,
     pub programs: Arc<Registry>,
     pub client: Arc<ClientHandle>,
-    pub env: Envelope,
+    /// The spawn (its `module` taken out into [`Job::module`]).
     pub spawn: Spawn,
     pub module: ModuleSource,
     pub program: Arc<Program>,
@@ -64,40 +65,33 @@ pub struct Job {
 }
 
 impl Job {
-    pub async fn run(self) {
+    /// Runs the program; every message it sends answers `env`, the spawn.
+    pub async fn run(self, env: Envelope) {
         let pid = self.program.pid;
         // Instrumented, not entered: a span entered across an `.await` leaks into other tasks.
         let span = tracing::debug_span!("program", pid, client_id = self.client.id());
-        let result = self.execute().instrument(span).await;
+        let result = self.execute(&env).instrument(span).await;
         self.programs.remove(pid);
         if let Err(error) = result {
-            self.bus
-                .emit_error(&self.env, error.with_detail("pid", pid));
+            self.bus.emit_error(&env, error.of_program(pid));
         }
     }
 
-    async fn execute(&self) -> Result<(), ErrorPayload> {
+    async fn execute(&self, env: &Envelope) -> Result<(), VmError> {
         let pid = self.program.pid;
         let wasm = source::fetch(&self.bus, &self.client, self.module.clone()).await?;
         let cache = Arc::clone(&self.cache);
         let (compiled, _source) = tokio::task::spawn_blocking(move || cache.get(&wasm))
             .await
-            .map_err(|e| {
-                ErrorPayload::new(ErrorCode::Internal, format!("The compiler crashed: {e}"))
-            })?
-            .map_err(|e| {
-                ErrorPayload::new(
-                    ErrorCode::BadRequest,
-                    format!("The module does not compile: {e:#}"),
-                )
-            })?;
+            .map_err(|e| VmError::CompilerCrashed(e.to_string()))?
+            .map_err(|e| VmError::DoesNotCompile(format!("{e:#}")))?;
 
         let watch = Arc::clone(&self.program.watch);
         watch.touch();
         let limits = self.limits;
         let sink = Sink::new(
             self.bus.clone(),
-            self.env.clone(),
+            env.clone(),
             pid,
             limits.max_output_bytes,
             Arc::clone(&watch),
@@ -138,12 +132,7 @@ impl Job {
         let _ = watchdog.await;
         stdout.flush_all();
         stderr.flush_all();
-        let (ending, usage) = outcome.map_err(|e| {
-            ErrorPayload::new(
-                ErrorCode::Internal,
-                format!("The program's thread crashed: {e}"),
-            )
-        })?;
+        let (ending, usage) = outcome.map_err(|e| VmError::ThreadCrashed(e.to_string()))?;
         // A program that ended normally after being stopped (its stdin was closed under it)
         // still reports the stop.
         let ending = match (ending, watch.reason()) {
@@ -162,11 +151,15 @@ impl Job {
                 trap.flush_all();
                 134
             }
-            Ending::OutOfFuel => return Err(exceeded("max_fuel", limits.max_fuel, "CPU (fuel)")),
-            Ending::Stopped(reason) => return Err(stopped(pid, reason)),
-            Ending::Unrunnable(message) => {
-                return Err(ErrorPayload::new(ErrorCode::BadRequest, message));
+            Ending::OutOfFuel => {
+                return Err(VmError::Exhausted {
+                    what: "CPU (fuel)",
+                    limit: "max_fuel",
+                    value: limits.max_fuel,
+                });
             }
+            Ending::Stopped(reason) => return Err(VmError::stopped(pid, reason)),
+            Ending::Unrunnable(message) => return Err(VmError::Unrunnable(message)),
         };
         let exit = Exit {
             pid,
@@ -180,7 +173,7 @@ impl Job {
         };
         let _ = self
             .bus
-            .publish_from_kernel(self.env.reply(Topic::from_static(EXIT), &exit));
+            .publish_from_kernel(env.reply(Topic::from_static(EXIT), &exit));
         Ok(())
     }
 
@@ -226,35 +219,5 @@ async fn watchdog(
                 program.watch.check_time(limits.wall_timeout_ms, limits.idle_timeout_ms);
             }
         }
-    }
-}
-
-fn exceeded(limit: &str, value: u64, what: &str) -> ErrorPayload {
-    ErrorPayload::new(
-        ErrorCode::ResourceExceeded,
-        format!("The program used all the {what} it was allowed ({limit} = {value}); raise the limit or make it do less."),
-    )
-    .with_detail("limit", limit)
-    .with_detail("value", value)
-}
-
-fn stopped(pid: u64, reason: Stop) -> ErrorPayload {
-    match reason {
-        Stop::Killed => ErrorPayload::new(ErrorCode::Cancelled, format!("Program {pid} was killed.")),
-        Stop::Abandoned => ErrorPayload::new(ErrorCode::Cancelled, format!("Program {pid} was stopped: its requester left.")),
-        Stop::WallTimeout { limit_ms } => ErrorPayload::new(
-            ErrorCode::Timeout,
-            format!("Program {pid} ran longer than {limit_ms} ms and was stopped; raise wall_timeout_ms or make it faster."),
-        )
-        .with_detail("limit", "wall_timeout_ms")
-        .with_detail("value", limit_ms),
-        Stop::IdleTimeout { limit_ms } => ErrorPayload::new(
-            ErrorCode::Timeout,
-            format!("Program {pid} wrote nothing and read nothing for {limit_ms} ms and was stopped; send it input or raise idle_timeout_ms."),
-        )
-        .with_detail("limit", "idle_timeout_ms")
-        .with_detail("value", limit_ms),
-        Stop::Memory { limit_bytes } => exceeded("max_memory_bytes", limit_bytes, "memory"),
-        Stop::Output { limit_bytes } => exceeded("max_output_bytes", limit_bytes, "output"),
     }
 }

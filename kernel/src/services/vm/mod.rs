@@ -1,71 +1,61 @@
-//! The `vm.*` service (and legacy `wasm.run`): WASI programs on wasmtime.
+//! The `vm.*` service (and legacy `wasm.run`): programs on wasmtime, or x86 machines in a tab.
 //!
-//! `vm.spawn` is checked (payload, backend, concurrency caps, stdin bound) and acknowledged with a
-//! pid at once; a [`job`] then fetches and compiles the module (through the [`cache`]) and runs it
-//! on a blocking thread ([`program`]) while a watchdog flushes its output and enforces its
-//! clocks. Every program ends with exactly one `vm.exit` or `vm.error` to its requester. A
-//! program is visible to, and can be fed or killed by, its requester only. Every stop (kill, timeouts,
-//! the requester leaving, a cap) ends the program within a watchdog interval plus an epoch tick
-//! whatever the guest is doing, and frees its slot. `wasm.run` is handled exactly as `vm.spawn`
-//! (only its acknowledgement topic differs).
-//!
-//! `vm.spawn {backend: v86}` goes to the [`bridge`] instead: an x86 machine in the requester's tab.
+//! This file is the handler: each `vm.*` topic goes to the WASM [`runner`] or, for
+//! `vm.spawn {backend: v86}` and the pids of x86 machines, to the [`bridge`]; every refusal is a
+//! [`VmError`]. `vm.spawn` is checked (payload, backend, concurrency caps, stdin bound) and
+//! acknowledged with a pid at once; a [`job`] then fetches and compiles the module (through the
+//! [`cache`]) and runs it on a blocking thread ([`program`]) while a watchdog flushes its output
+//! and enforces its clocks. Every program ends with exactly one `vm.exit` or `vm.error` to its
+//! requester. A program is visible to, and can be fed or killed by, its requester only. Every stop
+//! (kill, timeouts, the requester leaving, a cap) ends the program within a watchdog interval
+//! plus an epoch tick whatever the guest is doing, and frees its slot. `wasm.run` is handled
+//! exactly as `vm.spawn`, and answered on `vm.spawn:ack` too.
 
-pub mod bridge;
+mod bridge;
 mod cache;
 mod engine;
+mod error;
 mod job;
 mod output;
 mod program;
 mod registry;
+mod runner;
 mod source;
 mod stdin;
 mod watch;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
+use aether_shared::Envelope;
 use aether_shared::vm::{
-    Accepted, Backend, Kill, ListPrograms, ProgramInfo, Programs, Spawn, Spawned, Stdin, WasmRun,
+    self, Accepted, Backend, Kill, ListPrograms, Programs, Spawn, Spawned, Stdin, WasmRun,
 };
-use aether_shared::{BusRequest as _, Envelope, ErrorCode, ErrorPayload};
-use wasmtime::{Engine, Linker};
 
-use self::bridge::{Bridge, ComputeSessions};
-use self::cache::{CacheCaps, ModuleCache};
-use self::job::{Job, RunLimits};
-use self::program::GuestState;
-use self::registry::{CapHit, Registry};
-use self::stdin::{StdinPipe, StdinRefusal};
-use self::watch::Stop;
-use super::decode;
+use self::bridge::Bridge;
+pub use self::error::VmError;
+use self::runner::{Runner, max_pending_stdin_bytes};
+use super::request::{Answer, serve, unknown};
+use super::sessions::ComputeSessions;
 use crate::bus::{Bus, ClientHandle};
-use crate::config::{ComputeLimits, Config};
+use crate::config::Config;
 
-/// The runner.
+/// The `vm.*` service: the WASM runner and the bridge to the tabs' x86 machines.
 pub struct VmService {
     bus: Bus,
-    limits: ComputeLimits,
-    cache: Arc<ModuleCache>,
-    programs: Arc<Registry>,
+    runner: Runner,
     bridge: Bridge,
-    _ticker: engine::TickerGuard,
 }
 
 impl VmService {
-    /// Builds the engine, the linker (WASI preview 1 only) and the module cache.
+    /// Builds the runner (engine, linker, module cache) and the bridge.
     pub fn new(
         bus: Bus,
         config: &Config,
         compute_sessions: Arc<ComputeSessions>,
     ) -> wasmtime::Result<VmService> {
-        let (engine, ticker) = engine::build(&config.compute)?;
-        let linker = wasi_linker(&engine)?;
-        let cache_dir = config.data_dir().map(|d| d.join("modules"));
-        let caps = CacheCaps {
-            memory_bytes: config.compute.module_cache_memory_bytes.get(),
-            disk_bytes: config.compute.module_cache_disk_bytes.get(),
-        };
         Ok(VmService {
+            runner: Runner::new(bus.clone(), config)?,
             bridge: Bridge::new(
                 bus.clone(),
                 config.compute.v86.clone(),
@@ -73,79 +63,30 @@ impl VmService {
                 compute_sessions,
             ),
             bus,
-            limits: config.compute.clone(),
-            cache: Arc::new(ModuleCache::new(engine, linker, cache_dir, caps)),
-            programs: Arc::new(Registry::default()),
-            _ticker: ticker,
         })
     }
 
     /// Handles a `vm.*` or `wasm.run` request from `client`.
     pub fn handle(&self, client: &Arc<ClientHandle>, env: Envelope) {
+        let bus = &self.bus;
         match env.topic.as_str() {
-            Spawn::TOPIC => {
-                if let Some(spawn) = decode::<Spawn>(&self.bus, &env) {
-                    self.spawn(client, env, spawn, false);
-                }
-            }
-            WasmRun::TOPIC => {
-                if let Some(WasmRun(spawn)) = decode::<WasmRun>(&self.bus, &env) {
-                    self.spawn(client, env, spawn, true);
-                }
-            }
-            Stdin::TOPIC => {
-                if let Some(req) = decode::<Stdin>(&self.bus, &env) {
-                    if self.bridge.owns(req.pid, client.id()) {
-                        self.bridge.stdin(env, req);
-                    } else {
-                        self.stdin(client, env, req);
-                    }
-                }
-            }
-            Kill::TOPIC => {
-                if let Some(req) = decode::<Kill>(&self.bus, &env) {
-                    if self.bridge.owns(req.pid, client.id()) {
-                        self.bridge.kill(env, req);
-                        return;
-                    }
-                    match self.programs.get(req.pid, client.id()) {
-                        Some(program) => {
-                            program.watch.stop(Stop::Killed);
-                            program.stdin.end();
-                            self.bus.reply::<Kill>(&env, &Accepted {});
-                        }
-                        None => self.no_such_program(&env, req.pid),
-                    }
-                }
-            }
-            ListPrograms::TOPIC => {
-                if decode::<ListPrograms>(&self.bus, &env).is_some() {
-                    let mut programs: Vec<ProgramInfo> = self
-                        .programs
-                        .of(client.id())
-                        .iter()
-                        .map(|p| ProgramInfo {
-                            pid: p.pid,
-                            module: p.label.clone(),
-                            running_ms: p.started.elapsed().as_millis() as u64,
-                        })
-                        .chain(self.bridge.list(client.id()))
-                        .collect();
-                    programs.sort_by_key(|p| p.pid);
-                    self.bus.reply::<ListPrograms>(&env, &Programs { programs });
-                }
-            }
-            _ => super::unknown(&self.bus, &env),
+            vm::SPAWN => serve(bus, env, |spawn, env| self.spawn(client, spawn, env)),
+            vm::WASM_RUN => serve(bus, env, |WasmRun(spawn), env| {
+                self.spawn(client, spawn, env)
+            }),
+            vm::STDIN => serve(bus, env, |req, _| self.stdin(client, req)),
+            vm::KILL => serve(bus, env, |req, _| self.kill(client, req)),
+            vm::LIST => serve(bus, env, |ListPrograms {}, _| {
+                Ok::<_, Infallible>(self.list(client))
+            }),
+            _ => unknown(bus, &env),
         }
     }
 
-    /// Stops the programs of a client that left.
+    /// Stops the programs and machines of a client that left.
     pub fn client_gone(&self, client_id: &str) {
         self.bridge.client_gone(client_id);
-        for program in self.programs.of(client_id) {
-            program.watch.stop(Stop::Abandoned);
-            program.stdin.end();
-        }
+        self.runner.client_gone(client_id);
     }
 
     /// The bridge to the tabs' x86 machines (`compute:output`, `compute:exit` arrive here).
@@ -153,138 +94,45 @@ impl VmService {
         &self.bridge
     }
 
-    fn no_such_program(&self, env: &Envelope, pid: u64) {
-        self.bus.emit_error(
-            env,
-            ErrorPayload::new(
-                ErrorCode::NotFound,
-                format!("You have no running program {pid}; see `vm.list`."),
-            )
-            .with_detail("pid", pid),
-        );
-    }
-
-    fn spawn(&self, client: &Arc<ClientHandle>, env: Envelope, spawn: Spawn, legacy: bool) {
-        if spawn.backend == Backend::V86 {
-            let programs = Arc::clone(&self.programs);
-            self.bridge
-                .spawn(client, env, spawn, move || programs.allot_pid());
-            return;
-        }
-        let Some(module) = spawn.module.clone() else {
-            self.bus.emit_error(
-                &env,
-                ErrorPayload::new(
-                    ErrorCode::BadRequest,
-                    "`module` is missing: give the program as {path}, {base64} or {wat}.",
-                ),
-            );
-            return;
-        };
-        let limits = RunLimits::tightened(&self.limits, spawn.limits.as_ref());
-        let max_stdin = max_pending_stdin_bytes(&self.limits);
-        let (stdin_writer, stdin_reader) = StdinPipe::new(max_stdin);
-        // A stdin given with the spawn is all of it: buffered now, then ended.
-        if let Some(text) = &spawn.stdin
-            && stdin_writer.push(text.as_bytes(), true).is_err()
-        {
-            let message = format!(
-                "The spawn's `stdin` is {} bytes but at most {max_stdin} may wait for a program to read them (max_pending_stdin_bytes); send it in parts with `vm.stdin` as the program reads, or raise the limit.",
-                text.len()
-            );
-            self.bus
-                .emit_error(&env, stdin::over_bound(message, max_stdin));
-            return;
-        }
-        let admitted = self.programs.admit(
-            client.id(),
-            client.acting_for(),
-            source::label(&module),
-            stdin_writer,
-            self.limits.max_concurrent_per_client.get(),
-            self.limits.max_concurrent_total.get(),
-        );
-        let program = match admitted {
-            Ok(p) => p,
-            Err(hit) => {
-                let (limit, value) = match hit {
-                    CapHit::PerClient(n) => ("max_concurrent_per_client", n),
-                    CapHit::Total(n) => ("max_concurrent_total", n),
-                };
-                self.bus.emit_error(
-                    &env,
-                    ErrorPayload::new(
-                        ErrorCode::ResourceExceeded,
-                        format!("Too many programs running ({limit} is {value}); wait for one to end or kill one."),
-                    )
-                    .with_detail("limit", limit)
-                    .with_detail("value", value),
-                );
-                return;
-            }
-        };
-        let spawned = Spawned { pid: program.pid };
-        if legacy {
-            self.bus.reply::<WasmRun>(&env, &spawned);
-        } else {
-            self.bus.reply::<Spawn>(&env, &spawned);
-        }
-        let job = Job {
-            bus: self.bus.clone(),
-            cache: Arc::clone(&self.cache),
-            programs: Arc::clone(&self.programs),
-            client: Arc::clone(client),
-            env,
-            spawn,
-            module,
-            program,
-            stdin_reader: std::sync::Mutex::new(Some(stdin_reader)),
-            limits,
-        };
-        tokio::spawn(job.run());
-    }
-
-    fn stdin(&self, client: &Arc<ClientHandle>, env: Envelope, req: Stdin) {
-        let Some(program) = self.programs.get(req.pid, client.id()) else {
-            self.no_such_program(&env, req.pid);
-            return;
-        };
-        program.watch.touch();
-        // Taken or refused at once: nothing waits on a guest that does not read.
-        match program.stdin.push(req.data.as_bytes(), req.eof) {
-            Ok(()) => self.bus.reply::<Stdin>(&env, &Accepted {}),
-            Err(refusal) => self.refuse_stdin(&env, req.pid, refusal),
+    /// `vm.spawn` (or `wasm.run`): acknowledged with the pid, then the program's stream.
+    fn spawn(
+        &self,
+        client: &Arc<ClientHandle>,
+        spawn: Spawn,
+        env: &Envelope,
+    ) -> Result<Answer<Spawned>, VmError> {
+        match spawn.backend {
+            Backend::Wasm => self.runner.spawn(client, spawn),
+            Backend::V86 => self
+                .bridge
+                .spawn(client, spawn, env, || self.runner.allot_pid()),
         }
     }
 
-    /// Answers a `vm.stdin` that program `pid`'s stdin did not take.
-    fn refuse_stdin(&self, env: &Envelope, pid: u64, refusal: StdinRefusal) {
-        let error = match refusal {
-            StdinRefusal::Ended => ErrorPayload::new(
-                ErrorCode::Conflict,
-                format!(
-                    "Program {pid}'s stdin has already ended; spawn it again to give it more input."
-                ),
-            ),
-            StdinRefusal::Full { pending, max } => stdin::over_bound(
-                format!(
-                    "Program {pid} has not read {pending} bytes of its stdin yet and at most {max} may wait (max_pending_stdin_bytes); send less at a time, or wait until it reads."
-                ),
-                max,
-            ),
-        };
-        self.bus.emit_error(env, error.with_detail("pid", pid));
+    /// `vm.stdin`: keys for an x86 machine of the sender, else input for its WASM program.
+    fn stdin(&self, client: &ClientHandle, req: Stdin) -> Result<Answer<Accepted>, VmError> {
+        match self.bridge.machine(req.pid, client.id()) {
+            Some(machine) => machine.keys.type_in(req),
+            None => self.runner.stdin(client.id(), req).map(Answer::from),
+        }
     }
-}
 
-/// `compute.max_pending_stdin_bytes`, as a size in memory.
-fn max_pending_stdin_bytes(limits: &ComputeLimits) -> usize {
-    usize::try_from(limits.max_pending_stdin_bytes.get()).unwrap_or(usize::MAX)
-}
+    /// `vm.kill`: powers off an x86 machine of the sender, else stops its WASM program.
+    fn kill(&self, client: &ClientHandle, req: Kill) -> Result<Answer<Accepted>, VmError> {
+        match self.bridge.machine(req.pid, client.id()) {
+            Some(machine) => Ok(self.bridge.kill(machine)),
+            None => self.runner.kill(client.id(), req.pid).map(Answer::from),
+        }
+    }
 
-/// WASI preview 1, async: a host call that waits (a sleep, a read) is a future the run can drop.
-fn wasi_linker(engine: &Engine) -> wasmtime::Result<Linker<GuestState>> {
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p1::add_to_linker_async(&mut linker, |state: &mut GuestState| &mut state.wasi)?;
-    Ok(linker)
+    /// `vm.list`: the sender's programs and machines, by pid.
+    fn list(&self, client: &ClientHandle) -> Programs {
+        let mut programs: Vec<_> = self
+            .runner
+            .list(client.id())
+            .chain(self.bridge.list(client.id()))
+            .collect();
+        programs.sort_by_key(|p| p.pid);
+        Programs { programs }
+    }
 }

@@ -1,18 +1,22 @@
 //! Getting a program's bytes: WAT text, base64, or a file read through the VFS relay from the
-//! requester's own session (a session of another tab is `permission_denied`, audited), in chunks
-//! so a module of any size up to [`MAX_MODULE_BYTES`] passes the frame cap.
+//! requester's own session, in chunks so a module of any size up to [`MAX_MODULE_BYTES`] passes
+//! the frame cap. Which session the kernel may read for a requester is the router's rule
+//! ([`Bus::reach`]: a tab's file session only for that tab, or the kernel acting for it); a
+//! session it may not read is `permission_denied` (audited by the router), another principal's
+//! answers as absent. Why a module could not be had is a [`SourceError`].
 
 use std::time::Duration;
 
-use aether_shared::vfs::Encoding;
+use aether_shared::catalog::TopicKind;
 use aether_shared::vfs::chunk::{ChunkError, ChunkedRead};
-use aether_shared::vm::{ModuleSource, Spawn};
-use aether_shared::{BusRequest as _, ErrorCode, ErrorPayload};
+use aether_shared::vfs::{Encoding, Read};
+use aether_shared::vm::ModuleSource;
+use aether_shared::{BusRequest, ErrorCode, ErrorPayload, Topic};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::bus::{Bus, ClientHandle, RequestError};
-use crate::guard::audit::{self, Reason};
+use crate::bus::{Bus, ClientHandle, RequestError, RouteError};
+use crate::services::request::ServiceError;
 
 /// How long one relayed `vfs:read` chunk of a module may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(15);
@@ -20,6 +24,75 @@ const READ_TIMEOUT: Duration = Duration::from_secs(15);
 const CHUNK_BYTES: u64 = 16 * 1024 * 1024;
 /// The largest module read from a tab's files.
 const MAX_MODULE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Why a program's module could not be had.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SourceError {
+    #[error("`module.base64` is not valid base64 ({0}); send the .wasm bytes base64-encoded.")]
+    BadBase64(String),
+    #[error("The module is neither valid WebAssembly nor valid WAT: {0}")]
+    NotAModule(String),
+    #[error("No tab serves session `{0}`; open it and retry.")]
+    NoSuchSession(String),
+    #[error(
+        "Session `{0}` is another tab's; the kernel reads modules only from the requesting tab's own files."
+    )]
+    OthersSession(String),
+    #[error(
+        "This client serves no VFS session to read the module from; register one with `vfs:register` or send the module as `wat` or `base64`."
+    )]
+    NoSession,
+    #[error("The tab sent `{path}` as invalid base64: {why}")]
+    BadChunk { path: String, why: String },
+    #[error("{0}; the runner loads modules of at most {MAX_MODULE_BYTES} bytes.")]
+    TooLarge(String),
+    /// The file changed between two chunks.
+    #[error("{0}")]
+    Changed(String),
+    /// The tab's chunks do not follow each other.
+    #[error("{0}")]
+    OutOfStep(String),
+    /// The tab refused the read: its code, with its sentence.
+    #[error("Reading `{path}`: {}", .refused.error)]
+    Refused { path: String, refused: ErrorPayload },
+    #[error("The tab did not answer the read of `{0}` in time; retry.")]
+    Timeout(String),
+    #[error("Session `{0}` is gone; reopen its tab.")]
+    Gone(String),
+    #[error("The tab answered the read of `{path}` wrongly: {why}")]
+    BadAnswer { path: String, why: String },
+}
+
+impl ServiceError for SourceError {
+    fn code(&self) -> ErrorCode {
+        use SourceError::*;
+        match self {
+            BadBase64(_) | NotAModule(_) | BadChunk { .. } => ErrorCode::BadRequest,
+            NoSuchSession(_) | NoSession | Gone(_) => ErrorCode::SessionNotFound,
+            OthersSession(_) => ErrorCode::PermissionDenied,
+            TooLarge(_) => ErrorCode::ResourceExceeded,
+            Changed(_) => ErrorCode::Conflict,
+            OutOfStep(_) | BadAnswer { .. } => ErrorCode::Internal,
+            Refused { refused, .. } => refused.code,
+            Timeout(_) => ErrorCode::Timeout,
+        }
+    }
+
+    fn details(&self, error: ErrorPayload) -> ErrorPayload {
+        match self {
+            SourceError::TooLarge(_) => error
+                .with_detail("limit", "max_module_bytes")
+                .with_detail("value", MAX_MODULE_BYTES),
+            _ => error,
+        }
+    }
+}
+
+impl From<SourceError> for ErrorPayload {
+    fn from(error: SourceError) -> ErrorPayload {
+        error.to_payload()
+    }
+}
 
 /// A short label of the source for `vm.list`.
 pub fn label(source: &ModuleSource) -> String {
@@ -30,27 +103,45 @@ pub fn label(source: &ModuleSource) -> String {
     }
 }
 
-/// The module's wasm bytes (WAT is compiled to wasm here), or the error to answer with.
+/// The module's wasm bytes (WAT is compiled to wasm here).
 pub async fn fetch(
     bus: &Bus,
     requester: &ClientHandle,
     source: ModuleSource,
-) -> Result<Vec<u8>, ErrorPayload> {
+) -> Result<Vec<u8>, SourceError> {
     let bytes = match source {
         ModuleSource::Wat { wat } => wat.into_bytes(),
-        ModuleSource::Base64 { base64 } => BASE64.decode(base64.trim()).map_err(|e| {
-            ErrorPayload::new(ErrorCode::BadRequest, format!("`module.base64` is not valid base64 ({e}); send the .wasm bytes base64-encoded."))
-        })?,
-        ModuleSource::Path { path, session } => read_from_vfs(bus, requester, &path, session).await?,
+        ModuleSource::Base64 { base64 } => BASE64
+            .decode(base64.trim())
+            .map_err(|e| SourceError::BadBase64(e.to_string()))?,
+        ModuleSource::Path { path, session } => {
+            read_from_vfs(bus, requester, &path, session).await?
+        }
     };
     wat::parse_bytes(&bytes)
         .map(|wasm| wasm.into_owned())
-        .map_err(|e| {
-            ErrorPayload::new(
-                ErrorCode::BadRequest,
-                format!("The module is neither valid WebAssembly nor valid WAT: {e}"),
-            )
-        })
+        .map_err(|e| SourceError::NotAModule(e.to_string()))
+}
+
+/// The session to read `requester`'s module from: the one it names, if the router lets the
+/// kernel read it for the requester, else the requester's own.
+fn session_for(
+    bus: &Bus,
+    requester: &ClientHandle,
+    named: Option<String>,
+) -> Result<String, SourceError> {
+    let Some(session) = named else {
+        return bus.own_session(requester).ok_or(SourceError::NoSession);
+    };
+    let read = Topic::from_static(Read::TOPIC);
+    let kind = TopicKind::Request(Read::REPLY);
+    match bus.reach(requester, &session, &read, kind) {
+        Ok(_) => Ok(session),
+        Err(RouteError::PrivateSession(_)) => Err(SourceError::OthersSession(session)),
+        Err(RouteError::NoSuchAddress(_) | RouteError::KernelOnly(_)) => {
+            Err(SourceError::NoSuchSession(session))
+        }
+    }
 }
 
 async fn read_from_vfs(
@@ -58,37 +149,8 @@ async fn read_from_vfs(
     requester: &ClientHandle,
     path: &str,
     session: Option<String>,
-) -> Result<Vec<u8>, ErrorPayload> {
-    let session = match session {
-        Some(session) => {
-            let owner = bus.resolve(&session).ok_or_else(|| {
-                ErrorPayload::new(ErrorCode::SessionNotFound, format!("No tab serves session `{session}`; open it and retry."))
-            })?;
-            // A VFS session is private to its tab: the kernel reads only for that tab.
-            if owner.id() != requester.acting_for() {
-                let error = ErrorPayload::new(
-                    ErrorCode::PermissionDenied,
-                    format!("Session `{session}` is another tab's; the kernel reads modules only from the requesting tab's own files."),
-                );
-                // Logged here, counted when `Job::run` answers it.
-                audit::log(
-                    Reason::PermissionDenied,
-                    Some(requester.id()),
-                    requester.principal().as_str(),
-                    Some(Spawn::TOPIC),
-                    &error.error,
-                );
-                return Err(error);
-            }
-            session
-        }
-        None => bus.sessions_of(requester.acting_for()).into_iter().next().ok_or_else(|| {
-            ErrorPayload::new(
-                ErrorCode::SessionNotFound,
-                "This client serves no VFS session to read the module from; register one with `vfs:register` or send the module as `wat` or `base64`.",
-            )
-        })?,
-    };
+) -> Result<Vec<u8>, SourceError> {
+    let session = session_for(bus, requester, session)?;
     let mut reading = ChunkedRead::new(path, CHUNK_BYTES, MAX_MODULE_BYTES);
     loop {
         let answer = bus
@@ -97,51 +159,94 @@ async fn read_from_vfs(
             .map_err(|e| relay_error(path, e))?;
         let chunk = match answer.encoding {
             Encoding::Utf8 => answer.content.as_bytes().to_vec(),
-            Encoding::Base64 => BASE64.decode(answer.content.trim()).map_err(|e| {
-                ErrorPayload::new(
-                    ErrorCode::BadRequest,
-                    format!("The tab sent `{path}` as invalid base64: {e}"),
-                )
-            })?,
+            Encoding::Base64 => {
+                BASE64
+                    .decode(answer.content.trim())
+                    .map_err(|e| SourceError::BadChunk {
+                        path: path.to_owned(),
+                        why: e.to_string(),
+                    })?
+            }
         };
         match reading.push(&answer, &chunk) {
             Ok(true) => return Ok(reading.into_bytes()),
             Ok(false) => {}
             Err(e @ ChunkError::TooLarge { .. }) => {
-                return Err(ErrorPayload::new(
-                    ErrorCode::ResourceExceeded,
-                    format!("{e}; the runner loads modules of at most {MAX_MODULE_BYTES} bytes."),
-                )
-                .with_detail("limit", "max_module_bytes")
-                .with_detail("value", MAX_MODULE_BYTES));
+                return Err(SourceError::TooLarge(e.to_string()));
             }
-            Err(e @ ChunkError::Changed { .. }) => {
-                return Err(ErrorPayload::new(ErrorCode::Conflict, e.to_string()));
-            }
+            Err(e @ ChunkError::Changed { .. }) => return Err(SourceError::Changed(e.to_string())),
             Err(e @ ChunkError::OutOfStep { .. }) => {
-                return Err(ErrorPayload::new(ErrorCode::Internal, e.to_string()));
+                return Err(SourceError::OutOfStep(e.to_string()));
             }
         }
     }
 }
 
-/// The error to answer a spawn with when the relayed read failed.
-fn relay_error(path: &str, e: RequestError) -> ErrorPayload {
+/// Why the relayed read of `path` failed.
+fn relay_error(path: &str, e: RequestError) -> SourceError {
+    let path = path.to_owned();
     match e {
-        RequestError::Remote(err) => {
-            ErrorPayload::new(err.code, format!("Reading `{path}`: {}", err.error))
+        RequestError::Remote(refused) => SourceError::Refused { path, refused },
+        RequestError::Timeout(_) => SourceError::Timeout(path),
+        RequestError::Unreachable(session) => SourceError::Gone(session),
+        RequestError::BadAnswer(why) => SourceError::BadAnswer { path, why },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::guard::Principal;
+
+    #[test]
+    fn each_failure_has_its_code_and_a_too_large_module_names_its_limit() {
+        let too_large = SourceError::TooLarge("`/a.wasm` is 9 bytes".into()).to_payload();
+        assert_eq!(too_large.code, ErrorCode::ResourceExceeded);
+        assert_eq!(too_large.details.unwrap()["limit"], "max_module_bytes");
+        let refused = SourceError::Refused {
+            path: "/a".into(),
+            refused: ErrorPayload::new(ErrorCode::NotFound, "No such file."),
         }
-        RequestError::Timeout(_) => ErrorPayload::new(
-            ErrorCode::Timeout,
-            format!("The tab did not answer the read of `{path}` in time; retry."),
-        ),
-        RequestError::Unreachable(s) => ErrorPayload::new(
-            ErrorCode::SessionNotFound,
-            format!("Session `{s}` is gone; reopen its tab."),
-        ),
-        RequestError::BadAnswer(why) => ErrorPayload::new(
-            ErrorCode::Internal,
-            format!("The tab answered the read of `{path}` wrongly: {why}"),
-        ),
+        .to_payload();
+        assert_eq!(refused.code, ErrorCode::NotFound);
+        assert_eq!(refused.error, "Reading `/a`: No such file.");
+        assert_eq!(SourceError::NoSession.code(), ErrorCode::SessionNotFound);
+    }
+
+    #[test]
+    fn the_kernel_reads_a_named_session_only_where_the_router_lets_it() {
+        let bus = Bus::new();
+        let tab = |id: &str, principal| {
+            let (handle, rx) = ClientHandle::new(id.to_owned(), principal, 4);
+            let handle = Arc::new(handle);
+            assert!(bus.attach(Arc::clone(&handle)));
+            (handle, rx)
+        };
+        let (owner, _a) = tab("c-owner", Principal::Local);
+        bus.register_session("s-owner", &owner, 4).unwrap();
+        let (sibling, _b) = tab("c-sibling", Principal::Local);
+        let (stranger, _c) = tab("c-stranger", Principal::TokenHolder);
+        let named = || Some("s-owner".to_owned());
+        assert_eq!(session_for(&bus, &owner, named()).unwrap(), "s-owner");
+        assert_eq!(session_for(&bus, &owner, None).unwrap(), "s-owner");
+        assert_eq!(
+            session_for(&bus, &sibling, named()),
+            Err(SourceError::OthersSession("s-owner".into()))
+        );
+        assert_eq!(
+            session_for(&bus, &sibling, None),
+            Err(SourceError::NoSession)
+        );
+        // Another principal's session reads as absent, like one nobody serves.
+        assert_eq!(
+            session_for(&bus, &stranger, named()),
+            Err(SourceError::NoSuchSession("s-owner".into()))
+        );
+        assert_eq!(
+            session_for(&bus, &stranger, Some("s-none".into())),
+            Err(SourceError::NoSuchSession("s-none".into()))
+        );
     }
 }

@@ -12,16 +12,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use aether_shared::{ErrorCode, ErrorPayload};
 use tokio::io::{AsyncRead, ReadBuf};
-
-/// The `resource_exceeded` answer for stdin refused at `compute.max_pending_stdin_bytes`
-/// (`max`), WASM or x86; `message` says what was refused and what to do instead.
-pub fn over_bound(message: String, max: usize) -> ErrorPayload {
-    ErrorPayload::new(ErrorCode::ResourceExceeded, message)
-        .with_detail("limit", "max_pending_stdin_bytes")
-        .with_detail("value", max)
-}
 
 /// Why bytes were not taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

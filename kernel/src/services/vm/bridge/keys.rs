@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use aether_shared::Envelope;
 use aether_shared::compute;
 use aether_shared::vm::{Accepted, Stdin};
-use aether_shared::{Envelope, ErrorPayload};
 use tokio::sync::mpsc;
 
-use super::super::stdin::over_bound;
 use crate::bus::Bus;
+use crate::services::request::Answer;
+use crate::services::vm::error::VmError;
 
 /// What one waiting `vm.stdin` counts against the bound besides its data.
 pub const REQUEST_BYTES: usize = 256;
@@ -55,9 +56,10 @@ impl Keys {
         }
     }
 
-    /// Queues `req` (answered later by the forwarder), or returns the `resource_exceeded` to
-    /// answer it with when it would pass the bound.
-    pub fn type_in(&self, env: Envelope, req: Stdin) -> Result<(), ErrorPayload> {
+    /// Takes `req`'s bytes under the bound and queues it with its envelope (the forwarder
+    /// answers it once the tab took the keys), or refuses it at once when it would pass the
+    /// bound (`resource_exceeded`).
+    pub fn type_in(&self, req: Stdin) -> Result<Answer<Accepted>, VmError> {
         let cost = cost(&req);
         let max = self.max_pending_bytes;
         let taken = self
@@ -66,16 +68,18 @@ impl Keys {
                 (pending + cost <= max).then_some(pending + cost)
             });
         if let Err(pending) = taken {
-            let message = format!(
-                "Machine {} has not yet taken {pending} bytes of keys and at most {max} may wait (max_pending_stdin_bytes); send less at a time, or wait for the earlier keys' acknowledgements.",
-                req.pid
-            );
-            return Err(over_bound(message, max).with_detail("pid", req.pid));
+            return Err(VmError::KeysFull {
+                pid: req.pid,
+                pending,
+                max,
+            });
         }
-        if self.queue.send((env, req)).is_err() {
-            self.pending.fetch_sub(cost, Ordering::AcqRel);
-        }
-        Ok(())
+        let (queue, pending) = (self.queue.clone(), Arc::clone(&self.pending));
+        Ok(Answer::Later(Box::new(move |env| {
+            if queue.send((env, req)).is_err() {
+                pending.fetch_sub(cost, Ordering::AcqRel);
+            }
+        })))
     }
 }
 
@@ -103,10 +107,10 @@ async fn forward(
         pending.fetch_sub(cost, Ordering::AcqRel);
         match sent {
             Ok(_) => bus.reply::<Stdin>(&env, &Accepted {}),
-            Err(e) => bus.emit_error(
-                &env,
-                super::tab_failed(e, "type into the machine").with_detail("pid", pid),
-            ),
+            Err(e) => {
+                let failed = VmError::tab_failed(e, "type into the machine");
+                bus.emit_error(&env, failed.of_program(pid));
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn cache(engine: &Engine, dir: Option<&Path>, caps: CacheCaps) -> ModuleCache {
-    let linker = super::super::wasi_linker(engine).unwrap();
+    let linker = super::super::runner::wasi_linker(engine).unwrap();
     ModuleCache::new(engine.clone(), linker, dir.map(Path::to_path_buf), caps)
 }
 

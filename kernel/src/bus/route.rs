@@ -1,0 +1,287 @@
+//! The router: where an envelope goes, and who may reach whom.
+//!
+//! Every sender comes through one door, [`Bus::submit`]: the hub for each client frame, the task
+//! engine for each node a run sends (and next the agent and MCP). It stamps `from` and `time`
+//! ([`stamp`], the one place either is written), admits the envelope through the guardrails
+//! ([`Guards::admit`]: catalog, permissions, rate), then routes it: an addressed envelope to its
+//! addressee under the access rules below, an un-addressed request back to the caller for its
+//! namespace's service ([`Routed::Service`]), anything else to the subscribers of its topic.
+//! The kernel's own messages go out through [`Bus::route`] (stamped `from: kernel`).
+//!
+//! The access rules of addressed delivery ([`Bus::reach`]), for client and kernel relays alike:
+//!
+//! 1. The address must belong to the sender's principal (admin may address anyone). Another
+//!    principal's address is answered exactly like one that does not exist, so probing tells
+//!    nothing; the attempt is in the audit log.
+//! 2. A kernel-made client (a task run's agent) hears only from the kernel: anything else
+//!    addressed to it is dropped and counted as `forged_answer`.
+//! 3. A VFS session is private to the tab that registered it: a `vfs:` request reaches it only
+//!    from that tab itself or from the kernel acting for it (`ClientHandle::acting_for`). Stricter
+//!    than, and so within, SPEC §3's same-principal rule, which `compute:` sessions keep.
+//!
+//! An answer addressed to `kernel` settles the kernel's request only when it comes from the
+//! client that request was sent to (see `pending`). Delivery never waits: a client whose queue is
+//! full is cut off. Envelopes for a kernel-made client are handed over as values, never
+//! serialized; for connections an envelope is serialized once however many clients get it.
+
+use std::sync::Arc;
+
+use aether_shared::catalog::TopicKind;
+use aether_shared::{Envelope, ErrorCode, ErrorPayload, KERNEL_ADDRESS, Namespace, Topic};
+use axum::extract::ws::Utf8Bytes;
+
+use super::{Answered, Bus, ClientHandle, Delivery};
+use crate::clock::now_rfc3339;
+use crate::guard::audit::{self, Reason};
+use crate::guard::{Guards, Refusal};
+
+/// Writes who sent an envelope and when: whatever the sender wrote there is overwritten.
+pub fn stamp(env: &mut Envelope, from: &str) {
+    env.from = Some(from.to_owned());
+    env.time = now_rfc3339();
+}
+
+/// What became of an envelope that passed [`Bus::submit`].
+#[derive(Debug)]
+pub enum Routed {
+    /// Queued to its addressee, or to this many subscribers.
+    Delivered(usize),
+    /// An un-addressed request: the caller hands it to the service of its namespace.
+    Service(Envelope),
+    /// Delivered to nobody, and already answered, counted or settled as it should be (an absent
+    /// or refused address, an answer to the kernel's own request).
+    Handled,
+}
+
+/// An envelope the guardrails did not admit (boxed where returned: the rare path). The refusal
+/// is recorded; answering it (or not) is the sender's business.
+#[derive(Debug)]
+pub struct Refused {
+    pub env: Envelope,
+    pub refusal: Refusal,
+}
+
+/// Why an address cannot be reached. The sentence is what a refused requester reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// Nobody has the address, or another principal has it (told apart only in the audit log).
+    #[error(
+        "No client or session `{0}` is connected; reopen the tab that owns it, or check the address."
+    )]
+    NoSuchAddress(String),
+    /// The address is a kernel-made client (a task run's agent), which hears only the kernel.
+    #[error("`{0}` hears only from the kernel.")]
+    KernelOnly(String),
+    /// A `vfs:` request to another tab's file session (or that tab's client id).
+    #[error(
+        "`{0}` is another tab's file session; only that tab (and the kernel acting for it) may use it. Read your own tab's files, or have that tab share them."
+    )]
+    PrivateSession(String),
+}
+
+impl RouteError {
+    /// The SPEC §4 code a refused request is answered with.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            RouteError::NoSuchAddress(_) | RouteError::KernelOnly(_) => ErrorCode::SessionNotFound,
+            RouteError::PrivateSession(_) => ErrorCode::PermissionDenied,
+        }
+    }
+}
+
+impl From<RouteError> for ErrorPayload {
+    fn from(e: RouteError) -> ErrorPayload {
+        ErrorPayload::new(e.code(), e.to_string())
+    }
+}
+
+impl Bus {
+    /// The door for everything a client, or an in-process sender acting as one, sends: stamps
+    /// it, admits it through `guards` (a refusal is recorded, not answered), and routes it.
+    pub fn submit(
+        &self,
+        guards: &Guards,
+        sender: &ClientHandle,
+        mut env: Envelope,
+    ) -> Result<Routed, Box<Refused>> {
+        stamp(&mut env, sender.id());
+        match guards.admit(sender.principal(), &env) {
+            Ok(kind) => Ok(self.route_from(sender, env, kind)),
+            Err(refusal) => {
+                refusal.record(self.stats(), sender.id(), sender.principal());
+                Err(Box::new(Refused { env, refusal }))
+            }
+        }
+    }
+
+    /// Routes an admitted envelope from `sender`. Requests are not fanned out: one client's
+    /// requests (file contents, prompts) are nobody else's business.
+    fn route_from(&self, sender: &ClientHandle, env: Envelope, kind: TopicKind) -> Routed {
+        match env.to.as_deref() {
+            Some(KERNEL_ADDRESS) => {
+                self.settle(sender, env);
+                Routed::Handled
+            }
+            Some(to) => match self.reach(sender, to, &env.topic, kind) {
+                Ok(owner) => {
+                    self.deliver(&owner, &env);
+                    Routed::Delivered(1)
+                }
+                Err(RouteError::KernelOnly(_)) => {
+                    self.stats().count_refusal(Reason::ForgedAnswer.as_str());
+                    Routed::Handled
+                }
+                Err(e) if matches!(kind, TopicKind::Request(_)) => {
+                    self.emit_error(&env, e.into());
+                    Routed::Handled
+                }
+                Err(_) => {
+                    tracing::debug!(to, "dropped an envelope for an absent address");
+                    Routed::Handled
+                }
+            },
+            None if matches!(kind, TopicKind::Request(_)) => Routed::Service(env),
+            None => Routed::Delivered(self.fan_out(&env)),
+        }
+    }
+
+    /// Settles the kernel's request an answer from `sender` is for; a forged one is audited.
+    fn settle(&self, sender: &ClientHandle, env: Envelope) {
+        let topic = env.topic.clone();
+        match self.resolve_pending(env, sender.id()) {
+            Answered::Settled => {}
+            Answered::NoRequest => {
+                tracing::debug!("an answer to the kernel arrived after its request ended");
+            }
+            Answered::WrongPeer => audit::refused(
+                self.stats(),
+                Reason::ForgedAnswer,
+                Some(sender.id()),
+                sender.principal().as_str(),
+                Some(topic.as_str()),
+                "an answer to a kernel request sent to another client; dropped",
+            ),
+        }
+    }
+
+    /// The client `sender` may reach at `to` with an envelope of `topic` (a `kind`), under the
+    /// access rules of the module docs; a refusal is logged in the audit trail (the caller
+    /// counts it when it answers). The kernel relaying for `sender` asks the same question.
+    pub fn reach(
+        &self,
+        sender: &ClientHandle,
+        to: &str,
+        topic: &Topic,
+        kind: TopicKind,
+    ) -> Result<Arc<ClientHandle>, RouteError> {
+        let refused = |reason: Reason, error: RouteError, why: String| {
+            audit::log(
+                reason,
+                Some(sender.id()),
+                sender.principal().as_str(),
+                Some(topic.as_str()),
+                &why,
+            );
+            Err(error)
+        };
+        let Some(owner) = self.resolve(to) else {
+            return Err(RouteError::NoSuchAddress(to.to_owned()));
+        };
+        let principal = sender.principal();
+        if !principal.is_admin() && owner.principal() != principal {
+            return refused(
+                Reason::PermissionDenied,
+                RouteError::NoSuchAddress(to.to_owned()),
+                format!("addressed `{to}`, which belongs to another principal; answered as absent"),
+            );
+        }
+        if owner.is_kernel_made() {
+            return refused(
+                Reason::ForgedAnswer,
+                RouteError::KernelOnly(to.to_owned()),
+                format!(
+                    "An envelope addressed to the run agent `{to}` did not come from the kernel; it was dropped."
+                ),
+            );
+        }
+        let file_request =
+            matches!(kind, TopicKind::Request(_)) && topic.namespace() == Namespace::Vfs;
+        if file_request && owner.id() != sender.acting_for() {
+            let error = RouteError::PrivateSession(to.to_owned());
+            let why = error.to_string();
+            return refused(Reason::PermissionDenied, error, why);
+        }
+        Ok(owner)
+    }
+
+    /// The session the kernel reads `client`'s files from when it names none: the first one
+    /// served by the client it acts for.
+    pub fn own_session(&self, client: &ClientHandle) -> Option<String> {
+        self.sessions_of(client.acting_for()).into_iter().next()
+    }
+
+    /// Routes a kernel-stamped envelope: to its addressee when `to` is set, else to every
+    /// subscriber whose pattern matches. Returns the number of clients it was queued to. No
+    /// access rule applies: the kernel may address anyone.
+    pub fn route(&self, env: &Envelope) -> Result<usize, RouteError> {
+        match env.to.as_deref() {
+            Some(to) => self.deliver_to(to, env).map(|()| 1),
+            None => Ok(self.fan_out(env)),
+        }
+    }
+
+    /// Sends a kernel-originated envelope (stamped `from: kernel` and the current time).
+    pub fn publish_from_kernel(&self, mut env: Envelope) -> Result<usize, RouteError> {
+        stamp(&mut env, KERNEL_ADDRESS);
+        self.route(&env)
+    }
+
+    /// Queues an envelope to the client behind `address`.
+    pub fn deliver_to(&self, address: &str, env: &Envelope) -> Result<(), RouteError> {
+        let client = self
+            .resolve(address)
+            .ok_or_else(|| RouteError::NoSuchAddress(address.to_owned()))?;
+        self.deliver(&client, env);
+        Ok(())
+    }
+
+    /// Queues an envelope to every client with a matching subscription; returns how many.
+    pub fn fan_out(&self, env: &Envelope) -> usize {
+        let recipients: Vec<Arc<ClientHandle>> = {
+            let clients = self.inner.clients.read().expect("bus lock");
+            clients
+                .values()
+                .filter(|client| client.is_subscribed(&env.topic))
+                .cloned()
+                .collect()
+        };
+        let mut frame: Option<Utf8Bytes> = None;
+        for client in &recipients {
+            self.offer(client, env, || {
+                frame
+                    .get_or_insert_with(|| Utf8Bytes::from(env.to_json()))
+                    .clone()
+            });
+        }
+        recipients.len()
+    }
+
+    /// Queues an envelope to one client, disconnecting it when it cannot keep up.
+    pub fn deliver(&self, client: &Arc<ClientHandle>, env: &Envelope) {
+        self.offer(client, env, || Utf8Bytes::from(env.to_json()));
+    }
+
+    fn offer(&self, client: &ClientHandle, env: &Envelope, frame: impl FnOnce() -> Utf8Bytes) {
+        match client.try_deliver(env, frame) {
+            Delivery::Queued => self.stats().count_out(),
+            Delivery::Closed => {}
+            Delivery::QueueFull => self.cut_off_slow(
+                client,
+                "outbound queue full: the client is not reading fast enough",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
