@@ -13,26 +13,9 @@ use aether_kernel::config::{Action, PermissionRule, RateRule, TopicPrefix};
 use aether_shared::Envelope;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use support::{Client, Dial, base64, guest, payload, start};
+use support::{Client, Dial, base64, guest, payload, refusals, start, stats};
 
 const ADMIN_TOKEN: &str = "admin-token-0123456789";
-
-/// The kernel's counters, asked by `client` (which reads everything queued before the answer).
-async fn stats(client: &mut Client) -> Value {
-    let id = client.request("kernel.stats", json!({})).await;
-    loop {
-        let env = client.recv().await;
-        if env.request_id() == Some(id.as_str()) && env.topic.as_str() == "kernel.stats:resp" {
-            return payload(&env);
-        }
-    }
-}
-
-async fn refusals(client: &mut Client, reason: &str) -> u64 {
-    stats(client).await["refusals"][reason]
-        .as_u64()
-        .unwrap_or(0)
-}
 
 /// Reads a program's output until its `vm.exit` (or `vm.error`); returns (stdout, the end).
 async fn finish(client: &mut Client) -> (String, Envelope) {

@@ -6,7 +6,7 @@ mod support;
 
 use aether_kernel::Config;
 use serde_json::json;
-use support::{Client, Dial, payload, start};
+use support::{Client, Dial, payload, refusals, start};
 
 async fn register(client: &mut Client, topic: &str, session: &str) -> aether_shared::Envelope {
     let id = client.request(topic, json!({"sessionId": session})).await;
@@ -40,14 +40,6 @@ async fn a_request_addressed_to_a_session_reaches_its_tab_and_the_reply_comes_ba
     assert_eq!(got.topic.as_str(), "vfs:read:resp");
     assert_eq!(got.request_id(), Some("r-7"));
     assert_eq!(payload(&got)["content"], "hi");
-}
-
-/// The refusal counter of `reason` in `kernel.stats`.
-async fn refusals(client: &mut Client, reason: &str) -> u64 {
-    client.request("kernel.stats", json!({})).await;
-    let stats = client.recv().await;
-    assert_eq!(stats.topic.as_str(), "kernel.stats:resp");
-    payload(&stats)["refusals"][reason].as_u64().unwrap_or(0)
 }
 
 /// Sends `vfs:read` from `other` to `session` and checks it is refused, audited, and that the

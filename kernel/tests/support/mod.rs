@@ -232,14 +232,21 @@ pub fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The refusal counter of `reason` in `kernel.stats`, asked by `client` (which reads, and drops,
+/// The kernel's counters (`kernel.stats`), asked by `client` (which reads, and drops,
 /// everything queued to it before the answer).
-pub async fn refusals(client: &mut Client, reason: &str) -> u64 {
+pub async fn stats(client: &mut Client) -> Value {
     let id = client.request("kernel.stats", json!({})).await;
     loop {
         let env = client.recv().await;
         if env.request_id() == Some(id.as_str()) && env.topic.as_str() == "kernel.stats:resp" {
-            return payload(&env)["refusals"][reason].as_u64().unwrap_or(0);
+            return payload(&env);
         }
     }
+}
+
+/// The refusal counter of `reason` in `kernel.stats` (see [`stats`]).
+pub async fn refusals(client: &mut Client, reason: &str) -> u64 {
+    stats(client).await["refusals"][reason]
+        .as_u64()
+        .unwrap_or(0)
 }
