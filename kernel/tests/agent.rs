@@ -231,6 +231,27 @@ async fn the_agent_reads_writes_and_runs_a_program_in_the_callers_tab() {
 }
 
 #[tokio::test]
+async fn a_task_the_agent_runs_reads_programs_from_the_callers_tab() {
+    let provider = FakeProvider::start().await;
+    let kernel = start(trusting(&provider)).await;
+    let mut tab = Tab::open(kernel.addr, "s-agent-task").await;
+    tab.put("/hello.wat", FIXED);
+    let definition = "name: greet\nnodes:\n  - id: hi\n    topic: vm.spawn\n    payload: {module: {path: /hello.wat}}\n";
+    provider.script([
+        Turn::call("run_task", json!({"definition": definition})),
+        Turn::say("The task ran."),
+    ]);
+    let out = run(&mut tab, json!({"goal": "run the greeting task"}), None).await;
+    assert_eq!(out.end.topic.as_str(), "ai.agent.done", "{}", out.end());
+    let result = out.of_kind("tool_result")[0];
+    assert_eq!(result["ok"], true, "{result}");
+    assert!(
+        result["result"].to_string().contains("hello"),
+        "the node's program was read from the caller's tab: {result}"
+    );
+}
+
+#[tokio::test]
 async fn a_denied_call_goes_back_to_the_model_and_the_run_goes_on() {
     let provider = FakeProvider::start().await;
     let kernel = start(config(&provider)).await;

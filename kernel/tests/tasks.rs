@@ -48,20 +48,33 @@ async fn refused(client: &mut Client, nodes: Vec<Value>) -> Value {
 }
 
 async fn run(client: &mut Client, task_id: &str) -> String {
-    client
+    let request_id = client
         .request("task.run", json!({"task_id": task_id}))
         .await;
     let ack = client.recv().await;
     assert_eq!(ack.topic.as_str(), "task.run:ack", "{:?}", payload(&ack));
-    payload(&ack)["run_id"].as_str().unwrap().to_owned()
+    let run_id = payload(&ack)["run_id"].as_str().unwrap().to_owned();
+    RUN_REQUESTS.with(|ids| ids.borrow_mut().insert(run_id.clone(), request_id));
+    run_id
+}
+
+thread_local! {
+    /// The `task.run` request id of each run this test started.
+    static RUN_REQUESTS: std::cell::RefCell<std::collections::HashMap<String, String>> =
+        Default::default();
 }
 
 /// Every `task.event` of a run up to its `task.done` / `task.error`, which is returned last.
+/// Each carries the `_request_id` of the `task.run` that started the run: a run is one stream.
 async fn watch(client: &mut Client, run_id: &str) -> (Vec<(String, String)>, Envelope) {
+    let request_id = RUN_REQUESTS.with(|ids| ids.borrow().get(run_id).cloned());
     let mut events = Vec::new();
     loop {
         let env = client.recv().await;
         let body = payload(&env);
+        if matches!(env.topic.as_str(), "task.event" | "task.done" | "task.error") {
+            assert_eq!(env.request_id(), request_id.as_deref(), "{body}");
+        }
         match env.topic.as_str() {
             "task.event" => {
                 assert_eq!(body["run_id"], run_id);

@@ -8,6 +8,7 @@
 
 mod agent;
 pub mod ai;
+mod db;
 mod kernel;
 mod request;
 mod sessions;

@@ -98,6 +98,31 @@ where
     }
 }
 
+/// Serves one request of type `R` with an async handler on a task of its own: the handler gets
+/// the request and its envelope, and its reply or error is sent when its future ends.
+pub fn serve_async<R, E, Fut>(
+    bus: &Bus,
+    env: Envelope,
+    handler: impl FnOnce(R, &Envelope) -> Fut + Send + 'static,
+) where
+    R: BusRequest + Send + 'static,
+    E: ServiceError + Send + 'static,
+    Fut: Future<Output = Result<R::Reply, E>> + Send + 'static,
+{
+    let answering = bus.clone();
+    serve::<R, Answer<R::Reply>, E>(bus, env, move |request, _| {
+        Ok(Answer::Later(Box::new(move |env: Envelope| {
+            let work = handler(request, &env);
+            tokio::spawn(async move {
+                match work.await {
+                    Ok(reply) => answering.reply::<R>(&env, &reply),
+                    Err(e) => refuse(&answering, &env, &e),
+                }
+            });
+        })))
+    });
+}
+
 /// Answers `env` with `error` on its namespace's error topic, counted under its code.
 pub fn refuse(bus: &Bus, env: &Envelope, error: &impl ServiceError) {
     bus.emit_error(env, error.to_payload());

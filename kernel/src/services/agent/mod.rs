@@ -47,7 +47,7 @@ use self::live::Live;
 use self::store::Store;
 use super::Services;
 use super::ai::provider::Provider;
-use super::request::{Answer, refuse, serve, unknown};
+use super::request::{self, serve, unknown};
 use super::sessions::ComputeSessions;
 use crate::bus::{Bus, ClientHandle};
 use crate::config::{AgentConfig, Config};
@@ -134,15 +134,8 @@ impl AgentService {
         let this = self.clone();
         let client = Arc::clone(client);
         let bus = self.inner.seat.bus.clone();
-        serve::<R, Answer<R::Reply>, AgentError>(&self.inner.seat.bus, env, move |req, _| {
-            Ok(Answer::Later(Box::new(move |env: Envelope| {
-                tokio::spawn(async move {
-                    match handler(this, client, req).await {
-                        Ok(reply) => bus.reply::<R>(&env, &reply),
-                        Err(e) => refuse(&bus, &env, &e),
-                    }
-                });
-            })))
+        request::serve_async::<R, AgentError, _>(&bus, env, move |req, _| {
+            handler(this, client, req)
         });
     }
 

@@ -6,7 +6,6 @@
 //! kernel stopped and is rewritten as `interrupted` (its checkpoints stay: it can be undone).
 
 use std::path::Path;
-use std::time::Duration;
 
 use aether_shared::ErrorPayload;
 use aether_shared::agent::{Event, RunRecord, RunState, RunSummary};
@@ -41,31 +40,7 @@ impl StoredRun {
     }
 }
 
-/// Why the store failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the agent database: {0}")]
-    Db(#[from] redb::Error),
-    #[error("a stored agent run does not parse: {0}")]
-    Corrupt(#[from] serde_json::Error),
-}
-
-macro_rules! from_redb {
-    ($($t:ty),+) => {$(
-        impl From<$t> for StoreError {
-            fn from(e: $t) -> StoreError {
-                StoreError::Db(e.into())
-            }
-        }
-    )+};
-}
-from_redb!(
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+pub use crate::services::db::StoreError;
 
 /// The open database.
 pub struct Store {
@@ -77,18 +52,7 @@ impl Store {
     /// Opens (or creates) the database in `dir`, keeping the newest `keep` runs, and marks runs
     /// left running as interrupted.
     pub fn open(dir: &Path, keep: usize) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(redb::Error::Io(e)))?;
-        let path = dir.join("agent.redb");
-        let mut tries = 0;
-        let db = loop {
-            match Database::create(&path) {
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) if tries < 100 => {
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                other => break other?,
-            }
-        };
+        let db = crate::services::db::open(dir, "agent.redb")?;
         let store = Store { db, keep };
         store.init()?;
         let interrupted = store.interrupt_leftovers()?;
@@ -103,7 +67,7 @@ impl Store {
 
     /// A store in memory only (no data dir configured).
     pub fn in_memory(keep: usize) -> Result<Store, StoreError> {
-        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        let db = crate::services::db::in_memory()?;
         let store = Store { db, keep };
         store.init()?;
         Ok(store)

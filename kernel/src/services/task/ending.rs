@@ -3,7 +3,7 @@
 //! details plus `node` and `run_id`. Never sends anything else.
 
 use aether_shared::task::{self, Done, RunState};
-use aether_shared::{Envelope, ErrorPayload, Namespace, Payload, Topic};
+use aether_shared::{Correlated, Envelope, ErrorPayload, Namespace, Payload, Topic};
 
 use super::error::node_failed;
 use super::fit;
@@ -20,47 +20,61 @@ pub enum Ending {
     Stopped(RunState, ErrorPayload),
 }
 
-/// Tells the caller how the run ended: `task.done` with every node's kept result (cut further
-/// if they do not fit one frame of `max_frame_bytes`), or `task.error`.
-pub fn announce(
-    bus: &Bus,
-    caller_id: &str,
-    run_id: &str,
-    task: &StoredTask,
-    ending: &Ending,
-    kept: &[Option<Payload>],
-    max_frame_bytes: usize,
-) {
-    let env = match ending {
-        Ending::Settled { failed: None } => {
-            let results = task
-                .nodes
-                .iter()
-                .zip(kept)
-                .map(|(n, r)| (n.id.clone(), r.clone().unwrap_or_default()))
-                .collect();
-            let mut done = Done {
-                run_id: run_id.to_owned(),
-                results,
-            };
-            fit::done(&mut done, fit::frame_room(max_frame_bytes, None));
-            Envelope::new(Topic::from_static(task::DONE)).with_payload(&done)
-        }
-        Ending::Settled {
-            failed: Some((node, error)),
-        } => {
-            // The node's own details (`limit`, `exit_code`, …) are kept.
-            let failed = node_failed(node, error)
-                .with_detail("node", node.as_str())
-                .with_detail("run_id", run_id);
-            Envelope::new(Namespace::Task.error_topic()).with_payload(&failed)
-        }
-        Ending::Stopped(_, error) => {
-            let error = error.clone().with_detail("run_id", run_id);
-            Envelope::new(Namespace::Task.error_topic()).with_payload(&error)
-        }
-    };
-    let _ = bus.publish_from_kernel(env.to(caller_id));
+/// Where and how a run's end is told: to the caller, under the `task.run` request's id.
+pub struct Announce<'a> {
+    pub caller_id: &'a str,
+    pub request_id: Option<&'a str>,
+    pub run_id: &'a str,
+    pub max_frame_bytes: usize,
+}
+
+impl Announce<'_> {
+    /// Tells the caller how the run ended: `task.done` with every node's kept result (cut
+    /// further if they do not fit one frame of `max_frame_bytes`), or `task.error`.
+    pub fn send(&self, bus: &Bus, task: &StoredTask, ending: &Ending, kept: &[Option<Payload>]) {
+        let run_id = self.run_id;
+        let request_id = self.request_id.map(str::to_owned);
+        let env = match ending {
+            Ending::Settled { failed: None } => {
+                let results = task
+                    .nodes
+                    .iter()
+                    .zip(kept)
+                    .map(|(n, r)| (n.id.clone(), r.clone().unwrap_or_default()))
+                    .collect();
+                let mut done = Done {
+                    run_id: run_id.to_owned(),
+                    results,
+                };
+                fit::done(
+                    &mut done,
+                    fit::frame_room(self.max_frame_bytes, self.request_id),
+                );
+                Envelope::new(Topic::from_static(task::DONE)).with_payload(&Correlated {
+                    request_id,
+                    body: done,
+                })
+            }
+            Ending::Settled {
+                failed: Some((node, error)),
+            } => {
+                // The node's own details (`limit`, `exit_code`, …) are kept.
+                let failed = node_failed(node, error)
+                    .with_detail("node", node.as_str())
+                    .with_detail("run_id", run_id)
+                    .with_request_id(request_id);
+                Envelope::new(Namespace::Task.error_topic()).with_payload(&failed)
+            }
+            Ending::Stopped(_, error) => {
+                let error = error
+                    .clone()
+                    .with_detail("run_id", run_id)
+                    .with_request_id(request_id);
+                Envelope::new(Namespace::Task.error_topic()).with_payload(&error)
+            }
+        };
+        let _ = bus.publish_from_kernel(env.to(self.caller_id));
+    }
 }
 
 /// The run's state from how it ended.

@@ -71,6 +71,8 @@ impl TaskService {
             run_id: run_id.clone(),
             task: Arc::new(task),
             caller_id: client.id().to_owned(),
+            request_id: None,
+            acting_for: client.acting_for().to_owned(),
             principal: client.principal(),
             node_timeout_cap: limits.node_timeout_ms.get(),
             run_timeout: Duration::from_millis(run_ms),
@@ -86,8 +88,9 @@ impl TaskService {
 
     /// Executes a run, then records and announces how it ended. A history that cannot be
     /// written is said on the error topic of the `task.run` request `env`.
-    pub(super) async fn finish(&self, ctx: RunContext, env: aether_shared::Envelope) {
+    pub(super) async fn finish(&self, mut ctx: RunContext, env: aether_shared::Envelope) {
         let started = Instant::now();
+        ctx.request_id = env.request_id().map(str::to_owned);
         let (bus, caller, run_id, task, live) = (
             ctx.bus.clone(),
             ctx.caller_id.clone(),
@@ -107,7 +110,13 @@ impl TaskService {
         };
         tracing::info!(state = ?state, duration_ms = record.duration_ms, "task run ended");
         let max_frame = self.inner.max_frame_bytes;
-        ending::announce(&bus, &caller, &run_id, &task, &ending, &kept, max_frame);
+        let end = ending::Announce {
+            caller_id: &caller,
+            request_id: env.request_id(),
+            run_id: &run_id,
+            max_frame_bytes: max_frame,
+        };
+        end.send(&bus, &task, &ending, &kept);
         let stored = StoredRun {
             owner: task.owner.clone(),
             record,

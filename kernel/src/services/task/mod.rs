@@ -39,7 +39,7 @@ use self::error::TaskError;
 use self::live::Live;
 use self::store::{Store, StoredRun, StoredTask};
 use super::Services;
-use super::request::{Answer, refuse, serve, unknown};
+use super::request::{self, Answer, refuse, serve, unknown};
 use crate::bus::{Bus, ClientHandle};
 use crate::config::{Config, TaskLimits};
 use crate::guard::{Guards, Principal};
@@ -134,16 +134,9 @@ impl TaskService {
         let this = self.clone();
         let client = Arc::clone(client);
         let bus = self.inner.bus.clone();
-        serve::<R, Answer<R::Reply>, TaskError>(&self.inner.bus, env, move |req, _| {
-            Ok(Answer::Later(Box::new(move |env: Envelope| {
-                let room = fit::frame_room(this.inner.max_frame_bytes, env.request_id());
-                tokio::spawn(async move {
-                    match handler(this, client, req, room).await {
-                        Ok(reply) => bus.reply::<R>(&env, &reply),
-                        Err(e) => refuse(&bus, &env, &e),
-                    }
-                });
-            })))
+        request::serve_async::<R, TaskError, _>(&bus, env, move |req, env| {
+            let room = fit::frame_room(this.inner.max_frame_bytes, env.request_id());
+            handler(this, client, req, room)
         });
     }
 

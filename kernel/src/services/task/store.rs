@@ -8,7 +8,6 @@
 //! be counted and trimmed without reading them.
 
 use std::path::Path;
-use std::time::Duration;
 
 use aether_shared::task::{Node, NodeRecord, NodeState, RunRecord, RunState, TaskSummary};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -59,31 +58,7 @@ pub struct StoredRun {
     pub record: RunRecord,
 }
 
-/// Why the store failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the task database: {0}")]
-    Db(#[from] redb::Error),
-    #[error("a stored record does not parse: {0}")]
-    Corrupt(#[from] serde_json::Error),
-}
-
-macro_rules! from_redb {
-    ($($t:ty),+) => {$(
-        impl From<$t> for StoreError {
-            fn from(e: $t) -> StoreError {
-                StoreError::Db(e.into())
-            }
-        }
-    )+};
-}
-from_redb!(
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
+pub use crate::services::db::StoreError;
 
 /// The open database.
 pub struct Store {
@@ -94,18 +69,7 @@ impl Store {
     /// Opens (or creates) the database in `dir` and marks runs left running as interrupted.
     /// Another kernel closing the same file is waited for a little.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(redb::Error::Io(e)))?;
-        let path = dir.join("tasks.redb");
-        let mut tries = 0;
-        let db = loop {
-            match Database::create(&path) {
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) if tries < 100 => {
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                other => break other?,
-            }
-        };
+        let db = crate::services::db::open(dir, "tasks.redb")?;
         let store = Store { db };
         store.init()?;
         let interrupted = store.interrupt_leftovers()?;
@@ -120,7 +84,7 @@ impl Store {
 
     /// A store that lives in memory only (no data dir configured).
     pub fn in_memory() -> Result<Store, StoreError> {
-        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        let db = crate::services::db::in_memory()?;
         let store = Store { db };
         store.init()?;
         Ok(store)

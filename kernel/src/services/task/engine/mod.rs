@@ -55,6 +55,12 @@ pub struct RunContext {
     pub run_id: String,
     pub task: Arc<StoredTask>,
     pub caller_id: String,
+    /// The `_request_id` of the `task.run` that started the run: every `task.event` and the
+    /// run's end carry it, so the caller reads the run as one stream.
+    pub request_id: Option<String>,
+    /// The client whose sessions the run's requests use: the caller's own, or the tab an agent
+    /// caller acts for (an `ai.agent` run's `run_task`).
+    pub acting_for: String,
     pub principal: Principal,
     pub node_timeout_cap: u64,
     pub run_timeout: Duration,
@@ -118,7 +124,7 @@ struct Runner {
 pub async fn execute(ctx: RunContext) -> (Ending, Vec<Option<Payload>>) {
     let agent_id = format!("task-{}", ctx.run_id);
     let (handle, mut inbox) =
-        ClientHandle::agent(agent_id, ctx.principal, ctx.caller_id.clone(), AGENT_QUEUE);
+        ClientHandle::agent(agent_id, ctx.principal, ctx.acting_for.clone(), AGENT_QUEUE);
     let agent = Arc::new(handle);
     ctx.bus.attach(Arc::clone(&agent));
     let mut runner = Runner::new(ctx, Arc::clone(&agent));

@@ -5,7 +5,7 @@
 //! are dropped here. Never decides a state: [`super::schedule`] and [`super::settle`] do.
 
 use aether_shared::task::{self, Event, NodeState};
-use aether_shared::{Envelope, ErrorPayload, Payload, Topic};
+use aether_shared::{Correlated, Envelope, ErrorPayload, Payload, Topic};
 
 use super::Runner;
 use crate::services::task::fit;
@@ -44,9 +44,14 @@ impl Runner {
             result,
             error,
         };
-        fit::event(&mut event, fit::frame_room(self.ctx.max_frame_bytes, None));
+        let request_id = self.ctx.request_id.clone();
+        let room = fit::frame_room(self.ctx.max_frame_bytes, request_id.as_deref());
+        fit::event(&mut event, room);
         let env = Envelope::new(Topic::from_static(task::EVENT))
-            .with_payload(&event)
+            .with_payload(&Correlated {
+                request_id,
+                body: event,
+            })
             .to(self.ctx.caller_id.as_str());
         // The caller may have left; the run goes on and its history keeps the outcome.
         let _ = self.ctx.bus.publish_from_kernel(env);

@@ -42,6 +42,8 @@ fn looping_run(bus: &Bus, services: &Arc<Services>, config: &Config) -> RunConte
         run_id: "r-1".into(),
         task: Arc::new(task),
         caller_id: "c-gone".into(),
+        request_id: None,
+        acting_for: "c-gone".into(),
         principal: Principal::Local,
         node_timeout_cap: 60_000,
         run_timeout: Duration::from_secs(120),
