@@ -266,6 +266,43 @@ test('a kernel service reads the tab\'s file through the relay, and the tab itse
   expect(notEmpty).toMatchObject({ code: 'conflict' });
 });
 
+test('vfs:search finds the lines of text files that contain a text, in path order, through the relay', async ({ page }) => {
+  const a = await openWithVfs(page);
+  await page.evaluate(async () => {
+    const vfs = window.__vfs();
+    await vfs.write('/search/b.txt', 'nothing here\nthe needle is here\r\nNEEDLE\n');
+    await vfs.write('/search/a.md', `needle first\n${'x'.repeat(300)}needle${'y'.repeat(300)}`);
+    // Not UTF-8: a binary file is skipped even though its bytes spell the query.
+    await vfs.writeBytes('/search/c.bin', new Uint8Array([0xff, 0x6e, 0x65, 0x65, 0x64, 0x6c, 0x65]));
+  });
+  type Found = { matches: { path: string; line: number; column: number; text: string }[]; truncated: boolean };
+  const search = (payload: Record<string, unknown>) =>
+    page.evaluate(
+      ([to, p]) => window.aether.request('vfs:search', p, { to }).catch((e: BusError) => e),
+      [a, payload] as const,
+    ) as Promise<Found & BusError>;
+  const found = await search({ query: 'needle', path: '/search' });
+  expect(found.truncated).toBe(false);
+  expect(found.matches.map((m) => [m.path, m.line, m.column])).toEqual([
+    ['/search/a.md', 1, 1],
+    ['/search/a.md', 2, 301],
+    ['/search/b.txt', 2, 5],
+  ]);
+  expect(found.matches[2].text).toBe('the needle is here');
+  // A long line is cut to 200 characters around the match.
+  expect(found.matches[1].text).toHaveLength(200);
+  expect(found.matches[1].text).toContain('needle');
+  // At most `max_results`, saying there were more.
+  const capped = await search({ query: 'needle', path: '/search', max_results: 1 });
+  expect(capped.matches).toHaveLength(1);
+  expect(capped.truncated).toBe(true);
+  // The whole tree by default: the welcome program holds its greeting.
+  const everywhere = await search({ query: 'Hello from Aether!' });
+  expect(everywhere.matches.map((m) => m.path)).toContain('/welcome/hello.wat');
+  expect((await search({ query: '' })).code).toBe('bad_request');
+  expect((await search({ query: 'x', path: '/nope' })).code).toBe('not_found');
+});
+
 test('bad paths are refused with bad_request, through the relay and locally', async ({ page }) => {
   const a = await openWithVfs(page);
   const err = (await page.evaluate(

@@ -48,6 +48,7 @@ registry! {
     files,
     tasks,
     editor,
+    agent,
     terminal,
 }
 

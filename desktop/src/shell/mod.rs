@@ -2,10 +2,10 @@
 //! (launcher, shortcut help), the toasts, and the intents apps send each other through the
 //! window manager (`intents`).
 //!
-//! [`Desktop`] is the root view. It owns the [`WindowManager`] and the [`Overlays`] (both
-//! provided as context), restores the saved layout (or opens the start apps), saves the layout
-//! whenever it changes, refits the windows when the browser window is resized, and installs the
-//! keyboard shortcuts. The pieces live one per file; the pure rules (`geometry`, `layout`,
+//! [`Desktop`] is the root view. It owns the [`WindowManager`], the [`Overlays`] and the
+//! Editor's [`FrontFile`] (all provided as context), restores the saved layout (or opens the
+//! start apps), saves the layout whenever it changes, refits the windows when the browser window
+//! is resized, and installs the keyboard shortcuts. The pieces live one per file; the pure rules (`geometry`, `layout`,
 //! `shortcuts`, `toast_stack`, the launcher's `matching`) are unit tested natively. The shell
 //! renders and routes input; it never talks to the bus except to show its state and its errors.
 //!
@@ -26,6 +26,7 @@
 //!   `[data-testid=notes-text]`
 
 pub mod dock;
+pub mod front_file;
 pub mod geometry;
 pub mod help;
 pub mod icons;
@@ -46,6 +47,7 @@ use leptos::prelude::*;
 
 use crate::apps::{self, START_APPS};
 use dock::Dock;
+use front_file::FrontFile;
 use geometry::Size;
 use help::Help;
 use launcher::Launcher;
@@ -62,6 +64,7 @@ pub fn Desktop() -> impl IntoView {
     let overlays = Overlays::new();
     provide_context(wm);
     provide_context(overlays);
+    provide_context(FrontFile::new());
 
     match layout::load() {
         Some(saved) => wm.restore(layout::plan(&saved, viewport(), apps::find)),

@@ -122,13 +122,19 @@ impl Host {
 
     /// The selected text of the shown model, if any is selected.
     pub fn selection(&self) -> Option<String> {
-        let model = self.editor.model()?;
-        let range = self.editor.get_selection();
-        if range.is_null() || range.is_undefined() {
-            return None;
-        }
-        let text = model.get_value_in_range(&range);
-        (!text.is_empty()).then_some(text)
+        selected_text(&self.editor)
+    }
+
+    /// Calls `listener` with the selected text (or `None`) whenever the selection moves, until
+    /// the host is disposed.
+    pub fn on_selection(&self, listener: Rc<dyn Fn(Option<String>)>) {
+        let editor: CodeEditor = JsValue::from(&self.editor).unchecked_into();
+        let closure =
+            Closure::<dyn FnMut()>::new(move || listener(selected_text(&editor))).into_js_value();
+        self.keep(
+            self.editor
+                .on_did_change_cursor_selection(closure.unchecked_ref()),
+        );
     }
 
     /// Makes the editor read-only (a binary file's note) or editable.
@@ -152,6 +158,17 @@ impl Host {
         }
         self.editor.dispose_editor();
     }
+}
+
+/// The text selected in `editor`'s shown model, if any.
+fn selected_text(editor: &CodeEditor) -> Option<String> {
+    let model = editor.model()?;
+    let range = editor.get_selection();
+    if range.is_null() || range.is_undefined() {
+        return None;
+    }
+    let text = model.get_value_in_range(&range);
+    (!text.is_empty()).then_some(text)
 }
 
 /// A VFS path as a URI path (spaces and `%`, `#`, `?` escaped).

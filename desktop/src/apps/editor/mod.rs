@@ -8,7 +8,8 @@
 //! drafts in `sessionStorage` ([`drafts`]) and come back with their tabs after a reload or when
 //! the window is opened again, so closing the window loses nothing. Other apps open files here
 //! with the window manager's `open_with(&editor::META, Intent::OpenFile {path})`, taken once the
-//! last session is back. What the window does with files is
+//! last session is back. The active tab's path and selection are published for other apps as
+//! the shell's `FrontFile`. What the window does with files is
 //! in `state`, its small views in `panels`; pure rules live in `tabs`, `language`, `output`,
 //! `prompts`, `quick_open` and `drafts`; Monaco glue in `host`.
 //!
@@ -45,6 +46,7 @@ use super::AppMeta;
 use crate::services::bus::BusClient;
 use crate::services::monaco;
 use crate::services::vfs::VfsProxy;
+use crate::shell::front_file::FrontFile;
 use crate::shell::geometry::Size;
 use crate::shell::intents::{Intent, receive_intents};
 use ai::client::AiClient;
@@ -94,6 +96,9 @@ fn start_host(
     ] {
         let run = move || ai::panel::ask(state, chat, None, Some(command));
         host.keep(host.add_action(id, label, Rc::new(run)));
+    }
+    if let Some(front) = use_context::<FrontFile>() {
+        host.on_selection(Rc::new(move |selection| front.select(selection)));
     }
     *state.host.get_value().borrow_mut() = Some(host);
     state.ready.set(true);
@@ -167,7 +172,15 @@ pub fn Editor() -> impl IntoView {
             }
         },
     );
+    // The file in front, for other apps' context (the Agent's goal box).
+    let front = use_context::<FrontFile>();
+    if let Some(front) = front {
+        Effect::new(move |_| front.show(state.tabs.with(|t| t.active.clone())));
+    }
     on_cleanup(move || {
+        if let Some(front) = front {
+            front.clear();
+        }
         state.ai.try_with_value(AiClient::stop);
         if let Some(host) = state.host.try_get_value()
             && let Some(host) = host.borrow_mut().take()

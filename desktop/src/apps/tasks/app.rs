@@ -2,25 +2,23 @@
 //! to the kernel and the VFS: parse, define, run, cancel, status, list, load and save. It never
 //! renders; `super` draws it.
 //!
-//! A run's events are addressed to this page, so one `task.*` listener (no subscription) feeds
-//! the board through [`App::on_envelope`]; events that arrive before the window learns its run id
-//! (the `task.run:ack` and the first events can land in the same turn) are kept briefly and
-//! replayed.
+//! A run is sent as a typed stream (`BusClient::stream::<Run>`), which hands the window its
+//! `:ack` (the run id) or its refusal. The run's `task.event`s, `task.done` and `task.error`
+//! carry the `task.run` request id too (the stream ends itself on the last); the board hears them
+//! through `BusClient::tap::<Run>` (the same shared `RunEvent` decoder), matched by run id in
+//! [`App::on_run_event`]; the `:ack` is routed before any later envelope, so the board knows its
+//! run before its first event. Nothing is decoded by hand here. The window keeps the stream of
+//! its latest run until that run ends; a run shown from the history is not moved by it.
 
-use aether_shared::task::{
-    self, Cancel, Define, Done, Event, List, Parse, Run, RunSummary, Started, Status,
-};
-use aether_shared::{Envelope, ErrorPayload};
+use aether_shared::task::run::RunEvent;
+use aether_shared::task::{Cancel, Define, List, Parse, Run, RunSummary, Status};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::board::Board;
+use super::board::{Board, run_of};
 use super::problem::ParseProblem;
-use crate::services::bus::{BusClient, BusError, DEFAULT_TIMEOUT_MS};
+use crate::services::bus::{BusClient, BusError, DEFAULT_TIMEOUT_MS, StreamHandle, StreamOptions};
 use crate::services::vfs::{VfsProxy, as_text};
-
-/// Events kept for a run this window has not learned the id of yet.
-const UNCLAIMED_KEPT: usize = 512;
 
 /// The window's state.
 #[derive(Clone)]
@@ -36,7 +34,8 @@ pub(super) struct App {
     pub(super) status: RwSignal<Option<String>>,
     /// Where the kernel last found the text unreadable (`None` once it parses).
     pub(super) problem: RwSignal<Option<ParseProblem>>,
-    unclaimed: RwSignal<Vec<Event>>,
+    /// The stream of the latest run (replacing it stops the previous run's events).
+    stream: StoredValue<Option<StreamHandle>, LocalStorage>,
 }
 
 impl App {
@@ -52,7 +51,7 @@ impl App {
             history: RwSignal::new(Vec::new()),
             status: RwSignal::new(None),
             problem: RwSignal::new(None),
-            unclaimed: RwSignal::new(Vec::new()),
+            stream: StoredValue::new_local(None),
         }
     }
 
@@ -109,7 +108,7 @@ impl App {
                 return;
             };
             match app.bus.send_request::<Define>(&define, DEFAULT_TIMEOUT_MS).await {
-                Ok(defined) => app.start(defined.task_id).await,
+                Ok(defined) => app.start(defined.task_id),
                 Err(e) => app.say(format!("Not defined: {e}")),
             }
         });
@@ -120,41 +119,71 @@ impl App {
         let Some(task_id) = self.board.with_untracked(|b| b.as_ref()?.task_id.clone()) else {
             return self.say("Run a task first; its id is what runs again.");
         };
-        let app = self.clone();
-        spawn_local(async move { app.start(task_id).await });
+        self.start(task_id);
     }
 
-    async fn start(&self, task_id: String) {
+    /// Runs task `task_id`; its `:ack` puts the run on the board (its events come through
+    /// [`App::on_run_event`]).
+    fn start(&self, task_id: String) {
         let request = Run {
             task_id: task_id.clone(),
         };
-        match self.bus.send_request::<Run>(&request, DEFAULT_TIMEOUT_MS).await {
-            Ok(Started { run_id }) => {
-                self.board.update(|b| {
-                    if let Some(b) = b {
-                        b.started(task_id, run_id.clone());
-                    }
-                });
-                let early: Vec<Event> = self
-                    .unclaimed
-                    .try_update(|u| {
-                        let (mine, rest) = std::mem::take(u)
-                            .into_iter()
-                            .partition(|e| e.run_id == run_id);
-                        *u = rest;
-                        mine
-                    })
-                    .unwrap_or_default();
-                self.board.update(|b| {
-                    if let Some(b) = b {
-                        for event in &early {
-                            b.apply(event);
+        let reader = self.clone();
+        let opened = self
+            .bus
+            .stream(&request, StreamOptions::default(), move |event| match event {
+                RunEvent::Started(started) => {
+                    reader.board.try_update(|b| {
+                        if let Some(b) = b {
+                            b.started(task_id.clone(), started.run_id);
                         }
-                    }
-                });
-                self.refresh_history();
+                    });
+                    reader.refresh_history();
+                }
+                // Refused, or the connection dropped: no run of its own to end on the board.
+                RunEvent::Failed(error) if run_of(&error).is_none() => {
+                    reader.say(format!("Not run: {}", error.error));
+                }
+                // The run's own events: the tap moves the board (matched by run id).
+                _ => {}
+            });
+        match opened {
+            Ok(stream) => {
+                self.stream.set_value(Some(stream));
             }
             Err(e) => self.say(format!("Not started: {e}")),
+        }
+    }
+
+    /// One event of a task run of this page (`tap::<Run>`): moves the board when it is the run
+    /// the board shows, and closes that run's stream when the run ends.
+    pub(super) fn on_run_event(&self, event: RunEvent) {
+        let ended = match event {
+            RunEvent::Node(event) => {
+                self.board.try_update(|b| {
+                    if let Some(b) = b {
+                        b.apply(&event);
+                    }
+                });
+                false
+            }
+            RunEvent::Done(done) => self
+                .board
+                .try_update(|b| b.as_mut().is_some_and(|b| b.done(&done)))
+                .unwrap_or(false),
+            RunEvent::Failed(error) => {
+                let Some(run_id) = run_of(&error) else {
+                    return;
+                };
+                self.board
+                    .try_update(|b| b.as_mut().is_some_and(|b| b.failed(run_id, &error)))
+                    .unwrap_or(false)
+            }
+            RunEvent::Started(_) => false,
+        };
+        if ended {
+            self.stream.try_set_value(None);
+            self.refresh_history();
         }
     }
 
@@ -242,49 +271,5 @@ impl App {
                 Err(e) => app.say(e.to_string()),
             }
         });
-    }
-
-    /// Routes one `task.*` envelope addressed to this page.
-    pub(super) fn on_envelope(&self, envelope: &Envelope) {
-        match envelope.topic.as_str() {
-            task::EVENT => {
-                let Ok(event) = envelope.decode::<Event>() else {
-                    return;
-                };
-                let applied = self
-                    .board
-                    .try_update(|b| b.as_mut().is_some_and(|b| b.apply(&event)))
-                    .unwrap_or(false);
-                if !applied {
-                    self.unclaimed.try_update(|u| {
-                        if u.len() == UNCLAIMED_KEPT {
-                            u.remove(0);
-                        }
-                        u.push(event);
-                    });
-                }
-            }
-            task::DONE => {
-                if let Ok(done) = envelope.decode::<Done>()
-                    && self
-                        .board
-                        .try_update(|b| b.as_mut().is_some_and(|b| b.done(&done)))
-                        .unwrap_or(false)
-                {
-                    self.refresh_history();
-                }
-            }
-            task::ERROR => {
-                if let Ok(error) = envelope.decode::<ErrorPayload>()
-                    && self
-                        .board
-                        .try_update(|b| b.as_mut().is_some_and(|b| b.failed(&error)))
-                        .unwrap_or(false)
-                {
-                    self.refresh_history();
-                }
-            }
-            _ => {}
-        }
     }
 }

@@ -1,6 +1,7 @@
 //! [`Board`]: the run a Tasks window shows, node by node. Built from a definition (before it
-//! runs), from a `task.status` record (the history), and moved on by `task.event`, `task.done`
-//! and `task.error`. Pure state, unit tested natively; `mod.rs` feeds it and `graph` draws it.
+//! runs), from a `task.status` record (the history), and moved on by its run's stream
+//! (`task.event`, `task.done`, `task.error`). Pure state, unit tested natively; `app` feeds it
+//! and `graph` draws it.
 
 use aether_shared::ErrorPayload;
 use aether_shared::task::{Define, Done, Event, NodeRecord, NodeState, RunRecord, RunState};
@@ -88,14 +89,9 @@ impl Board {
         true
     }
 
-    /// The run ended with `error` (its `details.run_id` names the run).
-    pub fn failed(&mut self, error: &ErrorPayload) -> bool {
-        let run = error
-            .details
-            .as_ref()
-            .and_then(|d| d.get("run_id"))
-            .and_then(|v| v.as_str());
-        if !run.is_some_and(|r| self.is_mine(r)) {
+    /// Run `run_id` ended with `error`; false when it is not this run.
+    pub fn failed(&mut self, run_id: &str, error: &ErrorPayload) -> bool {
+        if !self.is_mine(run_id) {
             return false;
         }
         let interrupted = error
@@ -124,6 +120,11 @@ impl Board {
             .map(|n| (n.id.clone(), n.after.clone()))
             .collect()
     }
+}
+
+/// The run a `task.error` names (`details.run_id`), if any.
+pub fn run_of(error: &ErrorPayload) -> Option<&str> {
+    error.details.as_ref()?.get("run_id")?.as_str()
 }
 
 /// The word shown for a node state (also its `data-state` and CSS class).
@@ -187,13 +188,14 @@ mod tests {
     }
 
     #[test]
-    fn a_run_error_names_its_run_and_sets_the_ending() {
+    fn a_run_error_sets_the_ending_of_its_own_run_only() {
         let mut board = Board::planned(&sample());
         board.started("t-1".into(), "r-1".into());
-        let other = ErrorPayload::new(ErrorCode::Timeout, "slow").with_detail("run_id", "r-9");
-        assert!(!board.failed(&other));
-        let mine = ErrorPayload::new(ErrorCode::Timeout, "slow").with_detail("run_id", "r-1");
-        assert!(board.failed(&mine));
+        let slow = ErrorPayload::new(ErrorCode::Timeout, "slow").with_detail("run_id", "r-1");
+        assert_eq!(run_of(&slow), Some("r-1"));
+        assert_eq!(run_of(&ErrorPayload::new(ErrorCode::Timeout, "x")), None);
+        assert!(!board.failed("r-9", &slow));
+        assert!(board.failed("r-1", &slow));
         assert_eq!(board.state, Some(RunState::TimedOut));
         assert_eq!(board.error.as_deref(), Some("slow"));
         assert_eq!(run_word(RunState::TimedOut), "timed_out");

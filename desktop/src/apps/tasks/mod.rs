@@ -23,13 +23,12 @@ mod layout;
 mod problem;
 mod source_editor;
 
-use aether_shared::Namespace;
-use aether_shared::task::SAMPLE_YAML;
+use aether_shared::task::{Run, SAMPLE_YAML};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::AppMeta;
-use crate::services::bus::{BusClient, namespace_pattern};
+use crate::services::bus::BusClient;
 use crate::services::vfs::VfsProxy;
 use crate::shell::geometry::Size;
 use crate::shell::intents::{Intent, receive_intents};
@@ -70,15 +69,17 @@ pub fn Tasks() -> impl IntoView {
         SAMPLE_YAML,
         "/welcome/pipeline.task.yaml",
     );
-    let handle = {
+    // The events of this page's task runs, matched to the board by run id (see `app`).
+    let tap = {
         let app = app.clone();
-        let pattern = namespace_pattern(Namespace::Task);
-        app.bus.clone().on(pattern, move |env| app.on_envelope(env))
+        app.bus
+            .clone()
+            .tap::<Run>(move |event| app.on_run_event(event))
     };
     {
         let bus = app.bus.clone();
         on_cleanup(move || {
-            bus.off(handle);
+            bus.off(tap);
         });
     }
     // Once connected (and again after a reconnect): the history, and the graph of the text

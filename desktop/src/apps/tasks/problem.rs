@@ -9,7 +9,7 @@ use crate::services::bus::BusError;
 use crate::services::monaco::options::{Marker, SEVERITY_ERROR};
 
 /// The marker's `source`: the request that found the problem.
-const MARKER_SOURCE: &str = "task.parse";
+const MARKER_SOURCE: &str = aether_shared::task::PARSE;
 
 /// A parse error that names its place.
 #[derive(Clone, Debug, PartialEq, Eq)]

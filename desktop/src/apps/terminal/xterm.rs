@@ -3,10 +3,12 @@
 //! once [`load`] has added them to the page (lazily, when the first Terminal opens).
 //!
 //! A UMD build registers itself with an AMD loader when it finds one (`define.amd`) instead of
-//! setting its global, and Monaco's loader is one: with the Editor opened first, xterm.js would
-//! call an anonymous `define` the loader refuses, and `Terminal` would never exist. So while
-//! these scripts load, `define.amd` is hidden ([`AmdHidden`]); Monaco's own modules call
-//! `define` without looking at it, so the Editor keeps loading meanwhile.
+//! setting its global, and Monaco's loader is one. Monaco's loader takes its `define.amd` flag
+//! off right after `loader.js` runs (`services::monaco`, `hide_amd_flag`), so with the Editor
+//! opened first there is normally nothing left to find. While these scripts load, any
+//! `define.amd` still present (an AMD loader from elsewhere, or the moment between `loader.js`
+//! running and its flag coming off) is hidden as well ([`AmdHidden`]) and put back afterwards,
+//! so `Terminal` is always a global whichever app loads first.
 
 use std::cell::Cell;
 

@@ -102,6 +102,10 @@ extern "C" {
     #[wasm_bindgen(method, js_name = getSelection)]
     pub fn get_selection(this: &CodeEditor) -> JsValue;
 
+    /// `onDidChangeCursorSelection(listener)`: the selection (or the caret) moved.
+    #[wasm_bindgen(method, js_name = onDidChangeCursorSelection)]
+    pub fn on_did_change_cursor_selection(this: &CodeEditor, listener: &Function) -> Disposable;
+
     #[wasm_bindgen(method, js_name = addAction)]
     pub fn add_action(this: &CodeEditor, descriptor: &Object) -> Disposable;
 

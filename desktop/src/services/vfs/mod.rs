@@ -4,8 +4,8 @@
 //! round trip), plus [`VfsProxy::revision`], a tracked counter that moves after every change
 //! (local or relayed) so views refresh. The parts, one concern each: `ops` (the semantics,
 //! unit tested on `store::memory`), `store` (the transactional seam) and `idb` (IndexedDB),
-//! `content` (utf8/base64 at the edge), `archive` (zip export/import), `session` (the tab's id),
-//! `seed` (the welcome folder), `server` (the bus glue), `uploads` (chunked writes staged until
+//! `content` (utf8/base64 at the edge), `archive` (zip export/import), `search` (`vfs:search`),
+//! `session` (the tab's id), `seed` (the welcome folder), `server` (the bus glue), `uploads` (chunked writes staged until
 //! their last chunk), `remote` (a session over the relay, chunked) and `devtools`
 //! (`window.aether.vfs`).
 //!
@@ -19,6 +19,7 @@ mod error;
 mod idb;
 mod ops;
 pub mod remote;
+mod search;
 mod seed;
 mod server;
 mod session;
@@ -28,7 +29,7 @@ mod uploads;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use aether_shared::vfs::{Entry, Written};
+use aether_shared::vfs::{Entry, Search, SearchResults, Written};
 use leptos::prelude::{ArcRwSignal, Get, GetUntracked, Update};
 use send_wrapper::SendWrapper;
 
@@ -214,6 +215,11 @@ impl VfsProxy {
     pub async fn rename(&self, from: &str, to: &str) -> Result<(), VfsError> {
         let store = self.store()?;
         self.note(ops::rename(&*store, from, to, now_ms()).await)
+    }
+
+    /// The lines of text files containing `request.query` (see `search`).
+    pub async fn search(&self, request: &Search) -> Result<SearchResults, VfsError> {
+        search::search(&*self.store()?, request).await
     }
 
     /// The whole VFS as a `.zip`.

@@ -318,4 +318,4 @@ pub async fn is_empty<S: VfsStore>(store: &S) -> Result<bool, VfsError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -14,8 +14,8 @@ use std::rc::Rc;
 use aether_shared::kernel::HELLO;
 use aether_shared::vfs::chunk::chunk_len;
 use aether_shared::vfs::{
-    Delete, Done, FileContent, List, Listing, Mkdir, Read, Register, Rename, Stat, Write, Written,
-    normalize,
+    Delete, Done, FileContent, List, Listing, Mkdir, Read, Register, Rename, Search, Stat, Write,
+    Written, normalize,
 };
 use aether_shared::{BusRequest, Envelope, ErrorCode, Namespace, Pattern, Topic};
 use gloo_timers::callback::Interval;
@@ -119,6 +119,7 @@ async fn answer(served: &Served, env: &Envelope) -> Option<Envelope> {
             .await
         }
         Stat::TOPIC => reply::<Stat>(env, async |req| proxy.stat(&req.path).await).await,
+        Search::TOPIC => reply::<Search>(env, async |req| proxy.search(&req).await).await,
         Mkdir::TOPIC => {
             reply::<Mkdir>(env, async |req| {
                 proxy.mkdir(&req.path).await.map(|()| Done {})

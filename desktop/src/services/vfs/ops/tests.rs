@@ -11,7 +11,7 @@ use super::*;
 use crate::services::vfs::store::memory::MemoryStore;
 
 /// Runs a future that never waits (the memory store is synchronous underneath).
-fn run<F: Future>(future: F) -> F::Output {
+pub(in crate::services::vfs) fn run<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let mut cx = Context::from_waker(Waker::noop());
     match future.as_mut().poll(&mut cx) {
