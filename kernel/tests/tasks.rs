@@ -72,7 +72,10 @@ async fn watch(client: &mut Client, run_id: &str) -> (Vec<(String, String)>, Env
     loop {
         let env = client.recv().await;
         let body = payload(&env);
-        if matches!(env.topic.as_str(), "task.event" | "task.done" | "task.error") {
+        if matches!(
+            env.topic.as_str(),
+            "task.event" | "task.done" | "task.error"
+        ) {
             assert_eq!(env.request_id(), request_id.as_deref(), "{body}");
         }
         match env.topic.as_str() {
