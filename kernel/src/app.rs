@@ -1,5 +1,6 @@
 //! The kernel's HTTP application: shared state, the router, and [`serve`] with graceful
-//! shutdown. Routes: `/ws` (the hub), `/healthz`, and everything else from the embedded desktop.
+//! shutdown. Routes: `/ws` (the hub), `/healthz`, `/mcp` (MCP for granted outside agents), and
+//! everything else from the embedded desktop.
 //! The connections under the router (header-read timeout, `TCP_NODELAY`) are in `connections`;
 //! the open-file limit raised at start is in `open_files`.
 
@@ -78,6 +79,11 @@ impl Kernel {
         Router::new()
             .route("/ws", get(hub::ws_handler))
             .route("/healthz", get(|| async { "ok" }))
+            .merge(crate::services::mcp::http::router(
+                Arc::clone(&self.config),
+                Arc::clone(&self.services),
+                self.shutdown.clone(),
+            ))
             .fallback(get(assets::serve))
             .with_state(self.clone())
             .layer(middleware::map_response(move |mut response: Response| {

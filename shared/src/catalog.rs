@@ -33,6 +33,7 @@ pub const MODULES: &[&Declared] = &[
     &crate::task::CATALOG,
     &crate::vfs::CATALOG,
     &crate::compute::CATALOG,
+    &crate::mcp::CATALOG,
 ];
 
 /// Every request topic and its reply kind (aliases included).
@@ -123,7 +124,7 @@ mod tests {
 
     #[test]
     fn the_catalog_holds_every_spec_topic() {
-        assert_eq!(requests().count(), 39);
+        assert_eq!(requests().count(), 42);
         assert_eq!(events().count(), 10);
     }
 

@@ -19,6 +19,7 @@ pub mod envelope;
 pub mod error;
 pub mod json_size;
 pub mod kernel;
+pub mod mcp;
 pub mod pattern;
 pub mod request;
 pub mod stream;

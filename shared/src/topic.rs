@@ -1,7 +1,7 @@
 //! Topic grammar (SPEC §2): `<namespace><sep><name>`, and the topics derived from a topic.
 //!
 //! The namespace is one of [`Namespace`]; the separator is `.` for `kernel`, `bus`, `ai`, `vm`,
-//! `task` and `wasm`, and `:` for `vfs` and `compute`. The name is one or more segments of
+//! `task`, `wasm` and `mcp`, and `:` for `vfs` and `compute`. The name is one or more segments of
 //! `[a-z0-9_-]` joined by `.` or `:`. A [`Topic`] can only be built by parsing, so every value of
 //! the type is valid. This module never decides what a topic *means*: see [`crate::catalog`].
 
@@ -27,11 +27,13 @@ pub enum Namespace {
     Wasm,
     Vfs,
     Compute,
+    /// Grants that let an outside agent use the agent's tools over MCP for a tab.
+    Mcp,
 }
 
 impl Namespace {
     /// Every namespace, in SPEC order.
-    pub const ALL: [Namespace; 8] = [
+    pub const ALL: [Namespace; 9] = [
         Namespace::Kernel,
         Namespace::Bus,
         Namespace::Ai,
@@ -40,6 +42,7 @@ impl Namespace {
         Namespace::Wasm,
         Namespace::Vfs,
         Namespace::Compute,
+        Namespace::Mcp,
     ];
 
     /// The namespace as written in a topic.
@@ -53,6 +56,7 @@ impl Namespace {
             Namespace::Wasm => "wasm",
             Namespace::Vfs => "vfs",
             Namespace::Compute => "compute",
+            Namespace::Mcp => "mcp",
         }
     }
 
@@ -117,7 +121,7 @@ impl Topic {
         }
         let (namespace, name) = Namespace::from_prefix(s).ok_or_else(|| {
             invalid(
-                "a topic starts with a namespace and its separator: kernel. bus. ai. vm. task. wasm. vfs: compute:",
+                "a topic starts with a namespace and its separator: kernel. bus. ai. vm. task. wasm. vfs: compute: mcp.",
             )
         })?;
         validate_name(name).map_err(invalid)?;

@@ -10,6 +10,7 @@ mod agent;
 pub mod ai;
 mod db;
 mod kernel;
+pub mod mcp;
 mod request;
 mod sessions;
 mod subscriptions;
@@ -21,6 +22,8 @@ use std::sync::{Arc, OnceLock};
 use tokio_util::sync::CancellationToken;
 
 use aether_shared::{Envelope, Namespace, agent as agent_topics, compute};
+
+use self::agent::caller::Seat;
 
 use crate::bus::{Bus, ClientHandle};
 use crate::config::Config;
@@ -43,6 +46,8 @@ pub struct Services {
     agent: agent::AgentService,
     /// The compute session each client registered (the v86 backend of its own tab).
     compute_sessions: Arc<sessions::ComputeSessions>,
+    /// MCP grants (`mcp.*`) and the calls outside agents make with them.
+    mcp: Arc<mcp::McpService>,
 }
 
 impl Services {
@@ -67,7 +72,18 @@ impl Services {
                 &config,
                 shutdown.clone(),
             );
+            let mcp = Arc::new(mcp::McpService::new(
+                Seat {
+                    bus: bus.clone(),
+                    guards: Arc::clone(&guards),
+                    services: me.clone(),
+                    compute: Arc::clone(&compute_sessions),
+                },
+                format!("http://{}/mcp", config.listen),
+                config.ai.agent.max_result_chars.get() as usize,
+            ));
             Services {
+                mcp,
                 task: task::TaskService::new(
                     bus.clone(),
                     me.clone(),
@@ -89,6 +105,11 @@ impl Services {
     /// The guardrails, for services that send requests on a client's behalf.
     pub fn guards(&self) -> &Arc<Guards> {
         &self.guards
+    }
+
+    /// The MCP grants, for the `/mcp` transport.
+    pub fn mcp(&self) -> &Arc<mcp::McpService> {
+        &self.mcp
     }
 
     fn vm(&self) -> Option<&vm::VmService> {
@@ -116,6 +137,7 @@ impl Services {
         self.agent.client_gone(client_id);
         self.task.client_gone(client_id);
         self.compute_sessions.remove(client_id);
+        self.mcp.client_gone(client_id);
         if let Some(Some(vm)) = self.vm.get() {
             vm.client_gone(client_id);
         }
@@ -149,6 +171,7 @@ impl Services {
                 None => request::refuse(&self.bus, &env, &vm::VmError::Unavailable),
             },
             Namespace::Task => self.task.handle(client, env),
+            Namespace::Mcp => self.mcp.handle(client, env),
             Namespace::Ai => match env.topic.as_str() {
                 agent_topics::START
                 | agent_topics::APPROVE

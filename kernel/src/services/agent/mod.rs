@@ -19,7 +19,7 @@
 //! undo puts back), [`prompt`] (what the model reads).
 
 pub mod budget;
-mod caller;
+pub(crate) mod caller;
 pub mod checkpoint;
 mod error;
 mod launch;
@@ -29,7 +29,7 @@ pub mod prompt;
 mod queries;
 mod run;
 pub mod store;
-mod tools;
+pub(crate) mod tools;
 mod undo;
 
 use std::future::Future;
