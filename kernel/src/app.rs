@@ -100,6 +100,9 @@ impl Kernel {
 /// (`http_rate_limit`); refusals are `429` with `retry-after`. A connection that does not send a
 /// request's headers within `limits.header_read_timeout_ms` is dropped.
 pub async fn serve(listener: TcpListener, kernel: Kernel) -> io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        kernel.services.mcp().serving_at(addr);
+    }
     let shutdown = kernel.shutdown.clone();
     let limit = &kernel.config.http_rate_limit;
     let governor = GovernorConfigBuilder::default()

@@ -306,6 +306,32 @@ async fn a_tool_the_permission_rules_forbid_returns_to_the_model() {
     );
 }
 
+#[tokio::test]
+async fn a_file_request_the_permission_rules_forbid_returns_to_the_model() {
+    let provider = FakeProvider::start().await;
+    let mut config = trusting(&provider);
+    config.permissions = vec![rule("vfs:write", Action::Deny), rule("", Action::Allow)];
+    let kernel = start(config).await;
+    let mut tab = Tab::open(kernel.addr, "s-perm-vfs").await;
+    tab.put("/a.txt", "kept");
+    provider.script([
+        Turn::call(
+            "write_file",
+            json!({"path": "/a.txt", "content": "changed"}),
+        ),
+        Turn::say("I may not write files here."),
+    ]);
+    let out = run(&mut tab, json!({"goal": "write it"}), None).await;
+    assert_eq!(out.end.topic.as_str(), "ai.agent.done", "{}", out.end());
+    let result = out.of_kind("tool_result")[0];
+    assert_eq!(result["error"]["code"], "permission_denied", "{result}");
+    assert_eq!(
+        tab.get("/a.txt").unwrap(),
+        b"kept",
+        "the tab never saw the write"
+    );
+}
+
 /// The `limit` of a run that ended with `ai.error`.
 fn limit_of(out: &Outcome) -> (String, String) {
     assert_eq!(out.end.topic.as_str(), "ai.error", "{}", out.end());
@@ -514,6 +540,48 @@ async fn a_running_run_cannot_be_undone_and_an_unanswered_approval_times_out() {
         ("timeout".into(), "approval_timeout_ms".into())
     );
     assert_eq!(tab.get("/a.txt"), None, "nothing was written");
+}
+
+#[tokio::test]
+async fn a_client_over_its_run_cap_is_refused_until_one_ends() {
+    let provider = FakeProvider::start().await;
+    let mut config = config(&provider);
+    config.ai.agent.max_runs_per_client = NonZeroU32::new(1).unwrap();
+    let kernel = start(config).await;
+    let mut tab = Tab::open(kernel.addr, "s-cap").await;
+    // The first run waits for the user's approval of its write: it stays going.
+    provider.script([Turn::call(
+        "write_file",
+        json!({"path": "/a.txt", "content": "x"}),
+    )]);
+    let (_, run_id) = begin(&mut tab, json!({"goal": "write"})).await;
+    let second = tab
+        .request("ai.agent.start", json!({"goal": "another"}))
+        .await;
+    let refused = tab.reply_to(&second).await;
+    assert_eq!(refused.topic.as_str(), "ai.error");
+    let body = payload(&refused);
+    assert_eq!(body["code"], "resource_exceeded", "{body}");
+    assert_eq!(body["details"]["limit"], "max_runs_per_client", "{body}");
+
+    // Once the first run ends, a run may start again.
+    let cancel = tab
+        .request("ai.agent.cancel", json!({"run_id": run_id}))
+        .await;
+    tab.reply_to(&cancel).await;
+    let mut again = String::new();
+    for _ in 0..50 {
+        let id = tab
+            .request("ai.agent.start", json!({"goal": "again"}))
+            .await;
+        let reply = tab.reply_to(&id).await;
+        again = reply.topic.as_str().to_owned();
+        if again == "ai.agent.start:ack" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(again, "ai.agent.start:ack");
 }
 
 #[tokio::test]

@@ -92,7 +92,11 @@ async fn an_outside_agent_reads_and_writes_the_granting_tabs_files() {
     let mut tab = Tab::open(kernel.addr, "tab-a").await;
     tab.put("/notes.txt", "hello from the tab");
     let (_, token, url) = grant(&mut tab, all_tools(60_000)).await;
-    assert!(url.ends_with("/mcp"), "{url}");
+    assert_eq!(
+        url,
+        format!("http://{}/mcp", kernel.addr),
+        "the listener's own address"
+    );
     assert_eq!(token.len(), 64);
 
     let client = connect(kernel.addr, &token).await;
@@ -244,6 +248,29 @@ async fn a_grant_for_an_unknown_tool_or_asking_is_a_bad_request() {
         assert_eq!(reply.topic.as_str(), "mcp.error");
         assert_eq!(payload(&reply)["code"], "bad_request");
     }
+}
+
+#[tokio::test]
+async fn a_tab_over_its_grant_cap_is_refused_until_it_revokes_one() {
+    let kernel = start(Config::default()).await;
+    let mut tab = Tab::open(kernel.addr, "tab-a").await;
+    let mut first = String::new();
+    for i in 0..16 {
+        let (grant_id, _, _) = grant(&mut tab, all_tools(60_000)).await;
+        if i == 0 {
+            first = grant_id;
+        }
+    }
+    let id = tab.request("mcp.grant", all_tools(60_000)).await;
+    let refused = tab.reply_to(&id).await;
+    assert_eq!(refused.topic.as_str(), "mcp.error");
+    let body = payload(&refused);
+    assert_eq!(body["code"], "resource_exceeded", "{body}");
+    assert_eq!(body["details"]["limit"], "max_grants_per_client", "{body}");
+
+    let id = tab.request("mcp.revoke", json!({"grant_id": first})).await;
+    tab.reply_to(&id).await;
+    grant(&mut tab, all_tools(60_000)).await;
 }
 
 #[tokio::test]

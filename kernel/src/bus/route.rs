@@ -7,6 +7,9 @@
 //! addressee under the access rules below, an un-addressed request back to the caller for its
 //! namespace's service ([`Routed::Service`]), anything else to the subscribers of its topic.
 //! The kernel's own messages go out through [`Bus::route`] (stamped `from: kernel`).
+//! An in-process sender that needs a tab's answer to a file request (an agent run, an MCP call)
+//! goes through [`Bus::relay_for`]: the same stamp, admission and access rules, then relayed as
+//! the kernel's own request.
 //!
 //! The access rules of addressed delivery ([`Bus::reach`]), for client and kernel relays alike:
 //!
@@ -25,12 +28,15 @@
 //! serialized; for connections an envelope is serialized once however many clients get it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aether_shared::catalog::TopicKind;
-use aether_shared::{Envelope, ErrorCode, ErrorPayload, KERNEL_ADDRESS, Namespace, Topic};
+use aether_shared::{
+    BusRequest, Envelope, ErrorCode, ErrorPayload, KERNEL_ADDRESS, Namespace, Topic,
+};
 use axum::extract::ws::Utf8Bytes;
 
-use super::{Answered, Bus, ClientHandle, Delivery};
+use super::{Answered, Bus, ClientHandle, Delivery, RequestError};
 use crate::clock::now_rfc3339;
 use crate::guard::audit::{self, Reason};
 use crate::guard::{Guards, Refusal};
@@ -112,6 +118,43 @@ impl Bus {
                 Err(Box::new(Refused { env, refusal }))
             }
         }
+    }
+
+    /// The door for a request an in-process sender (an agent run, an MCP call) has the kernel
+    /// relay to a tab's session `to` and answer back: stamped, admitted and held to the access
+    /// rules exactly as if `sender` had sent it, then sent as the kernel's own request, so only
+    /// that tab's answer settles it. Every way it fails is an error payload for the sender.
+    pub async fn relay_for<R: BusRequest>(
+        &self,
+        guards: &Guards,
+        sender: &ClientHandle,
+        to: &str,
+        req: &R,
+        timeout: Duration,
+    ) -> Result<R::Reply, ErrorPayload> {
+        let mut env = Envelope::request(req, "relay").to(to);
+        stamp(&mut env, sender.id());
+        let principal = sender.principal();
+        let kind = guards.admit(principal, &env).map_err(|refusal| {
+            refusal.record(self.stats(), sender.id(), principal);
+            refusal.to_payload()
+        })?;
+        self.reach(sender, to, &env.topic, kind).map_err(|e| {
+            self.stats().count_refusal(e.code().as_str());
+            ErrorPayload::from(e)
+        })?;
+        self.request::<R>(to, req, timeout)
+            .await
+            .map_err(|e| match e {
+                RequestError::Remote(refused) => refused,
+                RequestError::Timeout(_) => ErrorPayload::new(ErrorCode::Timeout, e.to_string()),
+                RequestError::Unreachable(_) => {
+                    ErrorPayload::new(ErrorCode::SessionNotFound, e.to_string())
+                }
+                RequestError::BadAnswer(_) => {
+                    ErrorPayload::new(ErrorCode::BackendUnavailable, e.to_string())
+                }
+            })
     }
 
     /// Routes an admitted envelope from `sender`. Requests are not fanned out: one client's

@@ -79,7 +79,6 @@ impl Services {
                     services: me.clone(),
                     compute: Arc::clone(&compute_sessions),
                 },
-                format!("http://{}/mcp", config.listen),
                 config.ai.agent.max_result_chars.get() as usize,
             ));
             Services {

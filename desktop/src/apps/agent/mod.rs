@@ -122,12 +122,12 @@ pub fn Agent() -> impl IntoView {
 
     view! {
         <div
-            class="agent"
+            class="agent side-by-side"
             data-testid="agent"
             data-state=shown_phase
             data-waiting=move || session.shown(|t| t.is_some_and(Transcript::awaits_decision)).to_string()
         >
-            <section class="agent-side">
+            <section class="agent-side side-pane">
                 <GoalBox form start />
                 <div class="agent-actions">
                     <button

@@ -144,8 +144,8 @@ pub fn Tasks() -> impl IntoView {
     let (path, status, selected, history) = (app.path, app.status, app.selected, app.history);
 
     view! {
-        <div class="tasks">
-            <section class="tasks-editor">
+        <div class="tasks side-by-side">
+            <section class="tasks-editor side-pane">
                 <div class="tasks-file">
                     <input
                         type="text"

@@ -54,8 +54,6 @@ fn read() -> Topic {
     Topic::from_static(aether_shared::vfs::Read::TOPIC)
 }
 
-use aether_shared::BusRequest as _;
-
 /// A bus where tab `c-tab` (local) serves VFS session `s-tab` and compute session `s-box`.
 fn bus_with_tab() -> (Bus, Arc<ClientHandle>) {
     let bus = Bus::new();

@@ -6,11 +6,10 @@
 //! Two roads, one admission:
 //! - Requests for a kernel service (`vm.spawn`, `task.*`) go through the bus's door
 //!   ([`Bus::submit`]) and on to the service; what comes back is handed to the agent as values.
-//! - File requests (`vfs:*`) go to the caller's own VFS session: admitted at the same guardrails
-//!   ([`Guards::admit`], then the router's access rule [`Bus::reach`]: the session must be the
-//!   caller's), then relayed by the kernel for the caller ([`Bus::request`]), because a tab
-//!   answers a relayed request to the kernel, and the router lets nothing but the kernel address
-//!   a kernel-made client.
+//! - File requests (`vfs:*`) go to the caller's own VFS session through the router's relay door
+//!   ([`Bus::relay_for`]: the same admission and access rules, then relayed by the kernel, because
+//!   a tab answers a relayed request to the kernel and the router lets nothing but the kernel
+//!   address a kernel-made client).
 //!
 //! A refusal (`permission_denied`, `rate_limited`, …) is recorded like any of the caller's and
 //! returned as the error the model will read. This module never decides what to send.
@@ -21,7 +20,7 @@ use std::time::Duration;
 use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload};
 use tokio::sync::mpsc;
 
-use crate::bus::{Bus, ClientHandle, Refused, RequestError, Routed, stamp};
+use crate::bus::{Bus, ClientHandle, Refused, Routed, stamp};
 use crate::guard::{Guards, Principal};
 use crate::services::Services;
 use crate::services::sessions::ComputeSessions;
@@ -109,30 +108,10 @@ impl Caller {
     /// Sends a file request to the caller's own tab and waits for its answer.
     pub async fn vfs<R: BusRequest>(&self, req: &R) -> Result<R::Reply, ErrorPayload> {
         let session = self.session()?;
-        let mut env = Envelope::request(req, "agent").to(session.as_str());
-        stamp(&mut env, self.agent.id());
-        let (bus, principal) = (&self.seat.bus, self.agent.principal());
-        let kind = self.seat.guards.admit(principal, &env).map_err(|refusal| {
-            refusal.record(bus.stats(), self.agent.id(), principal);
-            refusal.to_payload()
-        })?;
-        bus.reach(&self.agent, &session, &env.topic, kind)
-            .map_err(|e| {
-                bus.stats().count_refusal(e.code().as_str());
-                ErrorPayload::from(e)
-            })?;
-        bus.request::<R>(&session, req, VFS_TIMEOUT)
+        self.seat
+            .bus
+            .relay_for(&self.seat.guards, &self.agent, &session, req, VFS_TIMEOUT)
             .await
-            .map_err(|e| match e {
-                RequestError::Remote(refused) => refused,
-                RequestError::Timeout(_) => ErrorPayload::new(ErrorCode::Timeout, e.to_string()),
-                RequestError::Unreachable(_) => {
-                    ErrorPayload::new(ErrorCode::SessionNotFound, e.to_string())
-                }
-                RequestError::BadAnswer(_) => {
-                    ErrorPayload::new(ErrorCode::BackendUnavailable, e.to_string())
-                }
-            })
     }
 
     /// Sends a request for a kernel service as the caller's: through the bus's door, then to

@@ -63,19 +63,25 @@ impl ServiceError for McpError {
 pub struct McpService {
     seat: Seat,
     grants: GrantTable,
-    /// The endpoint a grant's client connects to.
-    url: String,
+    /// The endpoint a grant's client connects to: set from the listener's own address when the
+    /// kernel starts serving (the configured `listen` may name port 0).
+    url: std::sync::OnceLock<String>,
     /// A granted call's program output is kept to this many characters (stdout and stderr each).
     kept_chars: usize,
     next_id: AtomicU64,
 }
 
 impl McpService {
-    pub fn new(seat: Seat, url: String, kept_chars: usize) -> McpService {
+    /// Says where `/mcp` is reachable, once the kernel's listener is bound.
+    pub fn serving_at(&self, addr: std::net::SocketAddr) {
+        let _ = self.url.set(format!("http://{addr}/mcp"));
+    }
+
+    pub fn new(seat: Seat, kept_chars: usize) -> McpService {
         McpService {
             seat,
             grants: GrantTable::default(),
-            url,
+            url: std::sync::OnceLock::new(),
             kept_chars,
             next_id: AtomicU64::new(0),
         }
@@ -166,7 +172,7 @@ impl McpService {
         Ok(Granted {
             grant_id,
             token,
-            url: self.url.clone(),
+            url: self.url.get().cloned().unwrap_or_else(|| "/mcp".to_owned()),
         })
     }
 
