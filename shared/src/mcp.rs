@@ -5,8 +5,19 @@
 //! lives `ttl_ms`, and answers its id, its bearer token (shown once, never again) and the URL an
 //! MCP client connects to. `mcp.grants` lists the caller's live grants, without tokens;
 //! `mcp.revoke` ends one. A grant acts only for the client that made it and dies with it.
+//!
+//! Every call made with a grant is told to the granting tab (`mcp.called`), so the person sees
+//! what the outside agent did. A call of an `ask` grant first waits for the tab's decision: the
+//! tab gets `mcp.ask` with the call's full arguments (and, for a write, the file's text before
+//! and after) and answers `mcp.decide`; `mcp.settled` tells it the wait ended (decided, timed
+//! out, or the outside agent hung up), so its card goes away. `mcp.undo` puts back every file
+//! the grant's calls wrote, as `ai.agent.undo` does for a run.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ErrorPayload;
+use crate::agent::WritePreview;
 
 crate::contract! {
     namespace: Mcp, error: ERROR = "mcp.error";
@@ -14,9 +25,18 @@ crate::contract! {
         GRANT = "mcp.grant": Grant => Resp(Granted);
         GRANTS = "mcp.grants": Grants => Resp(GrantList);
         REVOKE = "mcp.revoke": Revoke => Ack(Revoked);
+        DECIDE = "mcp.decide": Decide => Ack(Decided);
+        UNDO = "mcp.undo": UndoGrant => Ack(Restored);
     }
     aliases {}
-    events {}
+    events {
+        /// A call of an `ask` grant waits for the granting tab's decision ([`Ask`]).
+        ASK = "mcp.ask";
+        /// A call that asked no longer waits ([`Settled`]).
+        SETTLED = "mcp.settled";
+        /// A call made with a grant ended ([`Called`]), sent to the granting tab.
+        CALLED = "mcp.called";
+    }
 }
 
 /// When a call made with a grant runs.
@@ -59,14 +79,32 @@ pub struct GrantList {
     pub grants: Vec<GrantInfo>,
 }
 
-/// One live grant, without its token.
+/// How a grant stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantState {
+    /// Its token works.
+    Live,
+    /// Ended by `mcp.revoke`; still listed so its writes can be undone.
+    Revoked,
+    /// Its `ttl_ms` passed; still listed so its writes can be undone.
+    Expired,
+}
+
+/// One grant of the caller, without its token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantInfo {
     pub grant_id: String,
     pub tools: Vec<String>,
     pub approval: Approval,
-    /// Milliseconds the grant still lives.
+    pub state: GrantState,
+    /// Milliseconds the grant still lives (0 once it has ended).
     pub expires_in_ms: u64,
+    /// Calls made with it so far.
+    pub calls: u64,
+    /// Files its calls wrote (what `mcp.undo` would put back), in path order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub written: Vec<String>,
 }
 
 /// `mcp.revoke` → `mcp.revoke:ack` ([`Revoked`]).
@@ -79,4 +117,87 @@ pub struct Revoke {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revoked {
     pub grant_id: String,
+}
+
+/// What the granting tab decided about a call that asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Run this call.
+    Allow,
+    /// Do not run it; the outside agent hears that the user declined.
+    Deny,
+    /// Run this call and every later call of the same tool with this grant without asking.
+    AllowToolForGrant,
+}
+
+/// `mcp.ask` (event, kernel → granting tab): a call waits for [`Decide`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ask {
+    pub ask_id: String,
+    pub grant_id: String,
+    pub tool: String,
+    /// The call's arguments, in full, as the outside agent sent them.
+    pub arguments: Value,
+    /// For `write_file`: the file's text now and the text the call would write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write: Option<WritePreview>,
+    /// How long the call waits for a decision before it is refused.
+    pub timeout_ms: u64,
+}
+
+/// `mcp.decide {ask_id, decision}` → `mcp.decide:ack`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decide {
+    pub ask_id: String,
+    pub decision: Decision,
+}
+
+/// The acknowledgement of [`Decide`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decided {}
+
+/// How a wait for a decision ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AskOutcome {
+    Allowed,
+    Denied,
+    /// Nobody decided within the ask's `timeout_ms`.
+    TimedOut,
+    /// The outside agent hung up, or the grant ended, before a decision.
+    Abandoned,
+}
+
+/// `mcp.settled` (event, kernel → granting tab): the call no longer waits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settled {
+    pub ask_id: String,
+    pub grant_id: String,
+    pub outcome: AskOutcome,
+}
+
+/// `mcp.called` (event, kernel → granting tab): one call made with a grant, and how it ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Called {
+    pub grant_id: String,
+    pub tool: String,
+    /// The call's arguments; a string cut short when they would take more than half a frame.
+    pub arguments: Value,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorPayload>,
+}
+
+/// `mcp.undo {grant_id}` → `mcp.undo:ack` ([`Restored`]): every file the grant's calls wrote is
+/// put back as it was before the grant's first write to it; files they created are deleted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndoGrant {
+    pub grant_id: String,
+}
+
+/// The answer to [`UndoGrant`]: the paths put back or deleted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restored {
+    pub restored: Vec<String>,
 }

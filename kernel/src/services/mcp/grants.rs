@@ -69,6 +69,9 @@ impl GrantTable {
                 grant_id: g.grant_id.clone(),
                 tools: g.tools.clone(),
                 approval: g.approval,
+                state: aether_shared::mcp::GrantState::Live,
+                calls: 0,
+                written: Vec::new(),
                 expires_in_ms: g.expires.saturating_duration_since(now).as_millis() as u64,
             })
             .collect();
