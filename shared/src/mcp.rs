@@ -3,7 +3,8 @@
 //!
 //! `mcp.grant` makes a grant for some of the agent's tools ([`crate::agent::tools::TOOLS`]) that
 //! lives `ttl_ms`, and answers its id, its bearer token (shown once, never again) and the URL an
-//! MCP client connects to. `mcp.grants` lists the caller's live grants, without tokens;
+//! MCP client connects to. `mcp.grants` lists the caller's grants, without tokens: live ones,
+//! and ended ones (revoked or expired, the newest 32) kept so their writes can be undone;
 //! `mcp.revoke` ends one. A grant acts only for the client that made it and dies with it.
 //!
 //! Every call made with a grant is told to the granting tab (`mcp.called`), so the person sees
@@ -73,7 +74,7 @@ pub struct Granted {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grants {}
 
-/// The caller's live grants.
+/// The caller's grants, live and ended, in the order they were made.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GrantList {
     pub grants: Vec<GrantInfo>,
@@ -100,7 +101,7 @@ pub struct GrantInfo {
     pub state: GrantState,
     /// Milliseconds the grant still lives (0 once it has ended).
     pub expires_in_ms: u64,
-    /// Calls made with it so far.
+    /// Calls made with it so far, refused ones included (each one told by `mcp.called`).
     pub calls: u64,
     /// Files its calls wrote (what `mcp.undo` would put back), in path order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -79,7 +79,7 @@ impl Services {
                     services: me.clone(),
                     compute: Arc::clone(&compute_sessions),
                 },
-                config.ai.agent.max_result_chars.get() as usize,
+                &config,
             ));
             Services {
                 mcp,

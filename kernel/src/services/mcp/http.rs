@@ -5,7 +5,8 @@
 //! from the kernel's own origin or an allowed one (403 otherwise), while one **without** an
 //! `Origin` (command-line agents and SDKs send none) is judged on its token alone; the bearer
 //! token must stand for a live grant (401 otherwise). The grant's id is handed to the tools in
-//! the request's extensions. The token is never logged.
+//! the request's extensions, and the request's cancellation (the SDK cancels it when the client
+//! hangs up) to the call, which then ends where it is. The token is never logged.
 
 use std::sync::Arc;
 
@@ -171,7 +172,11 @@ impl ServerHandler for GrantedTools {
     ) -> Result<CallToolResponse, ErrorData> {
         let grant_id = Self::grant_id(&context)?;
         let arguments = serde_json::Value::Object(request.arguments.unwrap_or_default());
-        let result = match self.mcp.call(&grant_id, &request.name, &arguments).await {
+        let result = match self
+            .mcp
+            .call(&grant_id, &request.name, &arguments, &context.ct)
+            .await
+        {
             Ok(value) => CallToolResult::success(vec![ContentBlock::text(value.to_string())]),
             Err(e) => CallToolResult::error(vec![ContentBlock::text(format!(
                 "{}: {}",
