@@ -52,6 +52,7 @@ impl Kernel {
 
     /// A kernel serving the given assets (tests use their own table).
     pub fn with_assets(config: Config, shutdown: CancellationToken, assets: AssetTable) -> Kernel {
+        crate::tls::install_crypto_provider();
         let config = Arc::new(config);
         let bus = Bus::new();
         let guards = Arc::new(Guards::new(&config));

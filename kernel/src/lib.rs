@@ -11,6 +11,7 @@ pub mod data_lock;
 pub mod guard;
 pub mod hub;
 pub mod services;
+pub mod tls;
 
 pub use app::{Kernel, serve};
 pub use config::Config;

@@ -2,13 +2,18 @@
 //!
 //! `policy` is an ordered list, first match wins: each rule names a tool (or `*`) and an action
 //! (`allow` runs the call, `ask` waits for the user's `ai.agent.approve`, `deny` refuses it and
-//! the model hears so). A tool name the agent does not have is refused at start-up with the list
-//! of those it has. A request's `budget` may only tighten the limits here.
+//! the model hears so). A tool of an outside MCP server is named `<server>__<tool>`, and
+//! `<server>__*` covers all of that server's tools; a call no rule matches asks. A built-in tool
+//! name the agent does not have is refused at start-up with the list of those it has, and a
+//! `<server>__…` naming no server of `ai.mcp_servers` is refused by
+//! [`Config::validate`](super::Config::validate). A request's `budget` may only tighten the limits here.
 
 use std::num::{NonZeroU32, NonZeroU64};
 
 use aether_shared::agent::tools::TOOLS;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::mcp_servers::{ServerName, split_tool_name};
 
 /// What a policy rule does to the calls it matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,26 +27,52 @@ pub enum ToolAction {
     Deny,
 }
 
-/// A tool name of the agent, or `*` for every tool.
+/// A tool name of the agent, `*` for every tool, `<server>__<tool>` for a tool of an outside
+/// MCP server, or `<server>__*` for all of that server's tools.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ToolPattern(String);
 
 impl ToolPattern {
-    /// Parses `*` or a tool the agent has.
+    /// Parses `*`, a built-in tool the agent has, or `<server>__<tool>` / `<server>__*` with a
+    /// well-formed server name (whether that server is configured is checked by
+    /// `Config::validate`).
     pub fn parse(s: &str) -> Result<ToolPattern, String> {
         if s == "*" || TOOLS.iter().any(|t| t.name == s) {
             return Ok(ToolPattern(s.to_owned()));
         }
+        if let Some((server, tool)) = split_tool_name(s)
+            && ServerName::parse(server).is_ok()
+            && (tool == "*"
+                || tool
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        {
+            return Ok(ToolPattern(s.to_owned()));
+        }
         let names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
         Err(format!(
-            "tool `{s}` is not a tool of the agent; use `*` or one of {}",
+            "tool `{s}` is not a tool of the agent; use `*`, one of {}, or `<server>__<tool>` / `<server>__*` for a server of ai.mcp_servers",
             names.join(", ")
         ))
     }
 
     /// True when the pattern covers `tool`.
     pub fn matches(&self, tool: &str) -> bool {
-        self.0 == "*" || self.0 == tool
+        match self.0.strip_suffix('*') {
+            Some("") => true,
+            Some(server) => tool.starts_with(server),
+            None => self.0 == tool,
+        }
+    }
+
+    /// The outside server the pattern names (`everything` of `everything__echo`), if any.
+    pub fn server(&self) -> Option<&str> {
+        split_tool_name(&self.0).map(|(server, _)| server)
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -165,5 +196,29 @@ mod tests {
                 .is_err()
         );
         assert!(serde_norway::from_str::<AgentConfig>("max_turns: 0\n").is_err());
+    }
+
+    #[test]
+    fn outside_tools_are_named_by_server_and_patterns_cover_a_whole_server() {
+        let config: AgentConfig = serde_norway::from_str(
+            "policy:\n  - {tool: everything__echo, action: allow}\n  - {tool: 'everything__*', action: deny}\n  - {tool: git-hub__get-issue, action: allow}\n",
+        )
+        .unwrap();
+        assert_eq!(config.action_for("everything__echo"), ToolAction::Allow);
+        assert_eq!(config.action_for("everything__add"), ToolAction::Deny);
+        assert_eq!(config.action_for("git-hub__get-issue"), ToolAction::Allow);
+        assert_eq!(
+            config.action_for("other__echo"),
+            ToolAction::Ask,
+            "no match: ask"
+        );
+        assert_eq!(config.policy[1].tool.server(), Some("everything"));
+        for bad in ["Every__echo", "a__b c", "__echo", "everything__", "a__b*"] {
+            let yaml = format!("policy:\n  - {{tool: '{bad}', action: allow}}\n");
+            assert!(
+                serde_norway::from_str::<AgentConfig>(&yaml).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The provider's values validate themselves while being parsed (an `http`/`https` base URL, an
 //! environment variable name), so a bad value names its key and line. The API key itself is never
-//! in the config: `api_key_env` names the environment variable that holds it.
+//! in the config: `api_key_env` names the environment variable that holds it. The agent's own
+//! section is [`super::agent`]; its outside MCP servers, [`super::mcp_servers`].
 
 use std::fmt;
 use std::num::{NonZeroU32, NonZeroU64};
@@ -29,6 +30,9 @@ pub struct AiConfig {
     pub complete_max_tokens: NonZeroU32,
     /// The agent (`ai.agent.*`): its tool policy and the budgets of a run.
     pub agent: super::agent::AgentConfig,
+    /// Outside MCP servers whose tools the agent is offered as `<server>__<tool>`, by name
+    /// ([`super::mcp_servers`]). None by default.
+    pub mcp_servers: super::mcp_servers::McpServers,
 }
 
 /// `ai.provider`: an OpenAI-compatible endpoint (llama.cpp server, Ollama, vLLM, hosted APIs).
@@ -54,6 +58,7 @@ impl Default for AiConfig {
             max_concurrent_per_client: NonZeroU32::new(4).expect("non-zero"),
             complete_max_tokens: NonZeroU32::new(128).expect("non-zero"),
             agent: super::agent::AgentConfig::default(),
+            mcp_servers: super::mcp_servers::McpServers::default(),
         }
     }
 }

@@ -2,6 +2,9 @@
 //! case joined by `__` (`AETHER_LISTEN`, `AETHER_LIMITS__MAX_FRAME_BYTES`). A value is read as
 //! YAML (`AETHER_RATE_LIMITS='[{topic: vm.spawn, limit: 5, burst: 2, window_ms: 60000}]'`); a
 //! list of strings may also be given comma-separated (`AETHER_ALLOWED_ORIGINS=http://a,http://b`).
+//! A map that is empty (`ai.mcp_servers` when the file names no server) is one key, given whole
+//! (`AETHER_AI__MCP_SERVERS='{docs: {url: http://127.0.0.1:9000/mcp}}'`); the keys of a server
+//! the file names have their own (`AETHER_AI__MCP_SERVERS__DOCS__CALL_TIMEOUT_MS`).
 //! An empty, `~` or `null` value is refused rather than read as "no value": it is nearly always an
 //! unset shell variable, and it would silently drop what the config file says.
 
@@ -62,7 +65,7 @@ fn collect_paths(value: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<Stri
             let Some(key) = key.as_str() else { continue };
             prefix.push(key.to_owned());
             match child {
-                Value::Mapping(_) => collect_paths(child, prefix, out),
+                Value::Mapping(m) if !m.is_empty() => collect_paths(child, prefix, out),
                 _ => out.push(prefix.clone()),
             }
             prefix.pop();

@@ -12,6 +12,7 @@
 pub mod agent;
 pub mod ai;
 mod env;
+pub mod mcp_servers;
 mod print;
 pub mod rules;
 pub mod validate;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use agent::{AgentConfig, ToolAction, ToolPattern, ToolRule};
 pub use ai::{AiConfig, BaseUrl, EnvVarName, ProviderConfig};
 pub use env::apply_env;
+pub use mcp_servers::{McpServerConfig, McpServers, ServerName};
 pub use rules::{Action, HttpRateLimit, Origin, PermissionRule, RateRule, TopicPrefix};
 
 /// Everything the kernel can be told at start-up.

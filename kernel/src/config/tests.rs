@@ -354,3 +354,129 @@ fn the_header_read_timeout_defaults_to_ten_seconds_and_is_configurable() {
     let err = refused("limits:\n  header_read_timeout_ms: 0\n");
     assert!(err.contains("header_read_timeout_ms"), "{err}");
 }
+
+// ---- Outside MCP servers (issue #17) ----
+
+#[test]
+fn mcp_servers_are_configured_under_ai_and_the_policy_may_name_their_tools() {
+    let yaml = "ai:\n  agent:\n    policy:\n      - {tool: 'everything__*', action: allow}\n  mcp_servers:\n    everything:\n      command: node\n      args: [server.js, stdio]\n";
+    let config = Config::from_yaml(yaml).unwrap();
+    assert!(config.ai.mcp_servers.get("everything").is_some());
+    assert!(config.validate_with_env(|_| None).is_ok());
+    assert_eq!(
+        config.ai.agent.action_for("everything__echo"),
+        ToolAction::Allow
+    );
+}
+
+#[test]
+fn a_policy_rule_for_a_server_not_configured_is_refused_at_start() {
+    let config = Config::from_yaml(
+        "ai:\n  agent:\n    policy:\n      - {tool: ghost__echo, action: allow}\n",
+    )
+    .unwrap();
+    let err = config.validate_with_env(|_| None).unwrap_err().to_string();
+    assert!(
+        err.contains("ai.agent.policy")
+            && err.contains("ghost")
+            && err.contains("none is configured"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_header_variable_of_an_mcp_server_stops_start_up() {
+    let config = Config::from_yaml(
+        "ai:\n  mcp_servers:\n    docs:\n      url: http://127.0.0.1:9000/mcp\n      header: {name: Authorization, env: AETHER_TEST_DOCS_AUTH}\n",
+    )
+    .unwrap();
+    let err = config.validate_with_env(|_| None).unwrap_err().to_string();
+    assert!(
+        err.contains("AETHER_TEST_DOCS_AUTH") && err.contains("docs"),
+        "{err}"
+    );
+    assert!(
+        config
+            .validate_with_env(|k| (k == "AETHER_TEST_DOCS_AUTH").then(|| "Bearer t".into()))
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_bad_mcp_server_is_refused_with_its_key() {
+    for (yaml, said) in [
+        ("ai:\n  mcp_servers:\n    Bad:\n      command: x\n", "Bad"),
+        ("ai:\n  mcp_servers:\n    a__b:\n      command: x\n", "a__b"),
+        (
+            "ai:\n  mcp_servers:\n    x:\n      command: node\n      url: http://a/mcp\n",
+            "not both",
+        ),
+        ("ai:\n  mcp_servers:\n    x: {}\n", "needs `command`"),
+    ] {
+        let err = refused(yaml);
+        assert!(
+            err.contains(said) && err.contains("ai.mcp_servers") && err.contains("line 3"),
+            "{yaml:?} → {err}"
+        );
+    }
+}
+
+#[test]
+fn environment_overrides_reach_an_mcp_servers_keys() {
+    let config = Config::from_yaml("ai:\n  mcp_servers:\n    x:\n      command: node\n").unwrap();
+    let config = apply_env(config, |k| {
+        (k == "AETHER_AI__MCP_SERVERS__X__CALL_TIMEOUT_MS").then(|| "1500".to_owned())
+    })
+    .unwrap();
+    assert_eq!(
+        config
+            .ai
+            .mcp_servers
+            .get("x")
+            .unwrap()
+            .call_timeout_ms
+            .get(),
+        1500
+    );
+}
+
+#[test]
+fn mcp_servers_may_be_given_whole_in_the_environment_when_the_file_names_none() {
+    let config = apply_env(Config::default(), |k| {
+        (k == "AETHER_AI__MCP_SERVERS")
+            .then(|| "{docs: {url: 'http://127.0.0.1:9000/mcp'}}".to_owned())
+    })
+    .unwrap();
+    assert!(config.ai.mcp_servers.get("docs").is_some());
+    let err = apply_env(Config::default(), |k| {
+        (k == "AETHER_AI__MCP_SERVERS").then(|| "{Docs: {url: 'http://a/mcp'}}".to_owned())
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("AETHER_AI__MCP_SERVERS") && err.contains("Docs"),
+        "{err}"
+    );
+}
+
+#[test]
+fn print_config_masks_the_env_values_and_url_passwords_of_mcp_servers() {
+    let config = Config::from_yaml(
+        "ai:\n  mcp_servers:\n    x:\n      command: node\n      env: {API_KEY: hunter2}\n",
+    )
+    .unwrap();
+    let shown = config.masked_yaml();
+    assert!(
+        !shown.contains("hunter2") && shown.contains("API_KEY"),
+        "{shown}"
+    );
+    let config = Config::from_yaml(
+        "ai:\n  mcp_servers:\n    x:\n      url: http://me:hunter2@127.0.0.1:9000/mcp\n",
+    )
+    .unwrap();
+    let shown = config.masked_yaml();
+    assert!(
+        !shown.contains("hunter2") && shown.contains("127.0.0.1:9000"),
+        "{shown}"
+    );
+}

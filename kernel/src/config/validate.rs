@@ -25,9 +25,43 @@ pub const MAX_FRAME_BYTES_LIMIT: usize = 256 * 1024 * 1024;
 pub const MAX_REQUESTS_PER_SECOND: u32 = 1_000_000_000;
 
 impl Config {
-    /// Refuses combinations of keys that cannot be meant: today, an `admin_token` equal to the
-    /// `client_token` (every client holding the shared token would be admin).
+    /// Refuses combinations of keys that cannot be meant: an `admin_token` equal to the
+    /// `client_token` (every client holding the shared token would be admin), a policy rule
+    /// naming an outside server that `ai.mcp_servers` does not have, and an MCP server's
+    /// `header.env` that the kernel's environment does not set.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_with_env(|name| std::env::var(name).ok())
+    }
+
+    /// [`Config::validate`] with the environment read through `lookup`.
+    pub fn validate_with_env(
+        &self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let servers = &self.ai.mcp_servers;
+        for rule in &self.ai.agent.policy {
+            if let Some(server) = rule.tool.server()
+                && servers.get(server).is_none()
+            {
+                let configured = match servers.names() {
+                    names if names.is_empty() => "none is configured".to_owned(),
+                    names => format!("configured: {}", names.join(", ")),
+                };
+                return Err(ConfigError::Invalid {
+                    origin: "ai.agent.policy".into(),
+                    message: format!(
+                        "the rule for `{}` names the MCP server `{server}`, which ai.mcp_servers does not have ({configured}); fix the name or add the server",
+                        rule.tool.as_str()
+                    ),
+                });
+            }
+        }
+        servers
+            .check_environment(lookup)
+            .map_err(|message| ConfigError::Invalid {
+                origin: "ai.mcp_servers".into(),
+                message,
+            })?;
         if let (Some(admin), Some(client)) = (&self.admin_token, &self.client_token)
             && admin == client
         {

@@ -46,6 +46,27 @@ pub async fn start(mut config: Config) -> TestKernel {
     }
 }
 
+/// Starts a kernel with the config `make` builds from the address the kernel will listen on
+/// (for a config that points at the kernel itself, e.g. its own `/mcp`).
+pub async fn start_with(make: impl FnOnce(SocketAddr) -> Config) -> TestKernel {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = make(addr);
+    config.listen = addr;
+    if config.data_dir.is_none() {
+        let dir = std::env::temp_dir().join(format!("aether-test-{:016x}", rand_id()));
+        config.data_dir = Some(dir);
+    }
+    let shutdown = CancellationToken::new();
+    let kernel = Kernel::with_assets(config, shutdown.clone(), &[]);
+    let task = tokio::spawn(serve(listener, kernel));
+    TestKernel {
+        addr,
+        shutdown,
+        task,
+    }
+}
+
 fn rand_id() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now())

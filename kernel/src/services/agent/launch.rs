@@ -112,6 +112,7 @@ impl AgentService {
             request: req,
             store,
             max_frame_bytes: inner.max_frame_bytes,
+            outside: Arc::clone(&inner.outside),
             shutdown: inner.shutdown.clone(),
         };
         let ending = run::execute(ctx).await;

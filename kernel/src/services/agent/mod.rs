@@ -16,7 +16,8 @@
 //!
 //! The parts that need no bus live in their own files: [`budget`] (limits and the meter),
 //! [`loop_guard`] (the same failing call again and again ends the run), [`checkpoint`] (what
-//! undo puts back), [`prompt`] (what the model reads).
+//! undo puts back), [`prompt`] (what the model reads). The tools of outside MCP servers
+//! (`ai.mcp_servers`) are reached through [`mcp_client`], shared by every run.
 
 pub mod budget;
 pub(crate) mod caller;
@@ -25,6 +26,7 @@ mod error;
 mod launch;
 mod live;
 pub mod loop_guard;
+pub(crate) mod mcp_client;
 pub mod prompt;
 mod queries;
 mod run;
@@ -44,6 +46,7 @@ use tokio_util::sync::CancellationToken;
 use self::caller::Seat;
 use self::error::AgentError;
 use self::live::Live;
+use self::mcp_client::OutsideServers;
 use self::store::Store;
 use super::Services;
 use super::ai::provider::Provider;
@@ -67,6 +70,8 @@ struct Inner {
     data_dir: Option<PathBuf>,
     store: OnceLock<Result<Arc<Store>, String>>,
     live: Live,
+    /// The outside MCP servers, started on first use and shared by every run.
+    outside: Arc<OutsideServers>,
     shutdown: CancellationToken,
 }
 
@@ -94,6 +99,7 @@ impl AgentService {
                 data_dir: config.data_dir(),
                 store: OnceLock::new(),
                 live: Live::default(),
+                outside: Arc::new(OutsideServers::new(config, shutdown.clone())),
                 shutdown,
             }),
         }

@@ -1,12 +1,19 @@
-//! What the model reads: the system prompt naming its tools and rules, the user's goal with its
-//! context, and each tool result cut to the budget the model sees.
+//! What the model reads: the system prompt naming its tools (the built-in ones, then those of
+//! the outside MCP servers, and which servers could not be reached for this run) and rules, the
+//! user's goal with its context, and each tool result cut to the budget the model sees.
 
 use aether_shared::agent::Context;
 use aether_shared::agent::tools::TOOLS;
 use serde_json::Value;
 
-/// The system prompt of every run.
-pub fn system() -> String {
+use super::mcp_client::Offer;
+
+/// Longest outside tool description in the system prompt, in characters (the tool list the
+/// model is sent carries the whole description).
+const MAX_OUTSIDE_LINE_CHARS: usize = 200;
+
+/// The system prompt of a run that was offered `outside` tools.
+pub fn system(outside: &Offer) -> String {
     let mut text = String::from(
         "You are the coding agent of Aether, a development desktop in the user's browser tab. \
          You act only through the tools below; every call runs as the user, on the user's own \
@@ -17,6 +24,22 @@ pub fn system() -> String {
     );
     for tool in TOOLS {
         text.push_str(&format!("- {}: {}\n", tool.name, tool.description));
+    }
+    if !outside.tools.is_empty() {
+        text.push_str(
+            "\nTools of outside MCP servers the user configured (named <server>__<tool>; they act \
+             outside the user's files, as those servers do):\n",
+        );
+        for tool in &outside.tools {
+            let first_line = tool.description.lines().next().unwrap_or("");
+            let said: String = first_line.chars().take(MAX_OUTSIDE_LINE_CHARS).collect();
+            text.push_str(&format!("- {}: {said}\n", tool.name));
+        }
+    }
+    for (server, why) in &outside.unavailable {
+        text.push_str(&format!(
+            "\nThe outside MCP server `{server}` is not available in this run, so its tools are not offered: {why}\n"
+        ));
     }
     text
 }
@@ -64,10 +87,35 @@ mod tests {
 
     #[test]
     fn the_system_prompt_names_every_tool() {
-        let text = system();
+        let text = system(&Offer::default());
         for tool in TOOLS {
             assert!(text.contains(tool.name), "{}", tool.name);
         }
+        assert!(!text.contains("outside MCP"), "{text}");
+    }
+
+    #[test]
+    fn the_system_prompt_names_outside_tools_and_the_servers_left_out() {
+        let offer = Offer {
+            tools: vec![super::super::mcp_client::OutsideTool {
+                name: "everything__echo".into(),
+                server: "everything".into(),
+                tool: "echo".into(),
+                description: "Echoes back the input string\nmore".into(),
+                parameters: json!({"type": "object"}),
+            }],
+            unavailable: vec![("docs".into(), "it could not be started".into())],
+        };
+        let text = system(&offer);
+        assert!(
+            text.contains("- everything__echo: Echoes back the input string\n"),
+            "{text}"
+        );
+        assert!(!text.contains("more"), "{text}");
+        assert!(
+            text.contains("`docs` is not available in this run"),
+            "{text}"
+        );
     }
 
     #[test]

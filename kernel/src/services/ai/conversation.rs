@@ -1,8 +1,11 @@
 //! A conversation as the chat-completions API carries it, tools included: the messages the
 //! kernel sends (system, user, an assistant turn with the tool calls it made, each tool's result
-//! by `tool_call_id`) and the function tools offered to the model, with the JSON Schemas the
-//! contract derives from its types. `ai.chat` and `ai.complete` send plain text messages only;
-//! the agent sends the rest. This module never does I/O.
+//! by `tool_call_id`) and the function tools offered to the model: the contract's, with the JSON
+//! Schemas derived from its types, and any other function (an outside MCP server's tool, with
+//! the schema its server gave) by [`ToolSpec::function`]. `ai.chat` and `ai.complete` send plain
+//! text messages only; the agent sends the rest. This module never does I/O.
+
+use std::borrow::Cow;
 
 use aether_shared::agent::tools::{self, Tool};
 use aether_shared::ai::{Message, Role};
@@ -86,24 +89,42 @@ pub struct ToolSpec {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FunctionSpec {
-    pub name: &'static str,
-    pub description: &'static str,
-    /// The JSON Schema of the arguments, derived from the contract's type.
+    pub name: Cow<'static, str>,
+    pub description: Cow<'static, str>,
+    /// The JSON Schema of the arguments (derived from the contract's type for its tools).
     pub parameters: Value,
+}
+
+impl ToolSpec {
+    /// A function tool named `name`, described by `description`, taking arguments that match
+    /// the JSON Schema `parameters`.
+    pub fn function(
+        name: impl Into<Cow<'static, str>>,
+        description: impl Into<Cow<'static, str>>,
+        parameters: Value,
+    ) -> ToolSpec {
+        ToolSpec {
+            kind: "function",
+            function: FunctionSpec {
+                name: name.into(),
+                description: description.into(),
+                parameters,
+            },
+        }
+    }
 }
 
 /// Every tool of the agent's contract, with its derived schema, in the contract's order.
 pub fn agent_tools() -> Vec<ToolSpec> {
     tools::TOOLS
         .iter()
-        .map(|&Tool { name, description }| ToolSpec {
-            kind: "function",
-            function: FunctionSpec {
+        .map(|&Tool { name, description }| {
+            ToolSpec::function(
                 name,
                 description,
-                parameters: tools::parameters(name)
+                tools::parameters(name)
                     .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
-            },
+            )
         })
         .collect()
 }
@@ -156,6 +177,21 @@ mod tests {
         assert_eq!(
             write["function"]["parameters"]["required"],
             json!(["path", "content"])
+        );
+    }
+
+    #[test]
+    fn any_function_is_offered_with_the_schema_it_came_with() {
+        let schema = json!({"type": "object", "properties": {"message": {"type": "string"}}});
+        let echo = ToolSpec::function(
+            "everything__echo".to_owned(),
+            "Echoes".to_owned(),
+            schema.clone(),
+        );
+        assert_eq!(
+            serde_json::to_value(&echo).unwrap(),
+            json!({"type": "function", "function": {"name": "everything__echo",
+                   "description": "Echoes", "parameters": schema}})
         );
     }
 }

@@ -3,7 +3,9 @@
 //! `deny`, or a tool the user allowed for the run); for `write_file` the file's current bytes
 //! read as the caller, announced (`checkpoint`) and shown with the new text; the `tool_call`
 //! event with the full arguments; the user's decision awaited when asked; the before-state kept
-//! for undo; the call executed as the caller; its `tool_result` sent; the loop guard told of a
+//! for undo; the call executed as the caller (a built-in tool), or sent to its outside MCP
+//! server (a `<server>__<tool>` the run was offered, through `mcp_client`; the policy applies to
+//! it by that name like to any tool); its `tool_result` sent; the loop guard told of a
 //! failure. Each call is audited (`run_id`, `call_id`, tool, outcome) with the kernel's own time
 //! for it (`kernel_us`: from the call taken out of the model's answer to its result ready for
 //! the model, minus `tool_us`, the tool's own work, and minus the wait for the user's decision).
@@ -14,13 +16,14 @@ use aether_shared::agent::tools::ToolCall;
 use aether_shared::agent::{Decision, EventKind, WritePreview};
 use aether_shared::vfs;
 use aether_shared::{ErrorCode, ErrorPayload};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::Run;
 use crate::config::ToolAction;
 use crate::services::agent::checkpoint::Before;
 use crate::services::agent::error::AgentError;
+use crate::services::agent::mcp_client::OutsideTool;
 use crate::services::agent::prompt;
 use crate::services::agent::tools;
 use crate::services::ai::tool_calls::Call;
@@ -29,6 +32,22 @@ use crate::services::ai::tool_calls::Call;
 struct Pending {
     path: String,
     before: Before,
+}
+
+/// What a call asks for: a built-in tool with its typed arguments, or a tool of an outside MCP
+/// server with the model's arguments as they are (its server checks them).
+enum Invocation {
+    Builtin(ToolCall),
+    Outside(OutsideTool, Map<String, Value>),
+}
+
+impl Invocation {
+    fn name(&self) -> &str {
+        match self {
+            Invocation::Builtin(tool) => tool.name(),
+            Invocation::Outside(tool, _) => &tool.name,
+        }
+    }
 }
 
 impl Run {
@@ -48,8 +67,11 @@ impl Run {
         self.sync_summary();
         let arguments: Value = serde_json::from_str(&call.arguments)
             .unwrap_or_else(|_| Value::String(call.arguments.clone()));
-        let outcome = match parse(&call.name, &arguments) {
-            Ok(tool) => self.decide_and_run(&call.id, tool, &arguments).await?,
+        let outcome = match self.invocation(&call.name, &arguments) {
+            Ok(invocation) => {
+                self.decide_and_run(&call.id, invocation, &arguments)
+                    .await?
+            }
             Err(error) => {
                 self.announce(&call.id, &call.name, &arguments, false, None);
                 Err(error)
@@ -95,14 +117,27 @@ impl Run {
         Ok(shown)
     }
 
+    /// What `name` called with `arguments` asks for: an outside tool this run was offered, or a
+    /// built-in one with arguments that fit its schema; else the `bad_request` the model reads.
+    fn invocation(&self, name: &str, arguments: &Value) -> Result<Invocation, ErrorPayload> {
+        match (self.outside.get(name), arguments) {
+            (Some(tool), Value::Object(arguments)) => {
+                Ok(Invocation::Outside(tool.clone(), arguments.clone()))
+            }
+            (Some(_), _) => Err(not_an_object(name)),
+            (None, _) => parse(name, arguments).map(Invocation::Builtin),
+        }
+    }
+
     /// The policy, the preview and checkpoint of a write, the decision, the execution.
     async fn decide_and_run(
         &mut self,
         call_id: &str,
-        tool: ToolCall,
+        invocation: Invocation,
         arguments: &Value,
     ) -> Result<Result<Value, ErrorPayload>, AgentError> {
-        let name = tool.name();
+        let name = invocation.name().to_owned();
+        let name = name.as_str();
         let action = if self.allowed.contains(name) {
             ToolAction::Allow
         } else {
@@ -110,7 +145,9 @@ impl Run {
         };
         let mut pending = None;
         let mut preview = None;
-        if let (ToolCall::WriteFile(write), true) = (&tool, action != ToolAction::Deny) {
+        if let (Invocation::Builtin(ToolCall::WriteFile(write)), true) =
+            (&invocation, action != ToolAction::Deny)
+        {
             let checked = match vfs::normalize(&write.path) {
                 Ok(path) => {
                     let reading = Instant::now();
@@ -164,7 +201,7 @@ impl Run {
                     )));
                 }
                 Decision::AllowToolForRun => {
-                    self.allowed.insert(name);
+                    self.allowed.insert(name.to_owned());
                 }
                 Decision::Allow => {}
             },
@@ -186,8 +223,17 @@ impl Run {
         }
         let kept = self.ctx.config.max_result_chars.get() as usize;
         let working = Instant::now();
-        let work = tools::execute(&mut self.caller, tool, kept, &mut self.program);
-        let outcome = self.stops.guard(work).await;
+        let outcome = match invocation {
+            Invocation::Builtin(tool) => {
+                let work = tools::execute(&mut self.caller, tool, kept, &mut self.program);
+                self.stops.guard(work).await
+            }
+            // Dropped by a stop, the call is cancelled at its server.
+            Invocation::Outside(tool, arguments) => {
+                let work = self.ctx.outside.call(&tool, arguments);
+                self.stops.guard(work).await
+            }
+        };
         self.elsewhere += working.elapsed();
         outcome
     }
@@ -250,12 +296,16 @@ impl Run {
 /// A call's typed arguments, or the `bad_request` the model reads.
 fn parse(tool: &str, arguments: &Value) -> Result<ToolCall, ErrorPayload> {
     if !arguments.is_object() {
-        return Err(ErrorPayload::new(
-            ErrorCode::BadRequest,
-            format!("The arguments of `{tool}` are not a JSON object; send them as one."),
-        ));
+        return Err(not_an_object(tool));
     }
     ToolCall::parse(tool, arguments).map_err(|e| ErrorPayload::new(ErrorCode::BadRequest, e))
+}
+
+fn not_an_object(tool: &str) -> ErrorPayload {
+    ErrorPayload::new(
+        ErrorCode::BadRequest,
+        format!("The arguments of `{tool}` are not a JSON object; send them as one."),
+    )
 }
 
 #[cfg(test)]

@@ -4,8 +4,11 @@
 //!
 //! A turn streams the model's text to the requester (`message` events) and reports the tokens
 //! used so far (`usage`); each tool call it made is then handled in order by [`call`] (policy,
-//! approval, checkpoint, execution through [`tools`](super::tools)) and its result goes back to
-//! the model. Every wait (the model, a tool, an approval) is cut short by a stop
+//! approval, checkpoint, execution through [`tools`], or through
+//! [`mcp_client`](super::mcp_client) for a tool of an outside MCP server) and its result goes
+//! back to the model. The run is offered the outside servers' tools at its start, next to the
+//! built-in ones; a server that cannot be reached then is left out, and the system prompt says
+//! so. Every wait (the model, a tool, an approval) is cut short by a stop
 //! ([`Stops::guard`]): the model's request is dropped, a running program is killed and waited
 //! for, and the agent leaves the bus, so nothing the run started outlives it. The caller
 //! ([`super`]) records and announces how it ended.
@@ -13,7 +16,7 @@
 mod call;
 mod events;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +29,7 @@ use super::caller::{Caller, Seat};
 use super::error::AgentError;
 use super::live::LiveRun;
 use super::loop_guard::LoopGuard;
+use super::mcp_client::{OutsideServers, OutsideTool};
 use super::prompt;
 use super::store::Store;
 use super::tools::{self, RunningProgram};
@@ -53,6 +57,8 @@ pub struct RunContext {
     pub store: Arc<Store>,
     /// The kernel's frame cap: a tool result larger than half of it is sent to the requester cut.
     pub max_frame_bytes: usize,
+    /// The outside MCP servers whose tools the run is offered.
+    pub outside: Arc<OutsideServers>,
     pub shutdown: CancellationToken,
 }
 
@@ -92,8 +98,10 @@ struct Run {
     meter: Meter,
     guard: LoopGuard,
     /// Tools the user allowed for the rest of the run (`allow_tool_for_run`).
-    allowed: HashSet<&'static str>,
+    allowed: HashSet<String>,
     tools: Vec<ToolSpec>,
+    /// The outside tools offered at the run's start, by the name the model calls.
+    outside: HashMap<String, OutsideTool>,
     messages: Vec<ChatMessage>,
     program: Option<RunningProgram>,
     /// Time the current call spent outside the kernel (the tool's work, the user's decision).
@@ -116,14 +124,6 @@ pub async fn execute(ctx: RunContext) -> Ending {
         deadline: Instant::now() + Duration::from_millis(ctx.limits.wall_timeout_ms),
         wall_timeout_ms: ctx.limits.wall_timeout_ms,
     };
-    let messages = vec![
-        ChatMessage::System {
-            content: prompt::system(),
-        },
-        ChatMessage::User {
-            content: prompt::goal(&ctx.request.goal, ctx.request.context.as_ref()),
-        },
-    ];
     let mut run = Run {
         guard: LoopGuard::new(ctx.config.max_repeated_failures.get()),
         ctx,
@@ -132,12 +132,16 @@ pub async fn execute(ctx: RunContext) -> Ending {
         stops,
         meter: Meter::default(),
         allowed: HashSet::new(),
-        tools: conversation::agent_tools(),
-        messages,
+        tools: Vec::new(),
+        outside: HashMap::new(),
+        messages: Vec::new(),
         program: None,
         elsewhere: Duration::ZERO,
     };
-    let ending = run.drive().await;
+    let ending = match run.prepare().await {
+        Ok(()) => run.drive().await,
+        Err(stopped) => Err(stopped),
+    };
     if run.program.is_some() {
         let stopping = tools::stop_program(&mut run.caller, &mut run.program);
         if tokio::time::timeout(STOP_GRACE, stopping).await.is_err() {
@@ -149,6 +153,34 @@ pub async fn execute(ctx: RunContext) -> Ending {
 }
 
 impl Run {
+    /// The tools the run is offered (the built-in ones, then the outside servers' as they are
+    /// now, started as needed) and the model's first messages.
+    async fn prepare(&mut self) -> Result<(), AgentError> {
+        let offer = self.stops.guard(self.ctx.outside.offer()).await?;
+        self.tools = conversation::agent_tools();
+        self.tools.extend(offer.tools.iter().map(|tool| {
+            ToolSpec::function(
+                tool.name.clone(),
+                tool.description.clone(),
+                tool.parameters.clone(),
+            )
+        }));
+        self.messages = vec![
+            ChatMessage::System {
+                content: prompt::system(&offer),
+            },
+            ChatMessage::User {
+                content: prompt::goal(&self.ctx.request.goal, self.ctx.request.context.as_ref()),
+            },
+        ];
+        self.outside = offer
+            .tools
+            .into_iter()
+            .map(|tool| (tool.name.clone(), tool))
+            .collect();
+        Ok(())
+    }
+
     async fn drive(&mut self) -> Ending {
         loop {
             self.meter
