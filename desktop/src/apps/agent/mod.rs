@@ -5,10 +5,18 @@
 //! file the run touched opens in the Editor with one click (the window manager's intent).
 //! Closing the window cancels a run still going.
 //!
+//! **Connect an agent** lets an outside agent (Claude Code, Cursor, Zed, any MCP client) use the
+//! same tools on this tab over MCP (`mcp.*`): a grant made in a panel that takes the place of the
+//! transcript, its token shown once with set-up lines, the tab's grants and their calls; calls
+//! that ask wait as cards above the transcript, panel open or not.
+//!
 //! Files: `session` is the window's state and its talk with the bus; `transcript` the shown run
 //! (pure, moved by events); `diff` the line diff of a write (pure); `goal` the goal box (the
 //! Editor's file and selection as context, the budget); `card` draws transcript entries,
-//! `history` the past runs. This module lays the window out.
+//! `history` the past runs. For outside agents: `link` is the window's state and talk on
+//! `mcp.*`, `outside` the calls it keeps (pure), `setup` what the panel offers and writes out
+//! (pure), `connect` the panel, `copy` its Copy buttons, `grants` the grants and their calls,
+//! `asks` the calls waiting for the user. This module lays the window out.
 //!
 //! DOM contract: `[data-testid=agent][data-state=idle|starting|running|done|failed|cancelled]
 //! [data-waiting]` (`true` while a call waits for a decision),
@@ -16,15 +24,25 @@
 //! `[data-testid=agent-transcript][data-run-id]`; `[data-testid=agent-meter]` with
 //! `[data-testid=agent-meter-turns|agent-meter-tokens|agent-meter-calls][data-used][data-limit]`;
 //! `[data-testid=agent-touched]` and `[data-testid=agent-restored]` (lists of
-//! `agent-open-path`); and those of `goal`, `card` and `history`.
+//! `agent-open-path`); `agent-connect` (opens and closes the panel, `[data-open]`, its badge
+//! `agent-connect-count` the live grants); and those of `goal`, `card`, `history`, `connect`,
+//! `grants` and `asks`. The root also carries `[data-asks]`: how many outside calls wait.
 
+mod asks;
 mod card;
+mod connect;
+mod copy;
 mod diff;
 mod goal;
+mod grants;
 mod history;
+mod link;
+mod outside;
 mod session;
+mod setup;
 mod transcript;
 
+use aether_shared::mcp::GrantState;
 use leptos::html::Div;
 use leptos::prelude::*;
 
@@ -32,9 +50,12 @@ use super::AppMeta;
 use crate::services::bus::BusClient;
 use crate::shell::geometry::Size;
 use crate::shell::windows::WindowManager;
+use asks::Asks;
 use card::{entry_view, path_link};
+use connect::ConnectPanel;
 use goal::{GoalBox, GoalForm};
 use history::History;
+use link::McpLink;
 use session::Session;
 use transcript::{Entry, Phase, Transcript};
 
@@ -86,6 +107,15 @@ pub fn Agent() -> impl IntoView {
         expect_context::<WindowManager>(),
     );
     let form = GoalForm::new();
+    let link = McpLink::new(
+        expect_context::<BusClient>(),
+        expect_context::<WindowManager>(),
+    );
+    let panel_open = RwSignal::new(false);
+    let live_grants = move || {
+        link.grants
+            .with(|g| g.iter().filter(|g| g.state == GrantState::Live).count())
+    };
     {
         let bus = expect_context::<BusClient>();
         Effect::new(move |_| {
@@ -126,6 +156,7 @@ pub fn Agent() -> impl IntoView {
             data-testid="agent"
             data-state=shown_phase
             data-waiting=move || session.shown(|t| t.is_some_and(Transcript::awaits_decision)).to_string()
+            data-asks=move || link.asks.with(Vec::len).to_string()
         >
             <section class="agent-side side-pane">
                 <GoalBox form start />
@@ -150,6 +181,25 @@ pub fn Agent() -> impl IntoView {
                         "Undo run"
                     </button>
                 </div>
+                <button
+                    class="agent-connect"
+                    data-testid="agent-connect"
+                    data-open=move || panel_open.get().to_string()
+                    title="Let an outside agent (Claude Code, Cursor, Zed…) use this tab over MCP"
+                    on:click=move |_| {
+                        panel_open.update(|open| *open = !*open);
+                        if panel_open.get_untracked() {
+                            link.refresh();
+                        }
+                    }
+                >
+                    "Connect an agent"
+                    {move || (live_grants() > 0).then(|| view! {
+                        <span class="agent-badge agent-state-running" data-testid="agent-connect-count">
+                            {live_grants()}" live"
+                        </span>
+                    })}
+                </button>
                 <Meter session />
                 <Touched session />
                 <History runs=session.history open=move |id| session.open_run(id) />
@@ -164,7 +214,13 @@ pub fn Agent() -> impl IntoView {
                         </button>
                     })}
                 </header>
-                <TranscriptView session />
+                <Asks link />
+                <Show
+                    when=move || panel_open.get()
+                    fallback=move || view! { <TranscriptView session /> }
+                >
+                    <ConnectPanel link close=move |()| panel_open.set(false) />
+                </Show>
             </section>
         </div>
     }
