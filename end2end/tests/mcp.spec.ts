@@ -5,7 +5,9 @@
 // kernel's /mcp), then lists the tools and calls them on the live tab: a read returns the file's
 // real text and shows in the panel's activity; a revoked grant's token is refused with 401; with
 // "Ask me for each call", a write waits until the user allows it on a card with the diff, a denied
-// one tells the outside agent that the user declined, and Undo writes puts the file back.
+// one tells the outside agent that the user declined, and Undo writes puts the file back. With the
+// Agent window closed (or minimized), a call that asks brings the Agent forward by itself, its card
+// already there, and a toast says which tool asks.
 import type { Locator, Page } from '@playwright/test';
 import { test, expect } from './support/fixtures';
 import { dockItem, windows } from './support/desktop';
@@ -262,3 +264,60 @@ test('"Allow this tool for this grant" lets the later calls of that tool run wit
   await expect(win.locator('[data-testid=mcp-called][data-tool=read_file][data-ok=true]')).toHaveCount(2);
   await expect(grantRow(win, grant.grantId).getByTestId('mcp-grant-calls')).toHaveAttribute('data-calls', '2');
 });
+
+test('with the Agent window closed, a call that asks opens the Agent by itself with its card; minimized, it is brought back', async ({ page }) => {
+  // At work in the Editor and Files; the Agent only to make the grant, then closed.
+  await openFromFiles(page, README, kernel.baseUrl);
+  await expect(windows(page, 'files')).toHaveCount(1);
+  await dockItem(page, 'agent').click();
+  const made = windows(page, 'agent');
+  const grant = await connect(made, { approval: 'ask', ttl: '15m', alsoTick: ['write_file'] });
+  await made.getByTestId('mcp-secret-done').click();
+  await made.locator('.window-close').click();
+  await expect(windows(page, 'agent')).toHaveCount(0);
+  await editorTab(page, README).click();
+
+  const path = '/welcome/from-outside.txt';
+  const content = 'Written by an outside agent while the Agent was closed.';
+  const allowed = watch(callTool(grant, 'write_file', { path, content }));
+  // The Agent opens in front, by itself, with the waiting call as a card: the ask came before
+  // the window listened, so the card was read from the grants.
+  const win = windows(page, 'agent');
+  await expect(win).toHaveCount(1, { timeout: 30_000 });
+  await expect(win).toHaveClass(/focused/);
+  const card = win.locator(`[data-testid=mcp-ask][data-tool=write_file][data-grant-id="${grant.grantId}"]`);
+  await expect(card).toHaveAttribute('data-state', 'waiting');
+  await expect(card).toHaveCount(1);
+  await expect(card.getByTestId('agent-diff')).toHaveAttribute('data-path', path);
+  await expect(card.getByTestId('agent-diff').locator('[data-kind=added]')).toContainText(content);
+  // A toast says why it opened.
+  const toast = page.getByTestId('toasts').locator('.toast[data-kind=notice][data-topic="mcp.ask"]');
+  await expect(toast).toContainText('An outside agent asks to run `write_file`');
+  await expect(toast).toContainText('see Agent');
+  // The other windows are still there, behind it.
+  await expect(windows(page, 'editor')).toHaveCount(1);
+  await expect(windows(page, 'files')).toHaveCount(1);
+  expect(allowed.done()).toBe(false);
+
+  await card.getByTestId('agent-allow').click();
+  await expect(card).toHaveCount(0);
+  const wrote = toolText(await allowed.result);
+  expect(wrote.isError).toBe(false);
+  expect(await readFile(page, path)).toBe(content);
+
+  // Minimized, the Agent window is brought back for the next call rather than another opened.
+  await win.locator('.window-minimize').click();
+  await expect(win).toHaveAttribute('data-state', 'minimized');
+  const denied = watch(callTool(grant, 'write_file', { path, content: 'not this' }));
+  await expect(win).toHaveAttribute('data-state', 'normal', { timeout: 30_000 });
+  await expect(win).toHaveClass(/focused/);
+  await expect(windows(page, 'agent')).toHaveCount(1);
+  const second = win.locator('[data-testid=mcp-ask][data-tool=write_file]');
+  await expect(second).toHaveAttribute('data-state', 'waiting');
+  expect(denied.done()).toBe(false);
+  await second.getByTestId('agent-deny').click();
+  await expect(second).toHaveCount(0);
+  expect(toolText(await denied.result).isError).toBe(true);
+  expect(await readFile(page, path)).toBe(content);
+});
+

@@ -567,6 +567,51 @@ async fn only_the_granting_tab_may_decide() {
 }
 
 #[tokio::test]
+async fn a_waiting_call_is_listed_to_its_granting_tab_alone_until_decided() {
+    let kernel = start(Config::default()).await;
+    let mut desk = Desk::new(Tab::open(kernel.addr, "tab-a").await);
+    let mut other = Tab::open(kernel.addr, "tab-b").await;
+    desk.tab.put("/notes.txt", "old text");
+    let (grant_id, token, _) = grant(&mut desk.tab, ask_tools(&["write_file"])).await;
+    let client = connect(kernel.addr, &token).await;
+    let args = json!({"path": "/notes.txt", "content": "new text"});
+    let pending = call_later(&client, "write_file", args.clone());
+    let ask = desk.expect("mcp.ask").await;
+    let ask_id = ask["ask_id"].as_str().unwrap();
+
+    // A view opened after the `mcp.ask` went out reads it from `mcp.grants`, as it was told,
+    // with the time it still waits.
+    let list = payload(&desk.ask("mcp.grants", json!({})).await);
+    let listed = list["pending"].as_array().expect("pending asks").clone();
+    assert_eq!(listed.len(), 1, "{list}");
+    let waiting = &listed[0];
+    assert_eq!(waiting["ask_id"], ask_id);
+    assert_eq!(waiting["grant_id"], grant_id.as_str());
+    assert_eq!(waiting["tool"], "write_file");
+    assert_eq!(waiting["arguments"], args, "the full arguments");
+    assert_eq!(
+        waiting["write"],
+        json!({"path": "/notes.txt", "before": "old text", "after": "new text"})
+    );
+    let left = waiting["timeout_ms"].as_u64().unwrap();
+    assert!(left <= 300_000 && left > 240_000, "time left: {left}");
+
+    // The same principal's other tab is not told about it.
+    let id = other.request("mcp.grants", json!({})).await;
+    let theirs = payload(&other.reply_to(&id).await);
+    assert!(theirs.get("pending").is_none(), "{theirs}");
+
+    desk.decide(ask_id, "allow").await;
+    assert_eq!(desk.expect("mcp.settled").await["outcome"], "allowed");
+    assert_ne!(finished(pending).await.is_error, Some(true));
+    let list = payload(&desk.ask("mcp.grants", json!({})).await);
+    assert!(
+        list.get("pending").is_none(),
+        "a decided call is gone: {list}"
+    );
+}
+
+#[tokio::test]
 async fn an_unanswered_ask_times_out_and_the_call_does_not_run() {
     let mut config = Config::default();
     config.ai.agent.approval_timeout_ms = NonZeroU64::new(300).unwrap();

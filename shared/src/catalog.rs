@@ -124,8 +124,8 @@ mod tests {
 
     #[test]
     fn the_catalog_holds_every_spec_topic() {
-        assert_eq!(requests().count(), 42);
-        assert_eq!(events().count(), 10);
+        assert_eq!(requests().count(), 44);
+        assert_eq!(events().count(), 13);
     }
 
     #[test]

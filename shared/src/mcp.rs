@@ -4,15 +4,17 @@
 //! `mcp.grant` makes a grant for some of the agent's tools ([`crate::agent::tools::TOOLS`]) that
 //! lives `ttl_ms`, and answers its id, its bearer token (shown once, never again) and the URL an
 //! MCP client connects to. `mcp.grants` lists the caller's grants, without tokens: live ones,
-//! and ended ones (revoked or expired, the newest 32) kept so their writes can be undone;
-//! `mcp.revoke` ends one. A grant acts only for the client that made it and dies with it.
+//! and ended ones (revoked or expired, the newest 32) kept so their writes can be undone; and the
+//! calls that wait for the caller's decision (`pending`). `mcp.revoke` ends one. A grant acts
+//! only for the client that made it and dies with it.
 //!
 //! Every call made with a grant is told to the granting tab (`mcp.called`), so the person sees
 //! what the outside agent did. A call of an `ask` grant first waits for the tab's decision: the
 //! tab gets `mcp.ask` with the call's full arguments (and, for a write, the file's text before
 //! and after) and answers `mcp.decide`; `mcp.settled` tells it the wait ended (decided, timed
-//! out, or the outside agent hung up), so its card goes away. `mcp.undo` puts back every file
-//! the grant's calls wrote, as `ai.agent.undo` does for a run.
+//! out, or the outside agent hung up), so its card goes away; a view opened while a call waits
+//! finds it in `mcp.grants`'s `pending`. `mcp.undo` puts back every file the grant's calls
+//! wrote, as `ai.agent.undo` does for a run.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -74,10 +76,16 @@ pub struct Granted {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grants {}
 
-/// The caller's grants, live and ended, in the order they were made.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The caller's grants, live and ended, in the order they were made, and the calls of its grants
+/// that wait for its decision.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GrantList {
     pub grants: Vec<GrantInfo>,
+    /// The calls of the caller's grants waiting for its [`Decide`], oldest first, each as its
+    /// [`Ask`] said it (full arguments, a write's preview) but with `timeout_ms` the time left:
+    /// so a window opened while a call waits shows it too. Only the granting client is told.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Ask>,
 }
 
 /// How a grant stands.
@@ -143,7 +151,8 @@ pub struct Ask {
     /// For `write_file`: the file's text now and the text the call would write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write: Option<WritePreview>,
-    /// How long the call waits for a decision before it is refused.
+    /// How long the call waits for a decision before it is refused (in `mcp.grants`'s
+    /// `pending`: how long it still waits).
     pub timeout_ms: u64,
 }
 
@@ -201,4 +210,35 @@ pub struct UndoGrant {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Restored {
     pub restored: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_grant_list_without_pending_asks_reads_and_writes_as_before() {
+        let old = json!({"grants": []});
+        let list: GrantList = serde_json::from_value(old.clone()).unwrap();
+        assert!(list.pending.is_empty());
+        assert_eq!(serde_json::to_value(&list).unwrap(), old);
+
+        let ask = Ask {
+            ask_id: "ask-1".into(),
+            grant_id: "grant-1".into(),
+            tool: "read_file".into(),
+            arguments: json!({"path": "/a.txt"}),
+            write: None,
+            timeout_ms: 1_000,
+        };
+        let list = GrantList {
+            grants: Vec::new(),
+            pending: vec![ask],
+        };
+        let wire = serde_json::to_value(&list).unwrap();
+        assert_eq!(wire["pending"][0]["ask_id"], "ask-1");
+        assert_eq!(serde_json::from_value::<GrantList>(wire).unwrap(), list);
+    }
 }

@@ -2,12 +2,14 @@
 //! (launcher, shortcut help), the toasts, and the intents apps send each other through the
 //! window manager (`intents`).
 //!
-//! [`Desktop`] is the root view. It owns the [`WindowManager`], the [`Overlays`] and the
-//! Editor's [`FrontFile`] (all provided as context), restores the saved layout (or opens the
-//! start apps), saves the layout whenever it changes, refits the windows when the browser window
-//! is resized, and installs the keyboard shortcuts. The pieces live one per file; the pure rules (`geometry`, `layout`,
+//! [`Desktop`] is the root view. It owns the [`WindowManager`], the [`Overlays`], the toasts'
+//! [`Notifier`] and the Editor's [`FrontFile`] (all provided as context), restores the saved
+//! layout (or opens the start apps), saves the layout whenever it changes, refits the windows
+//! when the browser window is resized, installs the keyboard shortcuts, and watches for outside
+//! agents' calls that wait for the person (`ask_watch`: the Agent is brought forward). The pieces live one per file; the pure rules (`geometry`, `layout`,
 //! `shortcuts`, `toast_stack`, the launcher's `matching`) are unit tested natively. The shell
-//! renders and routes input; it never talks to the bus except to show its state and its errors.
+//! renders and routes input; it never talks to the bus except to show its state and its errors,
+//! and to hear that a call waits for the person.
 //!
 //! DOM contract for end-to-end tests (details in each file's header):
 //! - top bar: `[data-testid=bus-state][data-state]`, `[data-testid=open-launcher]`,
@@ -20,11 +22,12 @@
 //! - launcher: `[data-testid=launcher]`, `[data-testid=launcher-input]`,
 //!   `[data-testid=launcher-item-<app>][aria-selected]`
 //! - help: `[data-testid=help]`
-//! - toasts: `[data-testid=toasts]`, `.toast[data-code][data-topic]`, `.toast-count`,
-//!   `.toast-dismiss`
+//! - toasts: `[data-testid=toasts]`, `.toast[data-kind=error|notice][data-code][data-topic]`,
+//!   `.toast-count`, `.toast-dismiss`
 //! - apps: About `[data-testid=about-version|about-client-id|about-ping]`, Notes
 //!   `[data-testid=notes-text]`
 
+pub mod ask_watch;
 pub mod dock;
 pub mod front_file;
 pub mod geometry;
@@ -46,13 +49,14 @@ use leptos::ev;
 use leptos::prelude::*;
 
 use crate::apps::{self, START_APPS};
+use crate::services::bus::BusClient;
 use dock::Dock;
 use front_file::FrontFile;
 use geometry::Size;
 use help::Help;
 use launcher::Launcher;
 use overlay::{Overlay, Overlays};
-use toasts::Toasts;
+use toasts::{Notifier, Toasts};
 use top_bar::TopBar;
 use window_frame::WindowFrame;
 use windows::WindowManager;
@@ -62,8 +66,10 @@ use windows::WindowManager;
 pub fn Desktop() -> impl IntoView {
     let wm = WindowManager::new(viewport());
     let overlays = Overlays::new();
+    let notifier = Notifier::new();
     provide_context(wm);
     provide_context(overlays);
+    provide_context(notifier);
     provide_context(FrontFile::new());
 
     match layout::load() {
@@ -78,9 +84,12 @@ pub fn Desktop() -> impl IntoView {
     Effect::new(move |_| layout::save(&wm.snapshot()));
     let resize = window_event_listener(ev::resize, move |_| wm.fit_to(viewport()));
     let keys = keyboard::install(wm, overlays);
+    let bus = expect_context::<BusClient>();
+    let asks = ask_watch::install(&bus, wm, notifier);
     on_cleanup(move || {
         resize.remove();
         keys.remove();
+        bus.off(asks);
     });
 
     let overlay = move || match overlays.current() {

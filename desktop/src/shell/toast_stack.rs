@@ -1,7 +1,8 @@
-//! [`ToastStack`]: the error notifications on screen, as plain data.
+//! [`ToastStack`]: the notifications on screen, as plain data.
 //!
-//! A toast shows one error (topic, code, sentence). The same error arriving again while its toast
-//! is still up (a burst) is not stacked twice: the toast's count goes up and its life starts
+//! A toast shows one error (topic, code, sentence), or a notice of the shell's (topic, a short
+//! title in the code's place, sentence) that asks the person to look somewhere. The same one
+//! arriving again while its toast is still up (a burst) is not stacked twice: the toast's count goes up and its life starts
 //! over. A toast lives [`TOAST_LIFETIME_MS`] after its last occurrence unless dismissed, and at
 //! most [`MAX_TOASTS`] are kept (the oldest go first). Pure and clock-free: callers pass the time.
 
@@ -11,13 +12,33 @@ pub const TOAST_LIFETIME_MS: f64 = 6_000.0;
 /// The most toasts on screen at once.
 pub const MAX_TOASTS: usize = 5;
 
+/// What a toast tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToastKind {
+    /// An error that reached the page.
+    Error,
+    /// Something that wants the person's attention, not an error.
+    Notice,
+}
+
+impl ToastKind {
+    /// The word for the DOM (`data-kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToastKind::Error => "error",
+            ToastKind::Notice => "notice",
+        }
+    }
+}
+
 /// One toast.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Toast {
     pub id: u32,
-    /// The error topic it came on (`vm.error`).
+    pub kind: ToastKind,
+    /// The topic it came on (`vm.error`; `mcp.ask` for a notice about a waiting call).
     pub topic: String,
-    /// The SPEC error code (`unknown_topic`).
+    /// The SPEC error code (`unknown_topic`); for a notice, its short title.
     pub code: String,
     /// The error's sentence.
     pub error: String,
@@ -38,11 +59,21 @@ impl ToastStack {
     /// Shows an error at `now_ms`: a new toast, or one more occurrence of an identical one that
     /// is still up. Returns the toast's id.
     pub fn push(&mut self, topic: &str, code: &str, error: &str, now_ms: f64) -> u32 {
+        self.add(ToastKind::Error, topic, code, error, now_ms)
+    }
+
+    /// Shows a notice at `now_ms`, as [`ToastStack::push`] shows an error: `title` takes the
+    /// code's place. Returns the toast's id.
+    pub fn notify(&mut self, topic: &str, title: &str, sentence: &str, now_ms: f64) -> u32 {
+        self.add(ToastKind::Notice, topic, title, sentence, now_ms)
+    }
+
+    fn add(&mut self, kind: ToastKind, topic: &str, code: &str, error: &str, now_ms: f64) -> u32 {
         let expires_at_ms = now_ms + TOAST_LIFETIME_MS;
         if let Some(toast) = self
             .toasts
             .iter_mut()
-            .find(|t| t.topic == topic && t.code == code && t.error == error)
+            .find(|t| t.kind == kind && t.topic == topic && t.code == code && t.error == error)
         {
             toast.count = toast.count.saturating_add(1);
             toast.expires_at_ms = expires_at_ms;
@@ -51,6 +82,7 @@ impl ToastStack {
         self.last_id += 1;
         self.toasts.push(Toast {
             id: self.last_id,
+            kind,
             topic: topic.to_owned(),
             code: code.to_owned(),
             error: error.to_owned(),
@@ -129,6 +161,20 @@ mod tests {
         let again = stack.push("ai.error", "not_configured", "Set a model.", 10_000.0);
         assert_ne!(again, a);
         assert_eq!(stack.get(again).unwrap().count, 1);
+    }
+
+    #[test]
+    fn a_notice_is_a_toast_of_its_own_kind_that_repeats_and_expires_alike() {
+        let mut stack = ToastStack::default();
+        let a = stack.notify("mcp.ask", "approval", "Look at the Agent.", 0.0);
+        let b = stack.notify("mcp.ask", "approval", "Look at the Agent.", 10.0);
+        assert_eq!(a, b);
+        assert_eq!(stack.get(a).unwrap().kind, ToastKind::Notice);
+        assert_eq!(stack.get(a).unwrap().count, 2);
+        let error = stack.push("mcp.ask", "approval", "Look at the Agent.", 10.0);
+        assert_ne!(error, a, "an error is never folded into a notice");
+        assert_eq!(stack.get(error).unwrap().kind, ToastKind::Error);
+        assert_eq!(stack.expire(10.0 + TOAST_LIFETIME_MS), 2);
     }
 
     #[test]

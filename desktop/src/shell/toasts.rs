@@ -4,10 +4,12 @@
 //! where they were made.
 //!
 //! The kernel addresses errors to the client whose request caused them, so the toasts listen
-//! locally (`BusClient::on_errors`) and ask the kernel for nothing. Identical errors in a burst share
-//! one toast with a count; toasts leave after `TOAST_LIFETIME_MS` or on ×. The container is a
-//! live region and each toast an alert, so screen readers announce them. DOM contract for
-//! tests: `[data-testid=toasts]`, `.toast[data-code][data-topic]`, `.toast-count`,
+//! locally (`BusClient::on_errors`) and ask the kernel for nothing. The shell also shows notices
+//! here through the [`Notifier`] in context (the `ask_watch`'s "an outside agent asks").
+//! Identical toasts in a burst share one with a count; toasts leave after `TOAST_LIFETIME_MS` or
+//! on ×. The container is a live region and each error an alert (a notice a status), so screen
+//! readers announce them. DOM contract for tests: `[data-testid=toasts]`,
+//! `.toast[data-kind=error|notice][data-topic]` (an error's also `[data-code]`), `.toast-count`,
 //! `.toast-dismiss`.
 
 use std::time::Duration;
@@ -16,14 +18,44 @@ use aether_shared::{Envelope, ErrorCode, ErrorPayload};
 use leptos::prelude::*;
 
 use super::icons::{self, Icon};
-use super::toast_stack::{TOAST_LIFETIME_MS, ToastStack};
+use super::toast_stack::{TOAST_LIFETIME_MS, ToastKind, ToastStack};
 use crate::services::bus::BusClient;
 
-/// The toast area.
+/// The page's toasts, for the shell to post notices to. `Copy`; the desktop provides it as
+/// context and [`Toasts`] draws it.
+#[derive(Clone, Copy)]
+pub struct Notifier(RwSignal<ToastStack>);
+
+impl Notifier {
+    pub fn new() -> Notifier {
+        Notifier(RwSignal::new(ToastStack::default()))
+    }
+
+    /// Shows a notice: `title` in the code's place, then `sentence`; it goes like an error's.
+    pub fn notify(self, topic: &str, title: &str, sentence: &str) {
+        let stack = self.0;
+        let now = js_sys::Date::now();
+        if stack
+            .try_update(|s| s.notify(topic, title, sentence, now))
+            .is_some()
+        {
+            expire_later(stack);
+        }
+    }
+}
+
+impl Default for Notifier {
+    fn default() -> Self {
+        Notifier::new()
+    }
+}
+
+/// The toast area: the [`Notifier`] in context (a stack of its own without one), and every
+/// error that reaches the page.
 #[component]
 pub fn Toasts() -> impl IntoView {
     let bus = expect_context::<BusClient>();
-    let stack = RwSignal::new(ToastStack::default());
+    let stack = use_context::<Notifier>().unwrap_or_default().0;
     let handle = bus.on_errors(move |envelope| show(stack, envelope));
     on_cleanup(move || {
         bus.off(handle);
@@ -52,14 +84,24 @@ fn ToastView(stack: RwSignal<ToastStack>, id: u32) -> impl IntoView {
         return ().into_any();
     };
     let (code, topic) = (toast.code.clone(), toast.topic.clone());
+    let (role, data_code) = match toast.kind {
+        ToastKind::Error => ("alert", Some(code)),
+        ToastKind::Notice => ("status", None),
+    };
     let count = move || stack.with(|s| s.get(id).map_or(1, |t| t.count));
     view! {
-        <div class="toast" role="alert" data-code=code data-topic=topic>
+        <div
+            class="toast"
+            role=role
+            data-kind=toast.kind.as_str()
+            data-code=data_code
+            data-topic=topic
+        >
             <div class="toast-head">
                 <span class="toast-code">{toast.code}</span>
                 <span class="toast-topic">{toast.topic}</span>
                 <Show when=move || { count() > 1 }>
-                    <span class="toast-count" title="Times this error arrived">
+                    <span class="toast-count" title="Times this arrived">
                         {move || format!("×{}", count())}
                     </span>
                 </Show>
@@ -109,10 +151,14 @@ fn show(stack: RwSignal<ToastStack>, envelope: &Envelope) {
     let now = js_sys::Date::now();
     if stack
         .try_update(|s| s.push(envelope.topic.as_str(), code, &error, now))
-        .is_none()
+        .is_some()
     {
-        return;
+        expire_later(stack);
     }
+}
+
+/// Schedules the departure of the toast just shown or repeated.
+fn expire_later(stack: RwSignal<ToastStack>) {
     set_timeout(
         move || {
             let _ = stack.try_update(|s| s.expire(js_sys::Date::now()));

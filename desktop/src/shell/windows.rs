@@ -42,6 +42,17 @@ pub struct WindowCount {
     pub minimized: usize,
 }
 
+/// How [`WindowManager::bring_forward`] put an app in front of the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BroughtForward {
+    /// One of its windows had the focus already: nothing moved.
+    AlreadyFocused(u32),
+    /// Its frontmost window was raised, and restored if it was minimized.
+    Raised(u32),
+    /// It had no window: one was opened.
+    Opened(u32),
+}
+
 /// The desktop's windows. `Copy`: pass it around or take it from context.
 #[derive(Clone, Copy, Debug)]
 pub struct WindowManager {
@@ -158,6 +169,25 @@ impl WindowManager {
             window.inbox.post(intent);
         }
         id
+    }
+
+    /// Puts `app` in front of the user, unlike the dock's click never moving on to another of
+    /// its windows: nothing when one of its windows has the focus; otherwise its frontmost
+    /// window is brought forward (restored if minimized), or one is opened when it has none.
+    pub fn bring_forward(&self, app: &'static AppMeta) -> BroughtForward {
+        let focused = self
+            .focused_untracked()
+            .filter(|&id| self.find(id).is_some_and(|w| w.app.id == app.id));
+        if let Some(id) = focused {
+            return BroughtForward::AlreadyFocused(id);
+        }
+        match self.topmost_of(app.id) {
+            Some(id) => {
+                self.focus(id);
+                BroughtForward::Raised(id)
+            }
+            None => BroughtForward::Opened(self.open(app)),
+        }
     }
 
     /// The dock's click: brings `app`'s frontmost window forward (restoring it if minimized),

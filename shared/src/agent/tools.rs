@@ -109,6 +109,8 @@ pub enum ToolCall {
 pub struct Tool {
     pub name: &'static str,
     pub description: &'static str,
+    /// The tool only reads the user's files: it changes nothing and runs nothing.
+    pub read_only: bool,
 }
 
 /// Every tool, in the order the model is offered them.
@@ -116,26 +118,32 @@ pub const TOOLS: &[Tool] = &[
     Tool {
         name: "list_files",
         description: "List the files and folders in a folder of the user's files.",
+        read_only: true,
     },
     Tool {
         name: "read_file",
         description: "Read a file of the user's files (text; base64 for binary files).",
+        read_only: true,
     },
     Tool {
         name: "search_files",
         description: "Find the lines containing a text in the user's files.",
+        read_only: true,
     },
     Tool {
         name: "write_file",
         description: "Replace or create a text file in the user's files with new content.",
+        read_only: false,
     },
     Tool {
         name: "run_program",
         description: "Run a WebAssembly program (a .wasm or .wat file, or WAT text) to its end; returns exit code, stdout and stderr.",
+        read_only: false,
     },
     Tool {
         name: "run_task",
         description: "Define and run a task graph of bus requests (YAML or JSON) and return its results.",
+        read_only: false,
     },
 ];
 
@@ -195,6 +203,7 @@ impl From<ReadFile> for vfs::Read {
             path: a.path,
             offset: a.offset,
             length: a.length,
+            ..vfs::Read::default()
         }
     }
 }
@@ -296,6 +305,16 @@ mod tests {
                 tool.name
             );
         }
+    }
+
+    #[test]
+    fn only_the_tools_that_read_files_are_read_only() {
+        let read_only: Vec<&str> = TOOLS
+            .iter()
+            .filter(|t| t.read_only)
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(read_only, ["list_files", "read_file", "search_files"]);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! like [`super::session::Session`]: the tab's grants (`mcp.grants`, read when the window opens,
 //! after every change, on `mcp.called`/`mcp.settled` and every [`REFRESH_EVERY_S`] seconds), the
 //! token of the grant just made (held until the user dismisses it: the kernel never shows it
-//! again), the calls waiting for a decision (`mcp.ask`, gone on `mcp.settled`), the calls made
+//! again), the calls waiting for a decision (`mcp.ask`, and the `pending` of every `mcp.grants`
+//! answer: a window opened while a call waits shows it too; gone on `mcp.settled`), the calls made
 //! (`mcp.called`, newest first), and what `mcp.undo` put back. It sends `mcp.grant`,
 //! `mcp.revoke`, `mcp.decide` and `mcp.undo`, and never renders: `connect`, `grants` and `asks`
 //! draw it.
@@ -11,7 +12,8 @@
 //! (no kernel subscription), removed when the window closes. A dropped connection ends the
 //! tab's waits on the kernel (its `mcp.settled` cannot reach the tab), so their cards are
 //! dropped on every new connection. Several Agent windows of one tab each show the same grants
-//! and asks; a decision in one settles the card in all.
+//! and asks; a decision in one settles the card in all. With no Agent window open, the shell's
+//! `ask_watch` opens one when a call asks; it finds the call in the grants' `pending`.
 
 use std::time::Duration;
 
@@ -23,7 +25,7 @@ use aether_shared::{ErrorCode, Pattern, Topic};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::outside::{PendingAsk, UndoneGrant, add_ask, add_call, mark};
+use super::outside::{PendingAsk, UndoneGrant, add_ask, add_call, add_pending, mark};
 use crate::apps::editor;
 use crate::services::bus::{BusClient, BusError, DEFAULT_TIMEOUT_MS, SubscriptionHandle};
 use crate::shell::intents::Intent;
@@ -155,7 +157,7 @@ impl McpLink {
         self.secret.set(None);
     }
 
-    /// Reads the tab's grants.
+    /// Reads the tab's grants, and the calls of theirs waiting for a decision.
     pub(super) fn refresh(&self) {
         let (link, Some(bus)) = (*self, self.bus()) else {
             return;
@@ -164,11 +166,14 @@ impl McpLink {
             return;
         }
         spawn_local(async move {
-            if let Ok(GrantList { grants }) = bus.send_request(&Grants {}, DEFAULT_TIMEOUT_MS).await
-            {
+            let answer = bus.send_request(&Grants {}, DEFAULT_TIMEOUT_MS).await;
+            if let Ok(GrantList { grants, pending }) = answer {
                 link.read_at.try_set(now_ms());
                 link.now.try_set(now_ms());
                 link.grants.try_set(grants);
+                if !pending.is_empty() {
+                    link.asks.try_update(|asks| add_pending(asks, pending));
+                }
             }
         });
     }
@@ -270,9 +275,9 @@ impl McpLink {
         let ran_out = self
             .grants
             .try_with_untracked(|grants| {
-                grants.iter().any(|g| {
-                    g.state == GrantState::Live && (g.expires_in_ms as f64) <= since_read
-                })
+                grants
+                    .iter()
+                    .any(|g| g.state == GrantState::Live && (g.expires_in_ms as f64) <= since_read)
             })
             .unwrap_or(false);
         let listed = self

@@ -1,5 +1,6 @@
 //! What an Agent window keeps of the outside agents' calls, as plain values: the calls waiting
-//! for the user (each heard once, with the decision sent and not yet settled), the calls made
+//! for the user (each kept once, whether heard as `mcp.ask` or read from `mcp.grants`'s
+//! `pending`, with the decision sent and not yet settled), the calls made
 //! (newest first, the last [`MAX_ACTIVITY`]), and what an undo put back. Pure and unit tested
 //! natively; `link` moves it on the bus's events, `asks` and `grants` draw it.
 
@@ -41,6 +42,14 @@ pub(super) fn add_ask(asks: &mut Vec<PendingAsk>, ask: Ask) {
             ask,
             decision: None,
         });
+    }
+}
+
+/// Adds the calls `mcp.grants` says wait (those asked before the window listened), each once:
+/// a call already kept keeps its card and the decision sent on it.
+pub(super) fn add_pending(asks: &mut Vec<PendingAsk>, pending: Vec<Ask>) {
+    for ask in pending {
+        add_ask(asks, ask);
     }
 }
 
@@ -86,6 +95,21 @@ mod tests {
         mark(&mut asks, "a2", Some(Decision::Deny));
         assert_eq!(asks[1].state_word(), "denied");
         mark(&mut asks, "a2", None);
+        assert_eq!(asks[1].state_word(), "waiting");
+    }
+
+    #[test]
+    fn pending_calls_merge_by_ask_id_keeping_a_decision_sent() {
+        let mut asks = Vec::new();
+        add_ask(&mut asks, ask("a1"));
+        mark(&mut asks, "a1", Some(Decision::Allow));
+        let mut later = ask("a1");
+        later.timeout_ms = 1_000;
+        add_pending(&mut asks, vec![later, ask("a2")]);
+        let ids: Vec<&str> = asks.iter().map(|a| a.ask.ask_id.as_str()).collect();
+        assert_eq!(ids, ["a1", "a2"]);
+        assert_eq!(asks[0].state_word(), "allowed");
+        assert_eq!(asks[0].ask.timeout_ms, 60_000);
         assert_eq!(asks[1].state_word(), "waiting");
     }
 

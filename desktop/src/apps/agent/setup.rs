@@ -1,14 +1,12 @@
 //! What the "Connect an agent" panel offers and writes out, pure and unit tested natively: which
-//! of the agent's tools only read (ticked by default), the grant lifetimes on offer, and the
-//! set-up lines for the grant just made — the `claude mcp add` command and the `mcpServers`
-//! JSON that Cursor, Zed and most other MCP clients read.
+//! of the agent's tools only read (ticked by default: the contract's `Tool::read_only`), the
+//! grant lifetimes on offer, and the set-up lines for the grant just made — the `claude mcp add`
+//! command and the `mcpServers` JSON that Cursor, Zed and most other MCP clients read.
 
 use std::collections::BTreeMap;
 
+use aether_shared::agent::tools::TOOLS;
 use serde::Serialize;
-
-/// The agent's tools that only read this tab's files: offered ticked.
-pub(super) const READ_ONLY_TOOLS: &[&str] = &["list_files", "read_file", "search_files"];
 
 /// The lifetimes a grant can be made for: label, test id suffix, milliseconds.
 pub(super) const LIFETIMES: &[(&str, &str, u64)] = &[
@@ -23,9 +21,9 @@ pub(super) const DEFAULT_TTL_MS: u64 = 60 * 60 * 1000;
 /// The name the outside agent knows Aether by.
 const SERVER_NAME: &str = "aether";
 
-/// True for a tool that only reads.
+/// True for a tool of the agent that only reads this tab's files: offered ticked.
 pub(super) fn is_read_only(tool: &str) -> bool {
-    READ_ONLY_TOOLS.contains(&tool)
+    TOOLS.iter().any(|t| t.name == tool && t.read_only)
 }
 
 /// The grant's URL as an outside client must dial it: the kernel's own, or, should it be a bare
@@ -85,15 +83,15 @@ pub(super) fn time_left(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aether_shared::agent::tools::TOOLS;
 
     #[test]
-    fn the_read_only_tools_are_tools_of_the_agent() {
-        for name in READ_ONLY_TOOLS {
-            assert!(TOOLS.iter().any(|t| t.name == *name), "{name}");
+    fn only_the_tools_that_read_are_offered_ticked() {
+        for name in ["list_files", "read_file", "search_files"] {
+            assert!(is_read_only(name), "{name}");
         }
-        assert!(is_read_only("read_file"));
-        assert!(!is_read_only("write_file") && !is_read_only("run_program"));
+        for name in ["write_file", "run_program", "run_task", "format_disk"] {
+            assert!(!is_read_only(name), "{name}");
+        }
         assert!(LIFETIMES.iter().any(|(_, _, ms)| *ms == DEFAULT_TTL_MS));
     }
 

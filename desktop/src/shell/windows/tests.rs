@@ -189,3 +189,27 @@ fn open_with_posts_the_intent_to_the_single_window_or_a_new_one() {
         ]
     );
 }
+
+#[test]
+fn bring_forward_opens_raises_or_restores_the_app_but_leaves_a_focused_window_be() {
+    let wm = WindowManager::new(SCREEN);
+    let BroughtForward::Opened(a) = wm.bring_forward(notes()) else {
+        panic!("an app without a window gets one");
+    };
+    assert_eq!(wm.bring_forward(notes()), BroughtForward::AlreadyFocused(a));
+    let b = wm.open(notes());
+    assert_eq!(
+        wm.bring_forward(notes()),
+        BroughtForward::AlreadyFocused(b),
+        "not the dock's cycling"
+    );
+    let other = wm.open(about());
+    assert_eq!(wm.bring_forward(notes()), BroughtForward::Raised(b));
+    assert_eq!(wm.focused(), Some(b));
+    wm.minimize(b);
+    wm.focus(other);
+    assert_eq!(wm.bring_forward(notes()), BroughtForward::Raised(b));
+    assert_eq!(wm.count("notes").minimized, 0);
+    assert_eq!(wm.focused(), Some(b));
+    assert_eq!(wm.windows().len(), 3);
+}

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use aether_shared::agent::tools::{self, Tool};
+use aether_shared::agent::tools;
 use aether_shared::ai::{Message, Role};
 use serde::Serialize;
 use serde_json::Value;
@@ -118,11 +118,11 @@ impl ToolSpec {
 pub fn agent_tools() -> Vec<ToolSpec> {
     tools::TOOLS
         .iter()
-        .map(|&Tool { name, description }| {
+        .map(|tool| {
             ToolSpec::function(
-                name,
-                description,
-                tools::parameters(name)
+                tool.name,
+                tool.description,
+                tools::parameters(tool.name)
                     .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
             )
         })

@@ -6,12 +6,13 @@
 //! is no such ask). The wait ends on a decision, after `approval_timeout_ms`, when the grant
 //! expires or is revoked, when the tab leaves, or when the outside agent hangs up (the waiting
 //! future is dropped); however it ends, the tab gets `mcp.settled` once, so its card goes away.
-//! This module never runs a call.
+//! While it waits, the ask is also listed to that tab alone by `mcp.grants` ([`Asks::pending`]),
+//! so a view opened after the `mcp.ask` went out still shows it. This module never runs a call.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aether_shared::agent::WritePreview;
 use aether_shared::mcp::{ASK, Ask, AskOutcome, Decision, SETTLED, Settled};
@@ -37,7 +38,12 @@ enum Ending {
 
 struct Waiter {
     owner: String,
-    grant_id: String,
+    /// The ask as the tab was told it.
+    ask: Ask,
+    /// When the wait times out.
+    deadline: Instant,
+    /// Order of opening, for listing.
+    seq: u64,
     wake: oneshot::Sender<Ending>,
 }
 
@@ -60,9 +66,24 @@ impl Asks {
         waiter.wake.send(Ending::Decided(decision)).is_ok()
     }
 
+    /// The calls waiting for `owner`'s decision, oldest first, each with `timeout_ms` the time
+    /// it still waits.
+    pub fn pending(&self, owner: &str) -> Vec<Ask> {
+        let now = Instant::now();
+        let waiting = self.lock();
+        let mut mine: Vec<&Waiter> = waiting.values().filter(|w| w.owner == owner).collect();
+        mine.sort_by_key(|w| w.seq);
+        mine.into_iter()
+            .map(|w| Ask {
+                timeout_ms: w.deadline.saturating_duration_since(now).as_millis() as u64,
+                ..w.ask.clone()
+            })
+            .collect()
+    }
+
     /// Ends every wait of grant `grant_id` (it was revoked).
     pub fn grant_ended(&self, grant_id: &str) {
-        self.wake_all(|w| w.grant_id == grant_id, || Ending::GrantEnded);
+        self.wake_all(|w| w.ask.grant_id == grant_id, || Ending::GrantEnded);
     }
 
     /// Ends every wait for tab `owner` (it left).
@@ -84,19 +105,24 @@ impl Asks {
         }
     }
 
-    fn open(&self, grant: &GrantRecord) -> (String, oneshot::Receiver<Ending>) {
-        let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let ask_id = format!("ask-{n}");
+    /// Opens a wait for `owner`'s decision on `ask` (its `ask_id` is given here), timing out
+    /// after its `timeout_ms`; returns the ask as numbered.
+    fn open(&self, owner: &str, mut ask: Ask) -> (Ask, oneshot::Receiver<Ending>) {
+        let seq = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        ask.ask_id = format!("ask-{seq}");
+        let deadline = Instant::now() + Duration::from_millis(ask.timeout_ms);
         let (wake, woken) = oneshot::channel();
         self.lock().insert(
-            ask_id.clone(),
+            ask.ask_id.clone(),
             Waiter {
-                owner: grant.owner.clone(),
-                grant_id: grant.grant_id.clone(),
+                owner: owner.to_owned(),
+                ask: ask.clone(),
+                deadline,
+                seq,
                 wake,
             },
         );
-        (ask_id, woken)
+        (ask, woken)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiter>> {
@@ -137,15 +163,18 @@ impl McpService {
         write: Option<WritePreview>,
     ) -> Result<(), CallRefusal> {
         let timeout_ms = self.approval_timeout.as_millis() as u64;
-        let (ask_id, woken) = self.asks.open(grant);
-        let ask = Ask {
-            ask_id: ask_id.clone(),
-            grant_id: grant.grant_id.clone(),
-            tool: tool.to_owned(),
-            arguments: arguments.clone(),
-            write,
-            timeout_ms,
-        };
+        let (ask, woken) = self.asks.open(
+            &grant.owner,
+            Ask {
+                ask_id: String::new(),
+                grant_id: grant.grant_id.clone(),
+                tool: tool.to_owned(),
+                arguments: arguments.clone(),
+                write,
+                timeout_ms,
+            },
+        );
+        let ask_id = ask.ask_id.clone();
         // A revoke or a leaving tab that came before the ask was open woke nobody: look again.
         let told = match self.grants.lookup(&grant.grant_id) {
             None => Err(CallRefusal::GrantEnded),
@@ -199,31 +228,30 @@ impl McpService {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-    use std::time::Instant;
-
-    use aether_shared::mcp::Approval;
+    use serde_json::json;
 
     use super::*;
-    use crate::guard::Principal;
 
-    fn grant(id: &str, owner: &str) -> GrantRecord {
-        GrantRecord {
-            grant_id: id.into(),
-            tools: vec!["read_file".into()],
-            approval: Approval::Ask,
-            owner: owner.into(),
-            principal: Principal::Local,
-            expires: Instant::now() + Duration::from_secs(60),
-            owner_gone: false,
-            allowed: BTreeSet::new(),
-        }
+    /// Opens an ask of grant `grant_id` waiting for `owner`.
+    fn open(asks: &Asks, grant_id: &str, owner: &str) -> (String, oneshot::Receiver<Ending>) {
+        let (ask, woken) = asks.open(
+            owner,
+            Ask {
+                ask_id: String::new(),
+                grant_id: grant_id.into(),
+                tool: "read_file".into(),
+                arguments: json!({"path": "/a.txt"}),
+                write: None,
+                timeout_ms: 60_000,
+            },
+        );
+        (ask.ask_id, woken)
     }
 
     #[test]
     fn only_the_granting_tab_decides_and_only_once() {
         let asks = Asks::default();
-        let (id, mut woken) = asks.open(&grant("g1", "c1"));
+        let (id, mut woken) = open(&asks, "g1", "c1");
         assert!(!asks.decide("c2", &id, Decision::Allow));
         assert!(!asks.decide("c1", "ask-nope", Decision::Allow));
         assert!(asks.decide("c1", &id, Decision::Deny));
@@ -237,14 +265,34 @@ mod tests {
     #[test]
     fn a_revoked_grant_or_a_tab_that_left_ends_its_waits_only() {
         let asks = Asks::default();
-        let (_, mut a) = asks.open(&grant("g1", "c1"));
-        let (_, mut b) = asks.open(&grant("g2", "c1"));
-        let (_, mut c) = asks.open(&grant("g3", "c2"));
+        let (_, mut a) = open(&asks, "g1", "c1");
+        let (_, mut b) = open(&asks, "g2", "c1");
+        let (_, mut c) = open(&asks, "g3", "c2");
         asks.grant_ended("g1");
         assert!(matches!(a.try_recv(), Ok(Ending::GrantEnded)));
         assert!(b.try_recv().is_err());
         asks.owner_gone("c1");
         assert!(matches!(b.try_recv(), Ok(Ending::TabClosed)));
         assert!(c.try_recv().is_err());
+    }
+
+    #[test]
+    fn pending_lists_only_the_owners_waits_oldest_first_with_the_time_left() {
+        let asks = Asks::default();
+        let (first, _a) = open(&asks, "g1", "c1");
+        let (_, _b) = open(&asks, "g2", "c2");
+        let (second, _c) = open(&asks, "g1", "c1");
+        let mine = asks.pending("c1");
+        let ids: Vec<&str> = mine.iter().map(|a| a.ask_id.as_str()).collect();
+        assert_eq!(ids, [first.as_str(), second.as_str()]);
+        assert_eq!(mine[0].arguments, json!({"path": "/a.txt"}));
+        assert!(mine[0].timeout_ms <= 60_000 && mine[0].timeout_ms > 50_000);
+        assert!(asks.pending("c3").is_empty());
+        assert!(asks.decide("c1", &first, Decision::Allow));
+        assert_eq!(
+            asks.pending("c1").len(),
+            1,
+            "a decided ask is no longer pending"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! for the tab that made the grant. This module routes the tab's requests and holds the
 //! service's state; each job is a file of its own: [`issue`] (`mcp.grant`), [`grants`] (the
 //! grants and what their calls did), [`call`] (running a granted call), [`ask`] (calls waiting
-//! for the tab's decision, `mcp.decide`), [`undo`] (`mcp.undo`), [`events`] (what the tab is
+//! for the tab's decision, `mcp.decide`, and listed as `mcp.grants`'s `pending`), [`undo`] (`mcp.undo`), [`events`] (what the tab is
 //! told), [`http`] (the `/mcp` transport), [`error`]. It never logs a token.
 
 pub mod ask;
@@ -79,6 +79,7 @@ impl McpService {
             GRANTS => serve(bus, env, |Grants {}, _| {
                 Ok::<_, McpError>(GrantList {
                     grants: self.grants.of(client.id()),
+                    pending: self.asks.pending(client.id()),
                 })
             }),
             REVOKE => serve(bus, env, |Revoke { grant_id }, _| {
