@@ -4,7 +4,11 @@
 //! handled as typed values: [`Envelope::request`] builds one from a typed request,
 //! [`Envelope::decode`] reads a typed payload back, and [`Envelope::reply`] /
 //! [`Envelope::error_reply`] build correlated answers addressed to the requester.
+//!
+//! An envelope may carry bytes beside its payload ([`Envelope::bytes`]): they travel in a binary
+//! frame and are never part of its JSON (see [`crate::frame`]).
 
+use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -34,6 +38,11 @@ pub struct Envelope {
     /// RFC 3339 UTC with milliseconds; re-stamped by the kernel on ingress.
     #[serde(default)]
     pub time: String,
+    /// Bytes that travel beside the payload in a binary frame (the payload says
+    /// `encoding: "binary"`, see [`crate::frame`]); never part of the JSON. `None` for a text
+    /// envelope.
+    #[serde(skip)]
+    pub bytes: Option<Bytes>,
 }
 
 impl Envelope {
@@ -45,6 +54,7 @@ impl Envelope {
             to: None,
             payload: None,
             time: String::new(),
+            bytes: None,
         }
     }
 
@@ -53,7 +63,7 @@ impl Envelope {
         serde_json::from_str(text).map_err(|e| ContractError::InvalidEnvelope(e.to_string()))
     }
 
-    /// Serializes the envelope to JSON text.
+    /// Serializes the envelope to JSON text (without its bytes: see [`crate::frame::encode`]).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("an envelope always serializes")
     }
@@ -71,6 +81,13 @@ impl Envelope {
     /// serialize to a JSON object, which is a programming error caught by the contract tests.
     pub fn with_payload<T: Serialize>(mut self, body: &T) -> Envelope {
         self.payload = Some(to_payload(body));
+        self
+    }
+
+    /// Attaches the bytes the envelope carries (its payload must say where they go, see
+    /// [`crate::frame`]).
+    pub fn with_bytes(mut self, bytes: impl Into<Bytes>) -> Envelope {
+        self.bytes = Some(bytes.into());
         self
     }
 

@@ -26,12 +26,18 @@ pub struct Hello {
     pub version: String,
     /// The limits this client is held to.
     pub limits: ClientLimits,
+    /// True when this connection negotiated binary frames (the `aether.binary` subprotocol, see
+    /// [`crate::frame`]): the kernel takes them from it and sends it envelopes that carry bytes as
+    /// binary frames. Absent (false) for a text-only connection.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub binary: bool,
 }
 
 /// The per-client limits announced in `kernel.hello`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientLimits {
-    /// Largest text frame the kernel accepts, in bytes.
+    /// Largest frame the kernel accepts, in bytes (a text frame, or a binary frame's header and
+    /// bytes together).
     pub max_frame_bytes: u64,
     /// Envelopes that may wait for this client before it is disconnected as too slow.
     pub outbound_queue_len: u64,
@@ -95,12 +101,18 @@ mod tests {
                 outbound_queue_len: 256,
                 max_subscriptions: 64,
             },
+            binary: false,
         };
         assert_eq!(
             serde_json::to_value(&hello).unwrap(),
             json!({"client_id": "c-1", "version": "0.1.0", "limits": {
                 "max_frame_bytes": 1024, "outbound_queue_len": 256, "max_subscriptions": 64}})
         );
+        let binary = Hello {
+            binary: true,
+            ..hello
+        };
+        assert_eq!(serde_json::to_value(&binary).unwrap()["binary"], true);
     }
 
     #[test]

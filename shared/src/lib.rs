@@ -17,6 +17,7 @@ pub mod compute;
 pub mod declare;
 pub mod envelope;
 pub mod error;
+pub mod frame;
 pub mod json_size;
 pub mod kernel;
 pub mod mcp;
@@ -28,6 +29,7 @@ pub mod topic;
 pub mod vfs;
 pub mod vm;
 
+pub use bytes::Bytes;
 pub use catalog::TopicKind;
 pub use envelope::{Envelope, Payload};
 pub use error::{ContractError, ErrorCode, ErrorPayload};

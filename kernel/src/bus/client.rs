@@ -3,19 +3,23 @@
 //!
 //! A connection's queue holds serialized frames and is bounded twice: in frames
 //! (`outbound_queue_len`) and in bytes (`max_queue_bytes`). Each queued frame carries a [`Charge`]
-//! of its bytes, given back when the frame is written or dropped, so a client that is cut off frees
-//! its whole queue. A kernel-made client (a task run's agent) has a queue of envelopes instead:
-//! what the kernel sends it is handed over as values, never serialized and parsed back. The handle
-//! never waits: a full queue is reported to the bus, which disconnects the client.
+//! of its bytes (a binary frame's header and bytes together), given back when the frame is written
+//! or dropped, so a client that is cut off frees its whole queue. A connection that negotiated
+//! binary frames gets an envelope that carries bytes as a binary frame; any other receiver gets it
+//! in its text form (see `wire`). A kernel-made client (a task run's agent) has a queue of
+//! envelopes instead: what the kernel sends it is handed over as values (in the text form, like
+//! every kernel service sees them), never serialized and parsed back. The handle never waits: a
+//! full queue is reported to the bus, which disconnects the client.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use aether_shared::{Envelope, Pattern, Topic};
-use axum::extract::ws::Utf8Bytes;
+use aether_shared::{Envelope, Pattern, Topic, frame};
+use axum::extract::ws::Message;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::wire::{Frames, Wire};
 use crate::guard::Principal;
 
 /// What happened to a frame handed to a client.
@@ -30,21 +34,28 @@ pub enum Delivery {
 
 /// One serialized frame in a client's outbound queue.
 pub struct Queued {
-    text: Utf8Bytes,
+    wire: Wire,
     _charge: Charge,
 }
 
 impl Queued {
-    /// The frame's text; its bytes stay charged to the queue until `self` is dropped.
-    pub fn text(&self) -> &Utf8Bytes {
-        &self.text
+    /// The frame as a WebSocket message; its bytes stay charged to the queue until `self` is
+    /// dropped.
+    pub fn message(&self) -> Message {
+        self.wire.message()
+    }
+
+    /// The frame.
+    pub fn wire(&self) -> &Wire {
+        &self.wire
     }
 }
 
+/// The frame's JSON: all of a text frame, the header of a binary one.
 impl std::ops::Deref for Queued {
     type Target = str;
     fn deref(&self) -> &str {
-        self.text.as_str()
+        self.wire.json()
     }
 }
 
@@ -91,6 +102,8 @@ enum Outbox {
         tx: mpsc::Sender<Queued>,
         meter: Arc<QueueMeter>,
         max_queue_bytes: usize,
+        /// The connection negotiated binary frames (`aether_shared::frame::SUBPROTOCOL`).
+        binary: bool,
     },
     /// A kernel-made client's envelopes, bounded in envelopes.
     Envelopes(mpsc::Sender<Envelope>),
@@ -122,6 +135,7 @@ impl ClientHandle {
             tx,
             meter: Arc::default(),
             max_queue_bytes: usize::MAX,
+            binary: false,
         };
         (ClientHandle::with_outbox(id, principal, outbox), rx)
     }
@@ -165,6 +179,20 @@ impl ClientHandle {
         self
     }
 
+    /// Lets a connection that negotiated binary frames receive envelopes that carry bytes as
+    /// binary frames (else they arrive in their text form).
+    pub fn with_binary_frames(mut self, on: bool) -> ClientHandle {
+        if let Outbox::Frames { binary, .. } = &mut self.outbox {
+            *binary = on;
+        }
+        self
+    }
+
+    /// True for a connection that negotiated binary frames.
+    pub fn takes_binary(&self) -> bool {
+        matches!(self.outbox, Outbox::Frames { binary: true, .. })
+    }
+
     /// Counts this client's queued bytes in the bus-wide `total` too (done once, on attach).
     pub(super) fn meter_into(&self, total: &Arc<AtomicU64>) {
         if let Outbox::Frames { meter, .. } = &self.outbox {
@@ -200,17 +228,22 @@ impl ClientHandle {
         self.principal
     }
 
-    /// Queues an envelope without waiting: as a value to a kernel-made client, else as its frame
-    /// (`frame` serializes it; the bus serializes once however many clients get it).
-    pub fn try_deliver(&self, env: &Envelope, frame: impl FnOnce() -> Utf8Bytes) -> Delivery {
+    /// Queues an envelope without waiting: as a value (in its text form) to a kernel-made client,
+    /// else as the frame this connection takes (`frames` serializes each form once however many
+    /// clients get it).
+    pub fn try_deliver(&self, frames: &mut Frames<'_>) -> Delivery {
         let sent = match &self.outbox {
-            Outbox::Envelopes(tx) => tx.try_send(env.clone()).map_err(refused),
+            Outbox::Envelopes(tx) => {
+                let env = frames.envelope().clone();
+                tx.try_send(frame::into_text(env)).map_err(refused)
+            }
             Outbox::Frames {
                 tx,
                 meter,
                 max_queue_bytes,
+                binary,
             } => {
-                let frame = frame();
+                let frame = frames.for_connection(*binary);
                 let queued = self.queued_bytes();
                 if queued > 0 && queued.saturating_add(frame.len()) > *max_queue_bytes {
                     return if tx.is_closed() {
@@ -221,7 +254,7 @@ impl ClientHandle {
                 }
                 let charge = Charge::new(meter, frame.len());
                 let queued = Queued {
-                    text: frame,
+                    wire: frame,
                     _charge: charge,
                 };
                 tx.try_send(queued).map_err(refused)

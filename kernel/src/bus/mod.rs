@@ -2,6 +2,10 @@
 //! envelopes by address or subscription pattern (every sender's door, [`Bus::submit`], is
 //! there), and the request/reply helpers of kernel services.
 //!
+//! An envelope may carry bytes (binary frames, `aether_shared::frame`): each connection gets it
+//! in the form it negotiated ([`wire`]), and every in-process receiver (a kernel-made client, a
+//! request of the kernel's own) in its text form.
+//!
 //! Delivery never blocks: each client has a bounded outbound queue, and a client whose queue is
 //! full is disconnected (see [`client::ClientHandle`]) rather than allowed to slow the bus. The
 //! bus never parses client input (the hub does, at the edge); it asks the guardrails at its door
@@ -11,6 +15,7 @@ pub mod client;
 mod pending;
 pub mod route;
 mod stats;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

@@ -3,13 +3,14 @@
 //! Each gets a fresh, unguessable `_request_id` (`k-` and 128 random bits, hex) and remembers the
 //! client it was sent to: an envelope addressed to `kernel` with that id resolves it only when it
 //! comes from that client (anyone else's is refused, so no client can answer for another). Entries
-//! are removed on answer and on timeout, so nothing accumulates.
+//! are removed on answer and on timeout, so nothing accumulates. An answer that carries bytes (a
+//! binary frame) is handed over in its text form: the kernel's services read base64 or utf8.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use aether_shared::{BusRequest, Correlated, Envelope, ErrorCode, ErrorPayload, Namespace};
+use aether_shared::{BusRequest, Correlated, Envelope, ErrorCode, ErrorPayload, Namespace, frame};
 use tokio::sync::oneshot;
 
 /// Why a kernel request got no usable answer.
@@ -115,7 +116,7 @@ impl Pending {
             Some(_) => {
                 let waiter = waiting.remove(id).expect("the waiter just seen");
                 drop(waiting);
-                if waiter.tx.send(env).is_ok() {
+                if waiter.tx.send(frame::into_text(env)).is_ok() {
                     Answered::Settled
                 } else {
                     Answered::NoRequest

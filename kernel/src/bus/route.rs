@@ -25,7 +25,8 @@
 //! An answer addressed to `kernel` settles the kernel's request only when it comes from the
 //! client that request was sent to (see `pending`). Delivery never waits: a client whose queue is
 //! full is cut off. Envelopes for a kernel-made client are handed over as values, never
-//! serialized; for connections an envelope is serialized once however many clients get it.
+//! serialized; for connections an envelope is serialized once per form (text, or binary for the
+//! connections that negotiated it, see `wire`) however many clients get it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,8 +35,8 @@ use aether_shared::catalog::TopicKind;
 use aether_shared::{
     BusRequest, Envelope, ErrorCode, ErrorPayload, KERNEL_ADDRESS, Namespace, Topic,
 };
-use axum::extract::ws::Utf8Bytes;
 
+use super::wire::Frames;
 use super::{Answered, Bus, ClientHandle, Delivery, RequestError};
 use crate::clock::now_rfc3339;
 use crate::guard::audit::{self, Reason};
@@ -298,24 +299,20 @@ impl Bus {
                 .cloned()
                 .collect()
         };
-        let mut frame: Option<Utf8Bytes> = None;
+        let mut frames = Frames::new(env);
         for client in &recipients {
-            self.offer(client, env, || {
-                frame
-                    .get_or_insert_with(|| Utf8Bytes::from(env.to_json()))
-                    .clone()
-            });
+            self.offer(client, &mut frames);
         }
         recipients.len()
     }
 
     /// Queues an envelope to one client, disconnecting it when it cannot keep up.
     pub fn deliver(&self, client: &Arc<ClientHandle>, env: &Envelope) {
-        self.offer(client, env, || Utf8Bytes::from(env.to_json()));
+        self.offer(client, &mut Frames::new(env));
     }
 
-    fn offer(&self, client: &ClientHandle, env: &Envelope, frame: impl FnOnce() -> Utf8Bytes) {
-        match client.try_deliver(env, frame) {
+    fn offer(&self, client: &ClientHandle, frames: &mut Frames<'_>) {
+        match client.try_deliver(frames) {
             Delivery::Queued => self.stats().count_out(),
             Delivery::Closed => {}
             Delivery::QueueFull => self.cut_off_slow(

@@ -1,6 +1,7 @@
-//! One WebSocket connection: registers the client on the bus, greets it with `kernel.hello`,
-//! then moves frames both ways until the client leaves, is kicked as too slow, or the kernel
-//! shuts down (then queued frames are flushed before a `1001 going away` close).
+//! One WebSocket connection: registers the client on the bus, greets it with `kernel.hello`
+//! (which says whether binary frames were negotiated), then moves frames both ways — text, and
+//! binary on a connection that negotiated them — until the client leaves, is kicked as too slow,
+//! or the kernel shuts down (then queued frames are flushed before a `1001 going away` close).
 //!
 //! One task per connection does both directions, so an idle connection costs one task, one
 //! socket and one queue. Writes are batched: everything already queued goes out in one flush.
@@ -41,12 +42,14 @@ pub(super) async fn run(
     kernel: Kernel,
     principal: Principal,
     permit: ConnectionPermit,
+    binary: bool,
 ) {
-    let (mut peer, rx) = Peer::attach(&kernel, principal, permit);
+    let (mut peer, rx) = Peer::attach(&kernel, principal, permit, binary);
     let span = tracing::info_span!(
         "conn",
         client_id = peer.id(),
-        principal = principal.as_str()
+        principal = principal.as_str(),
+        binary
     );
     async move {
         tracing::debug!("connected");
@@ -59,6 +62,7 @@ pub(super) async fn run(
                 outbound_queue_len: limits.outbound_queue_len.get() as u64,
                 max_subscriptions: limits.max_subscriptions.get() as u64,
             },
+            binary,
         };
         let hello = Envelope::new(Topic::from_static(aether_shared::kernel::HELLO))
             .with_payload(&hello)
@@ -109,7 +113,7 @@ async fn pump(
                 }
                 let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
                     for frame in batch {
-                        socket.feed(Message::Text(frame.text().clone())).await?;
+                        socket.feed(frame.message()).await?;
                     }
                     socket.flush().await?;
                     close(&mut socket, CLOSE_GOING_AWAY, "kernel shutting down").await
@@ -165,7 +169,10 @@ async fn pump(
                         peer.permit.touch();
                         ingress::handle_text(kernel, peer, &text);
                     }
-                    Some(Ok(Message::Binary(_))) => ingress::refuse_binary(kernel, peer),
+                    Some(Ok(Message::Binary(bytes))) => {
+                        peer.permit.touch();
+                        ingress::handle_binary(kernel, peer, bytes);
+                    }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     Some(Ok(Message::Close(_))) | None => return End::ClientLeft,
                     Some(Err(e)) => {
@@ -185,11 +192,11 @@ async fn write_batch(
     first: Queued,
     rx: &mut mpsc::Receiver<Queued>,
 ) -> Result<(), axum::Error> {
-    socket.feed(Message::Text(first.text().clone())).await?;
+    socket.feed(first.message()).await?;
     drop(first);
     for _ in 1..MAX_BATCH {
         match rx.try_recv() {
-            Ok(frame) => socket.feed(Message::Text(frame.text().clone())).await?,
+            Ok(frame) => socket.feed(frame.message()).await?,
             Err(_) => break,
         }
     }

@@ -1,14 +1,19 @@
-//! Ingress: one text frame from a client, parsed and handed to the bus's door.
+//! Ingress: one frame from a client, parsed and handed to the bus's door.
 //!
-//! Order of checks: frame size, then envelope syntax and topic grammar (the edge: here a frame
-//! becomes an [`Envelope`]), then [`Bus::submit`](crate::bus::Bus::submit) — the door every
-//! sender goes through — stamps identity (`from` overwritten, `time` re-stamped), admits the
-//! envelope ([`Guards::admit`](crate::guard::Guards::admit): catalog, permissions, rate limits;
-//! admin bypasses the last two) and routes it under the access rules of `bus::route`. What comes
-//! back as an un-addressed request goes to its namespace's service. Every refusal is answered on
-//! an error topic and the connection stays open.
+//! Order of checks: for a binary frame, that the connection negotiated binary frames; then frame
+//! size (a binary frame's header and bytes together); then for a binary frame its layout
+//! (`[length][header][bytes]`, see `aether_shared::frame`); then envelope syntax and topic grammar
+//! (the edge: here a frame becomes an [`Envelope`]); then for a binary frame that its header says
+//! where the bytes go (a refusal answered on the topic's own error topic, correlated); then
+//! [`Bus::submit`](crate::bus::Bus::submit) — the door every sender goes through — stamps identity
+//! (`from` overwritten, `time` re-stamped), admits the envelope
+//! ([`Guards::admit`](crate::guard::Guards::admit): catalog, permissions, rate limits; admin
+//! bypasses the last two) and routes it under the access rules of `bus::route`, bytes and all.
+//! What comes back as an un-addressed request goes to its namespace's service, in its text form.
+//! Every refusal is answered on an error topic and the connection stays open.
 
-use aether_shared::{Envelope, ErrorCode, ErrorPayload, KERNEL_ADDRESS, Namespace};
+use aether_shared::{Envelope, ErrorCode, ErrorPayload, KERNEL_ADDRESS, Namespace, frame};
+use bytes::Bytes;
 
 use super::Peer;
 use crate::app::Kernel;
@@ -26,9 +31,12 @@ pub enum FrameError {
     #[error("{0}")]
     NotAnEnvelope(String),
     #[error(
-        "Binary frames are not part of the protocol; send envelopes as JSON text (base64 for bytes)."
+        "Binary frames need the `aether.binary` WebSocket subprotocol, which this connection did not ask for; reconnect asking for it, or send envelopes as JSON text (base64 for bytes)."
     )]
-    Binary,
+    BinaryNotNegotiated,
+    /// A binary frame that is not `[length][header][bytes]` (the codec's sentence).
+    #[error("{0}")]
+    BadBinary(frame::FrameError),
 }
 
 impl FrameError {
@@ -36,7 +44,9 @@ impl FrameError {
     pub fn code(&self) -> ErrorCode {
         match self {
             FrameError::TooLarge { .. } => ErrorCode::PayloadTooLarge,
-            FrameError::NotAnEnvelope(_) | FrameError::Binary => ErrorCode::BadRequest,
+            FrameError::NotAnEnvelope(_)
+            | FrameError::BinaryNotNegotiated
+            | FrameError::BadBinary(_) => ErrorCode::BadRequest,
         }
     }
 
@@ -54,23 +64,8 @@ impl FrameError {
 
 /// Handles one text frame from `peer`: the edge of the kernel.
 pub fn handle_text(kernel: &Kernel, peer: &mut Peer, text: &str) {
-    let bus = &kernel.bus;
-    let client = &peer.handle;
-    bus.stats().count_in();
-    let max = kernel.config.limits.max_frame_bytes.get();
-    if text.len() > max {
-        let error = FrameError::TooLarge {
-            bytes: text.len(),
-            max,
-        };
-        audit::refused(
-            bus.stats(),
-            Reason::PayloadTooLarge,
-            Some(client.id()),
-            peer.principal.as_str(),
-            None,
-            &error.to_string(),
-        );
+    kernel.bus.stats().count_in();
+    if let Err(error) = fits(kernel, peer, text.len()) {
         refuse(kernel, peer, &error, request_id_hint(text));
         return;
     }
@@ -78,15 +73,91 @@ pub fn handle_text(kernel: &Kernel, peer: &mut Peer, text: &str) {
         Ok(env) => env,
         Err(e) => {
             let error = FrameError::NotAnEnvelope(e.to_string());
-            bus.stats().count_refusal(error.code().as_str());
+            kernel.bus.stats().count_refusal(error.code().as_str());
             refuse(kernel, peer, &error, request_id_hint(text));
             return;
         }
     };
+    submit(kernel, peer, env);
+}
+
+/// Handles one binary frame from `peer`: an envelope and the bytes it carries (SPEC §1, binary
+/// frames), taken only from a connection that negotiated them.
+pub fn handle_binary(kernel: &Kernel, peer: &mut Peer, frame: Bytes) {
+    let stats = kernel.bus.stats();
+    stats.count_in();
+    if !peer.binary() {
+        let error = FrameError::BinaryNotNegotiated;
+        stats.count_refusal(error.code().as_str());
+        refuse(kernel, peer, &error, None);
+        return;
+    }
+    let header_hint = || {
+        frame::split(&frame)
+            .ok()
+            .and_then(|(header, _)| request_id_hint(header))
+    };
+    if let Err(error) = fits(kernel, peer, frame.len()) {
+        refuse(kernel, peer, &error, header_hint());
+        return;
+    }
+    let (header, bytes) = match frame::split(&frame) {
+        Ok(parts) => parts,
+        Err(e) => {
+            let error = FrameError::BadBinary(e);
+            stats.count_refusal(error.code().as_str());
+            refuse(kernel, peer, &error, None);
+            return;
+        }
+    };
+    let mut env = match Envelope::from_json(header) {
+        Ok(env) => env,
+        Err(e) => {
+            let error = FrameError::BadBinary(frame::FrameError::BadHeader(e.to_string()));
+            stats.count_refusal(error.code().as_str());
+            refuse(kernel, peer, &error, request_id_hint(header));
+            return;
+        }
+    };
+    if let Err(e) = frame::check(&env) {
+        // A readable envelope: refused on its own topic's error topic, to its sender.
+        stamp(&mut env, peer.id());
+        kernel
+            .bus
+            .emit_error(&env, ErrorPayload::new(e.code(), e.to_string()));
+        return;
+    }
+    env.bytes = Some(bytes);
+    submit(kernel, peer, env);
+}
+
+/// Checks a frame of `len` bytes against `limits.max_frame_bytes`, auditing a refusal.
+fn fits(kernel: &Kernel, peer: &Peer, len: usize) -> Result<(), FrameError> {
+    let max = kernel.config.limits.max_frame_bytes.get();
+    if len <= max {
+        return Ok(());
+    }
+    let error = FrameError::TooLarge { bytes: len, max };
+    audit::refused(
+        kernel.bus.stats(),
+        Reason::PayloadTooLarge,
+        Some(peer.id()),
+        peer.principal.as_str(),
+        None,
+        &error.to_string(),
+    );
+    Err(error)
+}
+
+/// Hands a parsed envelope to the bus's door and acts on what it says.
+fn submit(kernel: &Kernel, peer: &Peer, env: Envelope) {
+    let bus = &kernel.bus;
+    let client = &peer.handle;
     let _span = tracing::debug_span!("envelope", topic = %env.topic, request_id = env.request_id())
         .entered();
     match bus.submit(&kernel.guards, client, env) {
-        Ok(Routed::Service(env)) => kernel.services.dispatch(client, env),
+        // Services read the text form (an un-addressed carrier is refused by its service).
+        Ok(Routed::Service(env)) => kernel.services.dispatch(client, frame::into_text(env)),
         Ok(Routed::Delivered(_) | Routed::Handled) => {}
         // Recorded by the door; answered here, to the client that sent it.
         Err(refused) => {
@@ -94,13 +165,6 @@ pub fn handle_text(kernel: &Kernel, peer: &mut Peer, text: &str) {
             bus.answer_error(&env, refusal.into());
         }
     }
-}
-
-/// Refuses a binary frame: the bus speaks JSON text.
-pub(super) fn refuse_binary(kernel: &Kernel, peer: &Peer) {
-    let error = FrameError::Binary;
-    kernel.bus.stats().count_refusal(error.code().as_str());
-    refuse(kernel, peer, &error, None);
 }
 
 /// Sends an error on `kernel.error` for a frame that is not (yet) an envelope, correlated with

@@ -1,13 +1,16 @@
 //! The hub: the `/ws` endpoint. Each WebSocket connection becomes one client of the bus with a
 //! kernel-chosen id. Who may connect is decided here, before the upgrade (Host, Origin, token,
-//! connection cap); everything a client then sends is parsed in [`ingress`] (the edge) and
-//! handed to the bus's door, where the guardrails admit it before it is routed.
+//! connection cap), and whether the connection speaks binary frames too (the client asked for the
+//! `aether.binary` subprotocol, see `aether_shared::frame`); everything a client then sends is
+//! parsed in [`ingress`] (the edge) and handed to the bus's door, where the guardrails admit it
+//! before it is routed.
 
 mod client_id;
 mod connection;
 pub mod ingress;
 mod peer;
 
+use aether_shared::frame;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -86,15 +89,18 @@ pub async fn ws_handler(
         return (StatusCode::TOO_MANY_REQUESTS, message).into_response();
     };
 
-    // Frames up to twice the cap are read and refused with `payload_too_large` (the connection
-    // stays up); anything larger than that closes the connection.
+    // Frames (text or binary) up to twice the cap are read and refused with `payload_too_large`
+    // (the connection stays up); anything larger than that closes the connection.
     let hard_cap = config.limits.max_frame_bytes.get().saturating_mul(2) + 1024;
+    // Binary frames only for a client that asked; the answer echoes the subprotocol.
+    let ws = ws.protocols([frame::SUBPROTOCOL]);
+    let binary = ws.selected_protocol().is_some();
     ws.read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_message_size(hard_cap)
         .max_frame_size(hard_cap)
         .on_upgrade(move |socket| {
             let tracker = kernel.tracker.clone();
-            tracker.track_future(connection::run(socket, kernel, principal, permit))
+            tracker.track_future(connection::run(socket, kernel, principal, permit, binary))
         })
 }

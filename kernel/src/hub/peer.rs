@@ -21,18 +21,22 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// Attaches a new client with a fresh id to the bus. Returns the peer and the receiving end
-    /// of its outbound queue.
+    /// Attaches a new client with a fresh id to the bus; `binary` when its connection negotiated
+    /// binary frames. Returns the peer and the receiving end of its outbound queue.
     pub fn attach(
         kernel: &Kernel,
         principal: Principal,
         permit: ConnectionPermit,
+        binary: bool,
     ) -> (Peer, mpsc::Receiver<Queued>) {
         let limits = &kernel.config.limits;
         let queue_len = limits.outbound_queue_len.get();
         loop {
             let (handle, rx) = ClientHandle::new(client_id::fresh(), principal, queue_len);
-            let handle = Arc::new(handle.with_max_queue_bytes(limits.max_queue_bytes.get()));
+            let handle = handle
+                .with_max_queue_bytes(limits.max_queue_bytes.get())
+                .with_binary_frames(binary);
+            let handle = Arc::new(handle);
             if kernel.bus.attach(Arc::clone(&handle)) {
                 let peer = Peer {
                     handle,
@@ -47,6 +51,11 @@ impl Peer {
     /// The client id.
     pub fn id(&self) -> &str {
         self.handle.id()
+    }
+
+    /// True when the connection negotiated binary frames.
+    pub fn binary(&self) -> bool {
+        self.handle.takes_binary()
     }
 
     /// Detaches the client from the bus and releases what it held in services.

@@ -8,9 +8,10 @@
 //!
 //! A chunked write sends `vfs:write {path, content, encoding, upload, offset, last}`: chunks are
 //! staged by the serving tab, and the file is replaced whole only when the chunk with `last: true`
-//! arrives. [`chunk_len`] is how many raw bytes fit in one frame as base64.
+//! arrives. [`chunk_len`] is how many raw bytes fit in one frame as base64, [`binary_chunk_len`]
+//! how many fit in one binary frame ([`crate::frame`]), where bytes are not expanded.
 
-use super::{FileContent, Read};
+use super::{FileBytes, FileContent, Read};
 
 /// Room for the envelope around a chunk's content (topic, addresses, time, other fields).
 pub const FRAME_OVERHEAD_BYTES: u64 = 4096;
@@ -20,6 +21,55 @@ pub const FRAME_OVERHEAD_BYTES: u64 = 4096;
 pub fn chunk_len(max_frame_bytes: u64) -> u64 {
     let room = max_frame_bytes.saturating_sub(FRAME_OVERHEAD_BYTES);
     (room / 4 * 3).max(3)
+}
+
+/// Raw bytes per chunk that fit in a binary frame of `max_frame_bytes` (header and bytes); at
+/// least 1. A third more than [`chunk_len`]: nothing is expanded.
+pub fn binary_chunk_len(max_frame_bytes: u64) -> u64 {
+    max_frame_bytes.saturating_sub(FRAME_OVERHEAD_BYTES).max(1)
+}
+
+/// Where an answer's bytes sit in the file: what a chunked read checks of every answer, in
+/// either form ([`FileContent`], [`FileBytes`]).
+pub trait Placed {
+    /// The whole file's size.
+    fn size(&self) -> u64;
+    /// The file's modification time (ms since the epoch).
+    fn mtime(&self) -> u64;
+    /// Where the answer's bytes start.
+    fn offset(&self) -> u64;
+    /// Whether they reach the end of the file.
+    fn eof(&self) -> bool;
+}
+
+impl Placed for FileContent {
+    fn size(&self) -> u64 {
+        self.size
+    }
+    fn mtime(&self) -> u64 {
+        self.mtime
+    }
+    fn offset(&self) -> u64 {
+        self.offset
+    }
+    fn eof(&self) -> bool {
+        self.eof
+    }
+}
+
+impl Placed for FileBytes {
+    fn size(&self) -> u64 {
+        self.size
+    }
+    fn mtime(&self) -> u64 {
+        self.mtime
+    }
+    fn offset(&self) -> u64 {
+        self.offset
+    }
+    fn eof(&self) -> bool {
+        self.eof
+    }
 }
 
 /// Why a chunked read stopped.
@@ -71,26 +121,28 @@ impl ChunkedRead {
             path: self.path.clone(),
             offset: Some(self.bytes.len() as u64),
             length: Some(self.chunk),
+            encoding: None,
         }
     }
 
-    /// Takes one answer and its decoded bytes; `Ok(true)` once the whole file is in.
-    pub fn push(&mut self, answer: &FileContent, chunk: &[u8]) -> Result<bool, ChunkError> {
+    /// Takes one answer and its decoded bytes (either form); `Ok(true)` once the whole file is in.
+    pub fn push(&mut self, answer: &impl Placed, chunk: &[u8]) -> Result<bool, ChunkError> {
         let expected = self.bytes.len() as u64;
+        let (size, mtime) = (answer.size(), answer.mtime());
         match self.version {
-            None if answer.size > self.max_bytes => {
+            None if size > self.max_bytes => {
                 return Err(ChunkError::TooLarge {
                     path: self.path.clone(),
-                    size: answer.size,
+                    size,
                     max: self.max_bytes,
                 });
             }
             None => {
-                self.version = Some((answer.size, answer.mtime));
-                self.mtime = answer.mtime;
-                self.bytes.reserve_exact(answer.size as usize);
+                self.version = Some((size, mtime));
+                self.mtime = mtime;
+                self.bytes.reserve_exact(size as usize);
             }
-            Some(version) if version != (answer.size, answer.mtime) => {
+            Some(version) if version != (size, mtime) => {
                 return Err(ChunkError::Changed {
                     path: self.path.clone(),
                 });
@@ -98,16 +150,16 @@ impl ChunkedRead {
             Some(_) => {}
         }
         let end = expected + chunk.len() as u64;
-        let stalled = (chunk.is_empty() && end < answer.size) || (answer.eof && end != answer.size);
-        if answer.offset != expected || end > answer.size || stalled {
+        let stalled = (chunk.is_empty() && end < size) || (answer.eof() && end != size);
+        if answer.offset() != expected || end > size || stalled {
             return Err(ChunkError::OutOfStep {
                 path: self.path.clone(),
                 expected,
-                got: answer.offset,
+                got: answer.offset(),
             });
         }
         self.bytes.extend_from_slice(chunk);
-        Ok(end == answer.size)
+        Ok(end == size)
     }
 
     /// Bytes read so far (the offset of the next chunk).
@@ -161,6 +213,31 @@ mod tests {
         assert_eq!(len % 3, 0);
         assert!(len.div_ceil(3) * 4 + FRAME_OVERHEAD_BYTES <= 1_048_576);
         assert_eq!(chunk_len(10), 3);
+    }
+
+    #[test]
+    fn a_binary_chunk_fills_its_frame_less_the_envelope() {
+        assert_eq!(
+            binary_chunk_len(1_048_576),
+            1_048_576 - FRAME_OVERHEAD_BYTES
+        );
+        assert_eq!(binary_chunk_len(1_048_576), chunk_len(1_048_576) / 3 * 4);
+        assert_eq!(binary_chunk_len(10), 1);
+    }
+
+    #[test]
+    fn a_chunked_read_takes_binary_answers_too() {
+        let mut read = ChunkedRead::new("/f", 2, 100);
+        let binary = |offset, eof| FileBytes {
+            encoding: crate::frame::Binary::Binary,
+            size: 3,
+            mtime: 1,
+            offset,
+            eof,
+        };
+        assert_eq!(read.push(&binary(0, false), b"ab"), Ok(false));
+        assert_eq!(read.push(&answer(2, 3, 1, true), b"c"), Ok(true));
+        assert_eq!(read.into_bytes(), b"abc");
     }
 
     #[test]

@@ -2,15 +2,21 @@
 //! addressed to that session from its IndexedDB store; the kernel only relays them.
 //!
 //! Paths are normalized by [`path::normalize`] on both sides. Content travels as UTF-8 text or
-//! base64 ([`Encoding`]). `mtime` is milliseconds since the Unix epoch. A file larger than one
-//! frame travels in chunks ([`chunk`]): reads with `offset`/`length`, writes as an `upload`.
+//! base64 ([`Encoding`]), or on connections that negotiated binary frames as raw bytes beside the
+//! payload ([`bytes`]: `encoding: "binary"`, see [`crate::frame`]). `mtime` is milliseconds since
+//! the Unix epoch. A file larger than one frame travels in chunks ([`chunk`]): reads with
+//! `offset`/`length`, writes as an `upload`.
 
+pub mod bytes;
 pub mod chunk;
 pub mod path;
 
 use serde::{Deserialize, Serialize};
 
+pub use bytes::{FileBytes, WriteBytes};
 pub use path::{MAX_PATH_BYTES, PathError, normalize};
+
+use crate::frame::Binary;
 
 crate::contract! {
     namespace: Vfs, error: ERROR = "vfs:error";
@@ -120,15 +126,15 @@ pub struct Written {
     pub committed: bool,
 }
 
-fn yes() -> bool {
+pub(crate) fn yes() -> bool {
     true
 }
 
-fn is_true(b: &bool) -> bool {
+pub(crate) fn is_true(b: &bool) -> bool {
     *b
 }
 
-fn is_zero(n: &u64) -> bool {
+pub(crate) fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
@@ -137,6 +143,10 @@ fn is_zero(n: &u64) -> bool {
 ///
 /// Chunked: with `offset` and/or `length`, at most `length` bytes from `offset` (fewer when they
 /// would not fit in one frame; `eof` once the end is in). See [`chunk::ChunkedRead`].
+///
+/// With `encoding: "binary"` the reader asks for the raw bytes: a tab whose connection negotiated
+/// binary frames answers a [`FileBytes`] with the bytes in the frame, fitting one binary frame
+/// ([`chunk::binary_chunk_len`]); any other answers the text form as without it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Read {
     pub path: String,
@@ -144,12 +154,20 @@ pub struct Read {
     pub offset: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<u64>,
+    /// `binary` to ask for the raw bytes in a binary frame; absent for the text form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Binary>,
 }
 
 impl Read {
     /// True for the chunked form.
     pub fn is_chunked(&self) -> bool {
         self.offset.is_some() || self.length.is_some()
+    }
+
+    /// True when the reader asks for the raw bytes (`encoding: "binary"`).
+    pub fn wants_bytes(&self) -> bool {
+        self.encoding.is_some()
     }
 }
 

@@ -1,5 +1,11 @@
 //! The life of the connection: open, greet, drop, back off, open again.
 //!
+//! Frames in are text or, once the kernel agreed to binary frames, binary (an envelope and the
+//! bytes it carries, decoded by `aether_shared::frame`); both become one [`Envelope`]. Frames out
+//! are text, except an envelope carrying bytes on a connection whose `kernel.hello` says
+//! `binary`; without that it goes in its text form, so a kernel that did not agree never gets a
+//! binary frame.
+//!
 //! On `kernel.hello` the client is connected: the state and hello signals are set, the backoff
 //! resets and every held subscription is re-sent. On a drop, every request in flight is rejected
 //! at once with `timeout` (its outcome is unknown), and a retry is scheduled with exponential
@@ -14,9 +20,9 @@ use std::rc::{Rc, Weak};
 use aether_shared::bus::Subscribe;
 use aether_shared::kernel::HELLO;
 use aether_shared::kernel::Hello;
-use aether_shared::{Envelope, KERNEL_ADDRESS, Namespace};
+use aether_shared::{Envelope, KERNEL_ADDRESS, Namespace, frame};
 use gloo_timers::callback::Timeout;
-use leptos::prelude::{ArcRwSignal, Set};
+use leptos::prelude::{ArcRwSignal, Set, WithUntracked};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
@@ -135,7 +141,14 @@ fn on_event(shared: &Rc<Shared>, generation: u64, event: SocketEvent) {
         return;
     }
     match event {
-        SocketEvent::Text(text) => on_text(shared, &text),
+        SocketEvent::Text(text) => match Envelope::from_json(&text) {
+            Ok(envelope) => on_envelope(shared, envelope),
+            Err(e) => warn(&format!("ignored a frame from the kernel: {e}")),
+        },
+        SocketEvent::Binary(bytes) => match frame::decode(bytes.into()) {
+            Ok(envelope) => on_envelope(shared, envelope),
+            Err(e) => warn(&format!("ignored a binary frame from the kernel: {e}")),
+        },
         SocketEvent::Closed { code, reason } => {
             // Log the drop once, not every failed retry (the browser logs those itself).
             let was_up = shared.inner.borrow().attempt == 0;
@@ -151,11 +164,7 @@ fn on_event(shared: &Rc<Shared>, generation: u64, event: SocketEvent) {
 
 /// One envelope in: greet, settle its request or route it to its stream, call its listeners —
 /// in that order.
-fn on_text(shared: &Rc<Shared>, text: &str) {
-    let envelope = match Envelope::from_json(text) {
-        Ok(envelope) => envelope,
-        Err(e) => return warn(&format!("ignored a frame from the kernel: {e}")),
-    };
+fn on_envelope(shared: &Rc<Shared>, envelope: Envelope) {
     if envelope.topic.as_str() == HELLO
         && envelope.from.as_deref().is_none_or(|f| f == KERNEL_ADDRESS)
     {
@@ -267,15 +276,27 @@ fn on_closed(shared: &Rc<Shared>, generation: u64) {
     }
 }
 
-/// Stamps and sends one envelope; false when there is no open socket.
+/// Stamps and sends one envelope (carrying bytes: as a binary frame when the kernel agreed to
+/// them, else in its text form); false when there is no open socket.
 pub(super) fn send(shared: &Shared, mut envelope: Envelope) -> bool {
     envelope.time = now_rfc3339();
-    let text = envelope.to_json();
+    let binary = envelope.bytes.is_some() && binary_frames(shared);
     let inner = shared.inner.borrow();
-    inner
-        .socket
-        .as_ref()
-        .is_some_and(|socket| socket.send(&text))
+    let Some(socket) = inner.socket.as_ref() else {
+        return false;
+    };
+    if binary {
+        socket.send_binary(&frame::encode(&envelope))
+    } else {
+        socket.send(&frame::into_text(envelope).to_json())
+    }
+}
+
+/// True when this connection's `kernel.hello` says the kernel takes and sends binary frames.
+pub(super) fn binary_frames(shared: &Shared) -> bool {
+    shared
+        .hello
+        .with_untracked(|h| h.as_ref().is_some_and(|h| h.binary))
 }
 
 /// A timer that rejects request `request_id` with `timeout` after `timeout_ms`.

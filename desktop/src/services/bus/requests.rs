@@ -1,5 +1,7 @@
 //! Requests answered by one reply: [`BusClient::send_request`] and its variants, and
-//! [`PendingReply`], a request on its way whose id is known before its answer.
+//! [`PendingReply`], a request on its way whose id is known before its answer. Typed replies and
+//! raw payloads are read in the text form of SPEC §5; [`BusClient::exchange`] is for the callers
+//! that send or receive bytes beside the payload (binary frames, `aether_shared::frame`).
 //!
 //! Every request id of this page is minted here (through `request_id`), never by a caller: a
 //! caller that needs the id (to cancel the request, say) reads it from the [`PendingReply`]. The
@@ -9,7 +11,7 @@
 use std::marker::PhantomData;
 
 use aether_shared::envelope::REQUEST_ID_FIELD;
-use aether_shared::{BusRequest, Correlated, Envelope, Payload, Topic};
+use aether_shared::{BusRequest, Bytes, Correlated, Envelope, Payload, Topic, frame};
 use futures_channel::oneshot;
 use serde::de::DeserializeOwned;
 
@@ -43,7 +45,7 @@ impl<T: DeserializeOwned> PendingReply<T> {
         let envelope = self.answer?.await.unwrap_or(Err(BusError::Dropped {
             topic: topic.to_owned(),
         }))?;
-        envelope
+        frame::into_text(envelope)
             .decode::<Correlated<T>>()
             .map(|correlated| correlated.body)
             .map_err(|e| BusError::BadReply {
@@ -145,7 +147,37 @@ impl BusClient {
         let reply = answer
             .await
             .unwrap_or(Err(BusError::Dropped { topic: name }))?;
-        Ok(reply.payload.unwrap_or_default())
+        Ok(frame::into_text(reply).payload.unwrap_or_default())
+    }
+
+    /// Sends `request` with `bytes` beside it (a binary frame when the kernel agreed to them,
+    /// else its text form) and resolves with the reply envelope as it arrived, bytes and all: for
+    /// the callers that move file bytes (`vfs::remote`). Errors as [`BusClient::send_request`].
+    pub async fn exchange<R: BusRequest>(
+        &self,
+        request: &R,
+        bytes: Option<Bytes>,
+        options: RequestOptions,
+    ) -> Result<Envelope, BusError> {
+        let request_id = self.next_request_id();
+        let mut envelope = Envelope::request(request, &request_id);
+        envelope.to = options.to;
+        envelope.bytes = bytes;
+        let answer = self.begin(
+            envelope,
+            &request_id,
+            Expectation::typed::<R>(),
+            options.timeout_ms,
+            options.silent,
+        )?;
+        answer.await.unwrap_or(Err(BusError::Dropped {
+            topic: R::TOPIC.to_owned(),
+        }))
+    }
+
+    /// True when this connection takes and sends binary frames (its `kernel.hello` said so).
+    pub fn binary_frames(&self) -> bool {
+        connection::binary_frames(self.shared())
     }
 
     /// Registers the request and sends it; the receiver hears whatever settles it first: its

@@ -2,8 +2,11 @@
 //!
 //! The store keeps raw bytes; this module converts at the edge only. A read answers `utf8` when
 //! the bytes are valid UTF-8 text (no NUL bytes), else `base64`, so text stays readable in
-//! messages and binary stays exact.
+//! messages and binary stays exact: the contract's text form (`aether_shared::frame::text_form`,
+//! the same rule the kernel converts binary frames by). Binary frames carry bytes as they are and
+//! never come through here.
 
+use aether_shared::frame;
 use aether_shared::vfs::Encoding;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -25,10 +28,7 @@ pub fn decode(content: &str, encoding: Encoding) -> Result<Vec<u8>, VfsError> {
 
 /// `bytes` for a reply: text as `utf8`, anything else as `base64`.
 pub fn encode(bytes: &[u8]) -> (String, Encoding) {
-    match as_text(bytes) {
-        Some(text) => (text.to_owned(), Encoding::Utf8),
-        None => (STANDARD.encode(bytes), Encoding::Base64),
-    }
+    frame::text_form(bytes)
 }
 
 /// `bytes` as base64, whatever they hold (chunks of an upload).
@@ -47,10 +47,7 @@ pub fn encode_chunk(bytes: &[u8], budget: u64) -> (String, Encoding) {
 
 /// `bytes` as text, when they are valid UTF-8 without NUL bytes.
 pub fn as_text(bytes: &[u8]) -> Option<&str> {
-    if bytes.contains(&0) {
-        return None;
-    }
-    std::str::from_utf8(bytes).ok()
+    frame::as_text(bytes)
 }
 
 /// How long `bytes` will be on the wire once encoded and written as a JSON string, in bytes (an

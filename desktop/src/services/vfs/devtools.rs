@@ -18,6 +18,7 @@
 //! await aether.vfs.rename("/a.txt", "/b.txt")
 //! await aether.vfs.relayRead(session, "/a.bin")        // → Uint8Array, through the kernel, chunked
 //! await aether.vfs.relayWrite(session, "/a.bin", u8)   // → { size, mtime, committed }
+//! aether.vfs.binaryFrames()                   // true when the relay moves raw bytes (SPEC §1)
 //! ```
 
 use aether_shared::vfs::{Encoding, FileContent, Listing};
@@ -77,6 +78,13 @@ impl VfsDevtools {
                 gloo_timers::future::TimeoutFuture::new(READY_POLL_MS).await;
             }
         })
+    }
+
+    /// True when this tab's bus connection negotiated binary frames, so `relayRead` and
+    /// `relayWrite` move raw bytes (no base64).
+    #[wasm_bindgen(js_name = binaryFrames)]
+    pub fn binary_frames(&self) -> bool {
+        self.proxy.bus().binary_frames()
     }
 
     /// Chunked uploads staged and waiting for their last chunk.

@@ -5,17 +5,21 @@
 //! Payloads are parsed into the contract's typed requests here and nowhere else; the work is done
 //! by the same [`VfsProxy`] methods the apps call. A whole-file read whose answer would not fit in
 //! one bus frame (`kernel.hello` limits) is answered `payload_too_large` (read it in chunks); a
-//! chunked read answers at most what fits. Chunked writes are staged in [`Uploads`] and written
-//! in one transaction when their last chunk arrives. A session taken by another client (a
-//! duplicated tab) is retried a few times, then left with a console warning.
+//! chunked read answers at most what fits. A read that asks `encoding: "binary"` is answered with
+//! the raw bytes from IndexedDB in a binary frame (when this connection negotiated them), sized
+//! by the frame without base64's third; a binary `vfs:write` is taken as raw bytes. No base64 on
+//! that path. Chunked writes are staged in [`Uploads`] and written in one transaction when their
+//! last chunk arrives. A session taken by another client (a duplicated tab) is retried a few
+//! times, then left with a console warning.
 
 use std::rc::Rc;
 
+use aether_shared::frame::Binary;
 use aether_shared::kernel::HELLO;
-use aether_shared::vfs::chunk::chunk_len;
+use aether_shared::vfs::chunk::{binary_chunk_len, chunk_len};
 use aether_shared::vfs::{
-    Delete, Done, FileContent, List, Listing, Mkdir, Read, Register, Rename, Search, Stat, Write,
-    Written, normalize,
+    Delete, Done, FileBytes, FileContent, List, Listing, Mkdir, Read, Register, Rename, Search,
+    Stat, Write, WriteBytes, Written, normalize,
 };
 use aether_shared::{BusRequest, Envelope, ErrorCode, Namespace, Pattern, Topic};
 use gloo_timers::callback::Interval;
@@ -109,8 +113,21 @@ async fn register(bus: BusClient, proxy: VfsProxy) {
 async fn answer(served: &Served, env: &Envelope) -> Option<Envelope> {
     let proxy = &served.proxy;
     let result = match env.topic.as_str() {
-        Write::TOPIC => reply::<Write>(env, async |req| write(served, env, req).await).await,
-        Read::TOPIC => reply::<Read>(env, async |req| read(served, req).await).await,
+        Write::TOPIC => match env.bytes.clone() {
+            Some(bytes) => {
+                reply::<WriteBytes>(env, async |req| {
+                    write(served, env, Incoming::binary(req, bytes)).await
+                })
+                .await
+            }
+            None => {
+                reply::<Write>(env, async |req| {
+                    write(served, env, Incoming::text(req)?).await
+                })
+                .await
+            }
+        },
+        Read::TOPIC => read(served, env).await,
         List::TOPIC => {
             reply::<List>(env, async |req| {
                 let entries = proxy.list(&req.path).await?;
@@ -147,9 +164,42 @@ async fn answer(served: &Served, env: &Envelope) -> Option<Envelope> {
     Some(result.unwrap_or_else(|e| env.error_reply(e.to_payload())))
 }
 
+/// A `vfs:write` as this tab takes it, whatever form it came in.
+struct Incoming {
+    path: String,
+    bytes: Vec<u8>,
+    upload: Option<String>,
+    offset: u64,
+    last: bool,
+}
+
+impl Incoming {
+    /// The text form: `content` decoded from `utf8` or `base64`.
+    fn text(req: Write) -> Result<Incoming, VfsError> {
+        Ok(Incoming {
+            bytes: content::decode(&req.content, req.encoding)?,
+            path: req.path,
+            upload: req.upload,
+            offset: req.offset,
+            last: req.last,
+        })
+    }
+
+    /// The binary form: the frame's bytes as they are.
+    fn binary(req: WriteBytes, bytes: aether_shared::Bytes) -> Incoming {
+        Incoming {
+            bytes: bytes.into(),
+            path: req.path,
+            upload: req.upload,
+            offset: req.offset,
+            last: req.last,
+        }
+    }
+}
+
 /// `vfs:write`: in one message, or one chunk of an upload (committed by its last chunk).
-async fn write(served: &Served, env: &Envelope, req: Write) -> Result<Written, VfsError> {
-    let bytes = content::decode(&req.content, req.encoding)?;
+async fn write(served: &Served, env: &Envelope, req: Incoming) -> Result<Written, VfsError> {
+    let bytes = req.bytes;
     let Some(upload) = req.upload else {
         if req.offset != 0 || !req.last {
             return Err(VfsError::BadPayload(
@@ -183,12 +233,66 @@ async fn write(served: &Served, env: &Envelope, req: Write) -> Result<Written, V
     }
 }
 
-/// `vfs:read`: the whole file in one message, or one chunk of at most what fits in a frame.
-async fn read(served: &Served, req: Read) -> Result<FileContent, VfsError> {
+/// `vfs:read`, answered in the form it asks: raw bytes beside a [`FileBytes`] (binary frames), or
+/// a [`FileContent`] in `utf8`/`base64`.
+async fn read(served: &Served, env: &Envelope) -> Result<Envelope, VfsError> {
+    let req: Read = env
+        .decode()
+        .map_err(|e| VfsError::BadPayload(e.to_string()))?;
     let max_frame_bytes = served
         .bus
         .hello_untracked()
         .map_or(u64::MAX, |h| h.limits.max_frame_bytes);
+    if req.wants_bytes() && served.bus.binary_frames() {
+        return read_bytes(served, env, req, max_frame_bytes).await;
+    }
+    let body = read_text(served, req, max_frame_bytes).await?;
+    Ok(env.reply(Read::reply_topic(), &body))
+}
+
+/// The whole file or one chunk as raw bytes, at most what fits in one binary frame.
+async fn read_bytes(
+    served: &Served,
+    env: &Envelope,
+    req: Read,
+    max_frame_bytes: u64,
+) -> Result<Envelope, VfsError> {
+    let budget = binary_chunk_len(max_frame_bytes);
+    let file = if req.is_chunked() {
+        let offset = req.offset.unwrap_or(0);
+        let length = req.length.unwrap_or(budget).min(budget);
+        served.proxy.read_range(&req.path, offset, length).await?
+    } else {
+        let file = served.proxy.read(&req.path).await?;
+        if file.bytes.len() as u64 > budget {
+            return Err(VfsError::TooLargeToSend {
+                path: file.entry.path,
+                size: file.entry.size,
+                max_frame_bytes,
+            });
+        }
+        file
+    };
+    let offset = req.offset.unwrap_or(0);
+    let end = offset + file.bytes.len() as u64;
+    let header = FileBytes {
+        encoding: Binary::Binary,
+        size: file.entry.size,
+        mtime: file.entry.mtime,
+        offset,
+        eof: end >= file.entry.size,
+    };
+    Ok(env
+        .reply(Read::reply_topic(), &header)
+        .with_bytes(file.bytes))
+}
+
+/// The whole file in one text message, or one chunk of at most what fits in a text frame.
+async fn read_text(
+    served: &Served,
+    req: Read,
+    max_frame_bytes: u64,
+) -> Result<FileContent, VfsError> {
     if req.is_chunked() {
         let budget = chunk_len(max_frame_bytes);
         let offset = req.offset.unwrap_or(0);

@@ -1,18 +1,19 @@
 //! Property tests of the edge: arbitrary bytes and arbitrary envelopes through parsing and the
 //! guardrail path (permissions and rate limits configured). Nothing panics, every frame that is
-//! not an envelope gets exactly one `kernel.error`, and every request gets exactly one answer
-//! carrying its `_request_id` (some services answer from a task: the request cases run on a
-//! runtime and wait for the answer).
+//! not an envelope gets exactly one `kernel.error`, every binary frame that is not a whole binary
+//! envelope (or comes from a connection that did not negotiate binary frames) exactly one
+//! `bad_request`, and every request gets exactly one answer carrying its `_request_id` (some
+//! services answer from a task: the request cases run on a runtime and wait for the answer).
 
 use std::num::{NonZeroU32, NonZeroU64};
 
-use aether_shared::Envelope;
 use aether_shared::catalog::{TopicKind, classify, requests};
+use aether_shared::{Bytes, Envelope, frame};
 use proptest::prelude::*;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::handle_text;
+use super::{handle_binary, handle_text};
 use crate::app::Kernel;
 use crate::config::{Action, Config, PermissionRule, RateRule, TopicPrefix};
 use crate::guard::Principal;
@@ -44,12 +45,39 @@ fn guarded_kernel() -> Kernel {
 }
 
 fn peer(kernel: &Kernel) -> (Peer, mpsc::Receiver<crate::bus::Queued>) {
+    attach(kernel, false)
+}
+
+/// A peer whose connection negotiated binary frames (`binary`) or did not.
+fn attach(kernel: &Kernel, binary: bool) -> (Peer, mpsc::Receiver<crate::bus::Queued>) {
     let permit = kernel
         .guards
         .connections
         .acquire(Principal::Local, usize::MAX, std::time::Duration::MAX)
         .unwrap();
-    Peer::attach(kernel, Principal::Local, permit)
+    Peer::attach(kernel, Principal::Local, permit, binary)
+}
+
+/// Binary frames: arbitrary bytes, and real frames with a few bytes changed or cut.
+fn binary_frame() -> impl Strategy<Value = Vec<u8>> {
+    let real = (
+        proptest::collection::vec(any::<u8>(), 0..64),
+        proptest::collection::vec((any::<usize>(), any::<u8>()), 0..3),
+        any::<usize>(),
+    )
+        .prop_map(|(bytes, flips, cut)| {
+            let header = r#"{"topic":"vfs:write","to":"s-nobody","payload":{"_request_id":"r-1","path":"/a","encoding":"binary"}}"#;
+            let mut frame = (header.len() as u32).to_be_bytes().to_vec();
+            frame.extend_from_slice(header.as_bytes());
+            frame.extend_from_slice(&bytes);
+            for (at, byte) in flips {
+                let at = at % frame.len();
+                frame[at] = byte;
+            }
+            frame.truncate(cut % (frame.len() + 1));
+            frame
+        });
+    prop_oneof![proptest::collection::vec(any::<u8>(), 0..64), real]
 }
 
 fn drain(rx: &mut mpsc::Receiver<crate::bus::Queued>) -> Vec<Envelope> {
@@ -92,6 +120,23 @@ proptest! {
         if Envelope::from_json(&text).is_err() {
             prop_assert_eq!(out.len(), 1);
             prop_assert_eq!(out[0].topic.as_str(), "kernel.error");
+        }
+    }
+
+    #[test]
+    fn arbitrary_binary_frames_never_panic_and_broken_ones_get_one_bad_request(
+        frame in binary_frame(),
+        negotiated in any::<bool>(),
+    ) {
+        let kernel = guarded_kernel();
+        let (mut peer, mut rx) = attach(&kernel, negotiated);
+        handle_binary(&kernel, &mut peer, Bytes::from(frame.clone()));
+        let out = drain(&mut rx);
+        if !negotiated || frame::decode(Bytes::from(frame)).is_err() {
+            prop_assert_eq!(out.len(), 1, "{:?}", out);
+            prop_assert!(out[0].topic.is_error());
+            prop_assert_eq!(&out[0].payload.as_ref().unwrap()["code"], "bad_request");
+            prop_assert_eq!(out[0].to.as_deref(), Some(peer.id()));
         }
     }
 

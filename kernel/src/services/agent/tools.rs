@@ -54,8 +54,7 @@ pub async fn read_before(
 ) -> Result<(Before, Option<String>), ErrorPayload> {
     let read = vfs::Read {
         path: path.to_owned(),
-        offset: None,
-        length: None,
+        ..vfs::Read::default()
     };
     match caller.vfs(&read).await {
         Ok(file) => {
