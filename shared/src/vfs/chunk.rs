@@ -42,35 +42,27 @@ pub trait Placed {
     fn eof(&self) -> bool;
 }
 
-impl Placed for FileContent {
-    fn size(&self) -> u64 {
-        self.size
-    }
-    fn mtime(&self) -> u64 {
-        self.mtime
-    }
-    fn offset(&self) -> u64 {
-        self.offset
-    }
-    fn eof(&self) -> bool {
-        self.eof
-    }
+/// Both answer forms hold their place in the same fields.
+macro_rules! placed {
+    ($($answer:ty),*) => {$(
+        impl Placed for $answer {
+            fn size(&self) -> u64 {
+                self.size
+            }
+            fn mtime(&self) -> u64 {
+                self.mtime
+            }
+            fn offset(&self) -> u64 {
+                self.offset
+            }
+            fn eof(&self) -> bool {
+                self.eof
+            }
+        }
+    )*};
 }
 
-impl Placed for FileBytes {
-    fn size(&self) -> u64 {
-        self.size
-    }
-    fn mtime(&self) -> u64 {
-        self.mtime
-    }
-    fn offset(&self) -> u64 {
-        self.offset
-    }
-    fn eof(&self) -> bool {
-        self.eof
-    }
-}
+placed!(FileContent, FileBytes);
 
 /// Why a chunked read stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
