@@ -115,7 +115,7 @@ fn in_process_peer(config: Config) -> (Kernel, Peer, std::thread::JoinHandle<usi
         .connections
         .acquire(Principal::Local, usize::MAX, Duration::MAX)
         .unwrap();
-    let (peer, mut rx) = Peer::attach(&kernel, Principal::Local, permit);
+    let (peer, mut rx) = Peer::attach(&kernel, Principal::Local, permit, false);
     let drain = std::thread::spawn(move || {
         let mut accepted = 0;
         while let Some(frame) = rx.blocking_recv() {

@@ -4,9 +4,15 @@
 //! - `vm.spawn` → `vm.spawn:ack`, p50/p99;
 //! - hello spawn → `vm.exit`, p50/p99, warm (cached module) and cold (a new module each time);
 //! - hello runs per second with both cores busy (one client per core, back to back);
-//! - `vm.kill` → `vm.error` of a guest asleep in `poll_oneoff` (a host call), p50/p99.
+//! - `vm.kill` → `vm.error` of a guest asleep in `poll_oneoff` (a host call), p50/p99;
+//! - the warm hello over the bus against its peer, wasmtime-py running the same module bytes
+//!   in-process (`xtask/bench/wasmtime_py_hello.py`: a new store, WASI with stdout captured,
+//!   instantiation through a linker, `_start`), measured in alternating rounds of this run and
+//!   printed as a ratio of p50s. The interpreter comes from `AETHER_BENCH_PYTHON` (set by
+//!   `cargo xtask bench`, which installs wasmtime-py from PyPI), else `target/bench-venv`.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,23 +24,38 @@ mod support;
 
 use support::{KernelProcess, Socket, connect};
 
+/// Warm spawns (and peer runs) per round, and rounds, of the comparison with wasmtime-py.
+const PEER_RUNS: u64 = 1_000;
+const PEER_ROUNDS: u64 = 3;
+
 fn main() {
     let hello = build_hello();
+    let hello_file = export(&hello);
+    let peer = Peer::find();
     let kernel = KernelProcess::start("");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let rows = runtime.block_on(async {
+    let (rows, comparison) = runtime.block_on(async {
         let mut ws = connect(kernel.addr).await;
         // Warm the cache once.
         spawn_to_exit(&mut ws, &hello, 0).await;
         let mut ack = Vec::new();
         let mut warm = Vec::new();
-        for i in 0..300 {
-            let (a, e) = spawn_to_exit(&mut ws, &hello, i).await;
-            ack.push(a);
-            warm.push(e);
+        let mut peer_p50s = Vec::new();
+        let mut peer_p99s = Vec::new();
+        for round in 0..PEER_ROUNDS {
+            for i in 0..PEER_RUNS {
+                let (a, e) = spawn_to_exit(&mut ws, &hello, round * PEER_RUNS + i).await;
+                ack.push(a);
+                warm.push(e);
+            }
+            if let Some(peer) = &peer {
+                let (p50, p99) = peer.measure(&hello_file, &hello);
+                peer_p50s.push(p50);
+                peer_p99s.push(p99);
+            }
         }
         let mut cold = Vec::new();
         for i in 0..20 {
@@ -46,9 +67,14 @@ fn main() {
         for i in 0..30 {
             kills.push(kill_sleeper(&mut ws, i).await);
         }
-        vec![
+        let comparison = compare(&mut warm.clone(), &peer_p50s, &peer_p99s, peer.is_some());
+        let rows = vec![
             row("vm.spawn → vm.spawn:ack", &mut ack, "p50 ≤ 100 µs"),
-            row("hello spawn → vm.exit, warm cache", &mut warm, "p50 ≤ 1 ms"),
+            row(
+                "hello spawn → vm.exit, warm cache",
+                &mut warm,
+                "p50 ≤ 100 µs",
+            ),
             row("hello spawn → vm.exit, cold (compile)", &mut cold, "—"),
             (
                 "hello runs per second, 2 clients back to back".to_string(),
@@ -60,7 +86,8 @@ fn main() {
                 &mut kills,
                 "≤ 100 ms",
             ),
-        ]
+        ];
+        (rows, comparison)
     });
     println!();
     println!("| measure | figure | target |");
@@ -68,6 +95,99 @@ fn main() {
     for (measure, figure, target) in rows {
         println!("| {measure} | {figure} | {target} |");
     }
+    println!();
+    println!("{comparison}");
+}
+
+/// The comparison line: the warm hello over the bus, wasmtime-py in-process, the ratio of p50s.
+/// The peer's figures are the medians of its rounds' p50s and p99s.
+fn compare(bus: &mut [Duration], peer_p50s: &[f64], peer_p99s: &[f64], found: bool) -> String {
+    bus.sort();
+    let p = |q: f64| bus[((bus.len() as f64 * q) as usize).min(bus.len() - 1)].as_secs_f64() * 1e6;
+    let (x, y) = (p(0.5), p(0.99));
+    let over_bus = format!("hello spawn → exit over the bus: p50 {x:.0} µs, p99 {y:.0} µs");
+    if !found {
+        return format!(
+            "{over_bus}; wasmtime-py in-process: not measured (no interpreter with wasmtime-py: run `cargo xtask bench`, or set {PYTHON_ENV})"
+        );
+    }
+    let (a, b) = (median(peer_p50s), median(peer_p99s));
+    format!(
+        "{over_bus}; wasmtime-py in-process: p50 {a:.0} µs, p99 {b:.0} µs; ratio {:.2} (target ≤ 1.0)",
+        x / a
+    )
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+/// The variable naming the interpreter that has wasmtime-py.
+const PYTHON_ENV: &str = "AETHER_BENCH_PYTHON";
+
+/// wasmtime-py running the hello module in-process, through `xtask/bench/wasmtime_py_hello.py`.
+struct Peer {
+    python: PathBuf,
+    script: PathBuf,
+}
+
+impl Peer {
+    /// The interpreter from [`PYTHON_ENV`], else the one `cargo xtask bench` installs.
+    fn find() -> Option<Peer> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let python = std::env::var_os(PYTHON_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| target_dir().join("bench-venv/bin/python"));
+        python.is_file().then(|| Peer {
+            python,
+            script: root.join("xtask/bench/wasmtime_py_hello.py"),
+        })
+    }
+
+    /// One round of [`PEER_RUNS`] runs of the module in `file`: (p50, p99) in µs. The script
+    /// reports the SHA-256 of the bytes it ran, which must be `wasm`'s.
+    fn measure(&self, file: &Path, wasm: &[u8]) -> (f64, f64) {
+        let out = Command::new(&self.python)
+            .arg(&self.script)
+            .arg(file)
+            .arg(PEER_RUNS.to_string())
+            .output()
+            .expect("run the wasmtime-py peer");
+        assert!(
+            out.status.success(),
+            "the wasmtime-py peer failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let figures: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            figures["module_sha256"].as_str(),
+            Some(sha256_hex(wasm).as_str()),
+            "the peer ran other bytes than the bus did"
+        );
+        (
+            figures["p50_us"].as_f64().unwrap(),
+            figures["p99_us"].as_f64().unwrap(),
+        )
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes the module the benchmark spawns to `target/bench/hello.wasm`, for the peer to run.
+fn export(wasm: &[u8]) -> PathBuf {
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("hello.wasm");
+    std::fs::write(&file, wasm).unwrap();
+    file
 }
 
 fn row(measure: &str, samples: &mut [Duration], target: &str) -> (String, String, String) {
@@ -210,8 +330,12 @@ fn build_hello() -> Vec<u8> {
         status.success(),
         "building the hello guest failed (rustup target add wasm32-wasip1)"
     );
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    std::fs::read(target.join("wasm32-wasip1/release/hello.wasm")).unwrap()
+    std::fs::read(target_dir().join("wasm32-wasip1/release/hello.wasm")).unwrap()
+}
+
+/// Cargo's target dir: `CARGO_TARGET_DIR` when set, else `target/` at the root.
+fn target_dir() -> PathBuf {
+    std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }

@@ -1,13 +1,15 @@
 //! `cargo xtask bench`: the bus, runner, task-engine and agent benchmarks, with their tables passed through untouched.
 //!
 //! The kernel's build script embeds `target/dist`; when the desktop was never built, build it first so the
-//! benchmark measures the same binary a person runs.
+//! benchmark measures the same binary a person runs. The runner benchmark compares itself with wasmtime-py in
+//! the same run: its environment is installed from PyPI first (see `bench_peers`); when that fails, the
+//! benchmark says the comparison was not measured.
 
 use anyhow::Result;
 
 use crate::proc::{announce, cargo, run};
 use crate::steps::Steps;
-use crate::{build, tools};
+use crate::{bench_peers, build, tools};
 
 pub fn bench(extra: &[String]) -> Result<()> {
     if !build::dist_dir().join("index.html").is_file() {
@@ -15,6 +17,9 @@ pub fn bench(extra: &[String]) -> Result<()> {
         steps.run("prerequisites", tools::for_build)?;
         build::desktop_release(&mut steps)?;
     }
+    let python = bench_peers::wasmtime_py()
+        .inspect_err(|e| println!("    warning: wasmtime-py unavailable ({e:#}); the runner benchmark will not compare with it"))
+        .ok();
     for (name, what) in [
         ("bus", "the bus and the hub"),
         ("runner", "the WASM runner"),
@@ -24,6 +29,9 @@ pub fn bench(extra: &[String]) -> Result<()> {
         announce(&format!("benchmarking {what} (kernel/benches/{name}.rs)"));
         let mut bench = cargo();
         bench.args(["bench", "-p", "aether-kernel", "--bench", name]);
+        if let Some(python) = &python {
+            bench.env(bench_peers::PYTHON_ENV, python);
+        }
         if !extra.is_empty() {
             bench.arg("--").args(extra);
         }

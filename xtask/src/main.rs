@@ -4,6 +4,7 @@
 //! every step it takes. Tools are installed from the package registries when missing (see `tools`).
 
 mod bench;
+mod bench_peers;
 mod build;
 mod dev;
 mod guest_image;
@@ -27,7 +28,7 @@ commands:
   test                     fmt, clippy (host and wasm32), cargo test, release build, Playwright end2end
   e2e [-- playwright args] release build and the Playwright suite only
   dev [-- kernel args]     trunk serve on :8081 (live reload) beside a debug kernel on :8080
-  bench [-- bench args]    the bus, runner and task-engine benchmarks (kernel/benches/)
+  bench [-- bench args]    the bus, runner, task-engine and agent benchmarks (kernel/benches/), the runner against wasmtime-py
   build                    the release build alone: desktop, precompressed assets, kernel
   guest-image              assemble the x86 guest (Debian kernel, busybox, seabios) and v86 into target/stage/v86, then mirror it to target/dist
   precompress              (re)write the .br/.gz siblings in target/dist (cached by content)

@@ -190,15 +190,15 @@ fn needs_npm_ci(lock: &Path, installed: &Path) -> Result<bool> {
 }
 
 /// A Debian package to install when its probe failed.
-struct AptPackage {
-    name: &'static str,
-    why: &'static str,
+pub struct AptPackage {
+    pub name: &'static str,
+    pub why: &'static str,
     /// When false, failing to install it is a warning: the build goes on without it.
-    required: bool,
+    pub required: bool,
 }
 
 /// Installs `packages` with one `apt-get update && apt-get install -y`, as root; otherwise says what to run.
-fn apt_install(packages: &[AptPackage]) -> Result<()> {
+pub fn apt_install(packages: &[AptPackage]) -> Result<()> {
     if packages.is_empty() {
         return Ok(());
     }

@@ -19,6 +19,9 @@ pub enum VmError {
     Unavailable,
     #[error("`module` is missing: give the program as {{path}}, {{base64}} or {{wat}}.")]
     MissingModule,
+    /// The spawn's `module` breaks the contract (the sentence of `serve`'s own refusal).
+    #[error("{0}; fix the payload and resend.")]
+    BadModule(String),
     #[error(
         "The spawn's `stdin` is {len} bytes but at most {max} may wait for a program to read them (max_pending_stdin_bytes); send it in parts with `{}` as the program reads, or raise the limit.",
         vm::STDIN
@@ -160,9 +163,8 @@ impl ServiceError for VmError {
         use VmError::*;
         match self {
             Unavailable | NoMachineHost | TabUnreachable { .. } => ErrorCode::BackendUnavailable,
-            MissingModule | DoesNotCompile(_) | Unrunnable(_) | MachineTooSmall | MachineModule => {
-                ErrorCode::BadRequest
-            }
+            MissingModule | BadModule(_) | DoesNotCompile(_) | Unrunnable(_) | MachineTooSmall
+            | MachineModule => ErrorCode::BadRequest,
             SpawnStdinTooLarge { .. }
             | TooManyPrograms { .. }
             | StdinFull { .. }

@@ -3,13 +3,15 @@
 //! This file is the handler: each `vm.*` topic goes to the WASM [`runner`] or, for
 //! `vm.spawn {backend: v86}` and the pids of x86 machines, to the [`bridge`]; every refusal is a
 //! [`VmError`]. `vm.spawn` is checked (payload, backend, concurrency caps, stdin bound) and
-//! acknowledged with a pid at once; a [`job`] then fetches and compiles the module (through the
-//! [`cache`]) and runs it on a blocking thread ([`program`]) while a watchdog flushes its output
-//! and enforces its clocks. Every program ends with exactly one `vm.exit` or `vm.error` to its
-//! requester. A program is visible to, and can be fed or killed by, its requester only. Every stop
-//! (kill, timeouts, the requester leaving, a cap) ends the program within a watchdog interval
-//! plus an epoch tick whatever the guest is doing, and frees its slot. `wasm.run` is handled
-//! exactly as `vm.spawn`, and answered on `vm.spawn:ack` too.
+//! acknowledged with a pid at once (its `module`, up to a frame of text, is moved out of the
+//! payload rather than copied with it); a [`job`] then gets the compiled module (from the
+//! [`cache`], which knows a warm module by its text) and runs it ([`program`]): on the async
+//! runtime while it is short, on a blocking thread once it computes for longer, flushing its
+//! output and enforcing its clocks meanwhile. Every program ends with exactly one `vm.exit` or
+//! `vm.error` to its requester. A program is visible to, and can be fed or killed by, its
+//! requester only. Every stop (kill, timeouts, the requester leaving, a cap) ends the program
+//! within a watchdog interval plus an epoch tick whatever the guest is doing, and frees its
+//! slot. `wasm.run` is handled exactly as `vm.spawn`, and answered on `vm.spawn:ack` too.
 
 mod bridge;
 mod cache;
@@ -27,10 +29,10 @@ mod watch;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use aether_shared::Envelope;
 use aether_shared::vm::{
     self, Accepted, Backend, Kill, ListPrograms, Programs, Spawn, Spawned, Stdin, WasmRun,
 };
+use aether_shared::{ContractError, Envelope};
 
 use self::bridge::Bridge;
 pub use self::error::VmError;
@@ -67,13 +69,21 @@ impl VmService {
     }
 
     /// Handles a `vm.*` or `wasm.run` request from `client`.
-    pub fn handle(&self, client: &Arc<ClientHandle>, env: Envelope) {
+    pub fn handle(&self, client: &Arc<ClientHandle>, mut env: Envelope) {
         let bus = &self.bus;
         match env.topic.as_str() {
-            vm::SPAWN => serve(bus, env, |spawn, env| self.spawn(client, spawn, env)),
-            vm::WASM_RUN => serve(bus, env, |WasmRun(spawn), env| {
-                self.spawn(client, spawn, env)
-            }),
+            vm::SPAWN => {
+                let module = source::take_module(&mut env);
+                serve(bus, env, |spawn, env| {
+                    self.spawn(client, spawn, module, env)
+                })
+            }
+            vm::WASM_RUN => {
+                let module = source::take_module(&mut env);
+                serve(bus, env, |WasmRun(spawn), env| {
+                    self.spawn(client, spawn, module, env)
+                })
+            }
             vm::STDIN => serve(bus, env, |req, _| self.stdin(client, req)),
             vm::KILL => serve(bus, env, |req, _| self.kill(client, req)),
             vm::LIST => serve(bus, env, |ListPrograms {}, _| {
@@ -94,13 +104,22 @@ impl VmService {
         &self.bridge
     }
 
-    /// `vm.spawn` (or `wasm.run`): acknowledged with the pid, then the program's stream.
+    /// `vm.spawn` (or `wasm.run`) whose `module` was taken apart: acknowledged with the pid,
+    /// then the program's stream.
     fn spawn(
         &self,
         client: &Arc<ClientHandle>,
-        spawn: Spawn,
+        mut spawn: Spawn,
+        module: Option<serde_json::Value>,
         env: &Envelope,
     ) -> Result<Answer<Spawned>, VmError> {
+        spawn.module = source::module_of(module).map_err(|e| {
+            let why = ContractError::InvalidPayload {
+                topic: env.topic.to_string(),
+                why: e.to_string(),
+            };
+            VmError::BadModule(why.to_string())
+        })?;
         match spawn.backend {
             Backend::Wasm => self.runner.spawn(client, spawn),
             Backend::V86 => self

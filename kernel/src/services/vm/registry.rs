@@ -5,12 +5,18 @@
 //! counts against the cap of the client it was spawned for (`ClientHandle::acting_for`): a
 //! task run's agent spawns on its caller's behalf, so a run's programs share the caller's
 //! `max_concurrent_per_client` instead of each run bringing a fresh one.
+//!
+//! A program leaves the registry before its final message goes out, so a requester that spawns
+//! again on reading it finds the slot free. Its store may be given back to the engine's pool a
+//! moment later ([`Registry::linger`]): at most [`SPARE_SLOTS`] at a time, the pool's slots
+//! beyond the cap, so the pool never runs out.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use super::engine::SPARE_SLOTS;
 use super::stdin::StdinPipe;
 use super::watch::Watch;
 
@@ -38,6 +44,17 @@ pub enum CapHit {
 pub struct Registry {
     next_pid: AtomicU64,
     running: Mutex<HashMap<u64, Arc<Program>>>,
+    /// Stores of removed programs not yet given back to the pool.
+    lingering: Arc<AtomicU32>,
+}
+
+/// Leave for one removed program's store to outlive its slot (until this is dropped).
+pub struct Lingering(Arc<AtomicU32>);
+
+impl Drop for Lingering {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Registry {
@@ -95,6 +112,17 @@ impl Registry {
         self.running.lock().expect("registry lock").remove(&pid);
     }
 
+    /// Leave for a program's store to be given back after its slot is freed, unless
+    /// [`SPARE_SLOTS`] stores already linger (then give it back first).
+    pub fn linger(&self) -> Option<Lingering> {
+        self.lingering
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < SPARE_SLOTS).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Lingering(Arc::clone(&self.lingering)))
+    }
+
     /// The programs of `owner`, by pid.
     pub fn of(&self, owner: &str) -> Vec<Arc<Program>> {
         let mut list: Vec<_> = self
@@ -133,5 +161,16 @@ mod tests {
         let node = admit(&registry, "task-1", "caller").unwrap();
         assert!(registry.get(node.pid, "caller").is_none());
         assert!(registry.get(node.pid, "task-1").is_some());
+    }
+
+    #[test]
+    fn no_more_stores_linger_than_the_pool_has_spare_slots() {
+        let registry = Registry::default();
+        let held: Vec<_> = (0..SPARE_SLOTS)
+            .map(|_| registry.linger().unwrap())
+            .collect();
+        assert!(registry.linger().is_none());
+        drop(held);
+        assert!(registry.linger().is_some());
     }
 }

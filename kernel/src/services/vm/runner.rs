@@ -1,10 +1,11 @@
 //! The WASM backend's programs, from admission to the end: a spawn is checked (module given,
 //! stdin within its bound, the concurrency caps) and takes its slot at once; its [`Job`] starts
-//! only after the acknowledgement is on its way, so no output overtakes it. `vm.stdin` and
+//! only after the acknowledgement is queued, so no output overtakes it. `vm.stdin` and
 //! `vm.kill` reach a running program of their sender only, and a client that leaves stops all of
-//! its programs. Nothing here waits on a guest.
+//! its programs. Nothing here waits on a guest (a job's first step runs on the caller's task for
+//! at most its inline budget, see [`Job::start`]).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use aether_shared::vm::{Accepted, ProgramInfo, Spawn, Spawned, Stdin};
 use wasmtime::{Engine, Linker};
@@ -103,15 +104,10 @@ impl Runner {
             spawn,
             module,
             program,
-            stdin_reader: Mutex::new(Some(stdin_reader)),
+            stdin_reader,
             limits,
         };
-        Ok(Answer::ReplyThen(
-            spawned,
-            Box::new(|env| {
-                tokio::spawn(job.run(env));
-            }),
-        ))
+        Ok(Answer::ReplyThen(spawned, Box::new(|env| job.start(env))))
     }
 
     /// `vm.stdin` for a program of `owner`: taken or refused at once (nothing waits on a guest

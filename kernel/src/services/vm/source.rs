@@ -1,19 +1,26 @@
 //! Getting a program's bytes: WAT text, base64, or a file read through the VFS relay from the
 //! requester's own session, in chunks so a module of any size up to [`MAX_MODULE_BYTES`] passes
-//! the frame cap. Which session the kernel may read for a requester is the router's rule
+//! the frame cap. A module is had in two steps: its text as sent ([`read`], a [`Given`], which
+//! is all the cache needs to know a warm module), then, only when the cache does not know it,
+//! its wasm bytes ([`Given::decode`]). The text itself (up to the frame cap) is moved out of the
+//! request ([`take_module`]), never copied. Which session the kernel may read for a requester is the router's rule
 //! ([`Bus::reach`]: a tab's file session only for that tab, or the kernel acting for it); a
 //! session it may not read is `permission_denied` (audited by the router), another principal's
 //! answers as absent. Why a module could not be had is a [`SourceError`].
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use aether_shared::catalog::TopicKind;
 use aether_shared::vfs::chunk::{ChunkError, ChunkedRead};
 use aether_shared::vfs::{Encoding, Read};
 use aether_shared::vm::ModuleSource;
-use aether_shared::{BusRequest, ErrorCode, ErrorPayload, Topic};
+use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Topic};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::Value;
+
+use super::cache::{SourceText, TextKind};
 
 use crate::bus::{Bus, ClientHandle, RequestError, RouteError};
 use crate::services::request::ServiceError;
@@ -94,6 +101,41 @@ impl From<SourceError> for ErrorPayload {
     }
 }
 
+/// Takes `module` out of a `vm.spawn` (or `wasm.run`) payload before the rest is decoded, so its
+/// text is moved into the spawn instead of copied with the payload; [`module_of`] reads it.
+pub fn take_module(env: &mut Envelope) -> Option<Value> {
+    env.payload.as_mut()?.remove("module")
+}
+
+/// The module of a spawn, from what [`take_module`] took: exactly what decoding it within the
+/// payload would give (`null` is none), the text of `{base64}` or `{wat}` moved, not copied.
+pub fn module_of(value: Option<Value>) -> Result<Option<ModuleSource>, serde_json::Error> {
+    let mut fields = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(fields)) => fields,
+        Some(other) => return serde_json::from_value(other).map(Some),
+    };
+    // The two shapes that carry a module's whole text, alone in their object: the enum's own
+    // decoding would match them the same way (neither has the `path` that is tried first).
+    if fields.len() == 1 {
+        match fields.remove("base64") {
+            Some(Value::String(base64)) => return Ok(Some(ModuleSource::Base64 { base64 })),
+            Some(other) => {
+                fields.insert("base64".into(), other);
+            }
+            None => {}
+        }
+        match fields.remove("wat") {
+            Some(Value::String(wat)) => return Ok(Some(ModuleSource::Wat { wat })),
+            Some(other) => {
+                fields.insert("wat".into(), other);
+            }
+            None => {}
+        }
+    }
+    serde_json::from_value(Value::Object(fields)).map(Some)
+}
+
 /// A short label of the source for `vm.list`.
 pub fn label(source: &ModuleSource) -> String {
     match source {
@@ -103,24 +145,63 @@ pub fn label(source: &ModuleSource) -> String {
     }
 }
 
-/// The module's wasm bytes (WAT is compiled to wasm here).
-pub async fn fetch(
+/// A module as its requester gave it, not yet decoded.
+pub enum Given {
+    /// `module.base64`: the text, not yet decoded.
+    Base64(String),
+    /// `module.wat`, or a file's bytes: wasm, or WAT text.
+    Raw(Vec<u8>),
+}
+
+impl Given {
+    /// The text as sent, by which the cache knows a warm module.
+    pub fn text(&self) -> SourceText<'_> {
+        match self {
+            Given::Base64(text) => SourceText {
+                kind: TextKind::Base64,
+                bytes: text.as_bytes(),
+            },
+            Given::Raw(bytes) => SourceText {
+                kind: TextKind::Raw,
+                bytes,
+            },
+        }
+    }
+
+    /// The module's wasm bytes: base64 decoded, WAT compiled to wasm. Work in proportion to
+    /// the module's size: call it off the runtime.
+    pub fn decode(&self) -> Result<Cow<'_, [u8]>, SourceError> {
+        let bytes = match self {
+            Given::Base64(text) => Cow::Owned(
+                BASE64
+                    .decode(text.trim())
+                    .map_err(|e| SourceError::BadBase64(e.to_string()))?,
+            ),
+            Given::Raw(bytes) => Cow::Borrowed(&bytes[..]),
+        };
+        match wat::parse_bytes(&bytes) {
+            // Already wasm: the bytes themselves.
+            Ok(Cow::Borrowed(_)) => Ok(bytes),
+            Ok(Cow::Owned(wasm)) => Ok(Cow::Owned(wasm)),
+            Err(e) => Err(SourceError::NotAModule(e.to_string())),
+        }
+    }
+}
+
+/// The module's text as given: the request's own for `wat` and `base64`, a file's bytes read
+/// through the relay for `path`.
+pub async fn read(
     bus: &Bus,
     requester: &ClientHandle,
     source: ModuleSource,
-) -> Result<Vec<u8>, SourceError> {
-    let bytes = match source {
-        ModuleSource::Wat { wat } => wat.into_bytes(),
-        ModuleSource::Base64 { base64 } => BASE64
-            .decode(base64.trim())
-            .map_err(|e| SourceError::BadBase64(e.to_string()))?,
+) -> Result<Given, SourceError> {
+    Ok(match source {
+        ModuleSource::Wat { wat } => Given::Raw(wat.into_bytes()),
+        ModuleSource::Base64 { base64 } => Given::Base64(base64),
         ModuleSource::Path { path, session } => {
-            read_from_vfs(bus, requester, &path, session).await?
+            Given::Raw(read_from_vfs(bus, requester, &path, session).await?)
         }
-    };
-    wat::parse_bytes(&bytes)
-        .map(|wasm| wasm.into_owned())
-        .map_err(|e| SourceError::NotAModule(e.to_string()))
+    })
 }
 
 /// The session to read `requester`'s module from: the one it names, if the router lets the
@@ -199,6 +280,33 @@ mod tests {
 
     use super::*;
     use crate::guard::Principal;
+
+    #[test]
+    fn a_module_taken_apart_reads_exactly_as_within_its_payload() {
+        use serde_json::json;
+        let within = |module: Value| {
+            let spawn: aether_shared::vm::Spawn =
+                serde_json::from_value(json!({ "module": module })).map_err(|e| e.to_string())?;
+            Ok::<_, String>(spawn.module)
+        };
+        for module in [
+            json!({"base64": "AGFzbQ=="}),
+            json!({"wat": "(module)"}),
+            json!({"path": "/a.wasm"}),
+            json!({"path": "/a.wasm", "session": "s-1"}),
+            json!({"base64": "AGFzbQ==", "wat": "(module)"}),
+            json!({"base64": 7}),
+            json!({"wat": null}),
+            json!({"nope": "x"}),
+            json!({}),
+            json!("(module)"),
+            json!(null),
+        ] {
+            let apart = module_of(Some(module.clone())).map_err(|e| e.to_string());
+            assert_eq!(apart, within(module.clone()), "{module}");
+        }
+        assert_eq!(module_of(None).unwrap(), None);
+    }
 
     #[test]
     fn each_failure_has_its_code_and_a_too_large_module_names_its_limit() {

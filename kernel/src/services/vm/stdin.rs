@@ -5,14 +5,19 @@
 //! stream reads ahead: two reads of at most 64 KiB).
 //!
 //! The reading end is an [`AsyncRead`] for the guest's WASI stdin: it returns what is buffered,
-//! waits while nothing is, and reports end of file once stdin has ended and is drained.
+//! waits while nothing is, and reports end of file once stdin has ended and is drained. The guest
+//! gets it as a [`GuestStdin`], which makes it a WASI stream (with its read-ahead task) only when
+//! the guest first reads or waits on stdin: a program that never does costs no task.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 
+use bytes::Bytes;
 use tokio::io::{AsyncRead, ReadBuf};
+use wasmtime_wasi::cli::{AsyncStdinStream, IsTerminal, StdinStream};
+use wasmtime_wasi::p2::{InputStream, Pollable, StreamError};
 
 /// Why bytes were not taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -110,6 +115,89 @@ impl AsyncRead for StdinReader {
         buf.put_slice(&back[..n - from_front]);
         inner.buffered.drain(..n);
         Poll::Ready(Ok(()))
+    }
+}
+
+/// The guest's WASI stdin: the reading end, opened as a WASI stream on first use.
+#[derive(Clone)]
+pub struct GuestStdin(Arc<LazyStdin>);
+
+struct LazyStdin {
+    /// Until the stream is opened.
+    reader: Mutex<Option<StdinReader>>,
+    stream: OnceLock<AsyncStdinStream>,
+}
+
+impl GuestStdin {
+    pub fn new(reader: StdinReader) -> GuestStdin {
+        GuestStdin(Arc::new(LazyStdin {
+            reader: Mutex::new(Some(reader)),
+            stream: OnceLock::new(),
+        }))
+    }
+
+    /// The WASI stream every handle shares, opened now if it is not yet.
+    fn stream(&self) -> &AsyncStdinStream {
+        self.0.stream.get_or_init(|| {
+            let reader = self.0.reader.lock().expect("stdin lock").take();
+            AsyncStdinStream::new(reader.expect("the stream is opened once"))
+        })
+    }
+}
+
+impl IsTerminal for GuestStdin {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdinStream for GuestStdin {
+    fn p2_stream(&self) -> Box<dyn InputStream> {
+        Box::new(StdinHandle {
+            stdin: self.clone(),
+            open: None,
+        })
+    }
+
+    fn async_stream(&self) -> Box<dyn AsyncRead + Send + Sync> {
+        self.stream().async_stream()
+    }
+}
+
+/// One WASI handle on the guest's stdin; opens the shared stream when first used.
+struct StdinHandle {
+    stdin: GuestStdin,
+    open: Option<Box<dyn InputStream>>,
+}
+
+impl StdinHandle {
+    fn open(&mut self) -> &mut dyn InputStream {
+        let stdin = &self.stdin;
+        &mut **self.open.get_or_insert_with(|| stdin.stream().p2_stream())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl InputStream for StdinHandle {
+    fn read(&mut self, size: usize) -> Result<Bytes, StreamError> {
+        self.open().read(size)
+    }
+
+    fn skip(&mut self, size: usize) -> Result<usize, StreamError> {
+        self.open().skip(size)
+    }
+
+    async fn cancel(&mut self) {
+        if let Some(open) = self.open.as_mut() {
+            open.cancel().await;
+        }
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for StdinHandle {
+    async fn ready(&mut self) {
+        self.open().ready().await;
     }
 }
 

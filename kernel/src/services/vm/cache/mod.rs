@@ -1,5 +1,7 @@
 //! Compiled modules, keyed by the sha256 of their wasm bytes: in memory with their `InstancePre`
-//! (at most `module_cache_memory_bytes` of compiled code), and on disk as precompiled artifacts
+//! and the texts they were last sent as (at most `module_cache_memory_bytes` of compiled code and
+//! texts together; see [`texts`] for how a warm module is known by its text without decoding,
+//! parsing or hashing it), and on disk as precompiled artifacts
 //! under `<data_dir>/modules/` (at most `module_cache_disk_bytes`) so a restarted kernel does not
 //! compile again. Both drop their least recently used modules first; on disk "used" is the
 //! artifact's modification time, set when it is written, loaded, or (at most once a minute) run
@@ -8,15 +10,19 @@
 //! Artifacts are only ever written by this kernel; one that fails to load (another wasmtime
 //! version, a torn file) is compiled again and replaced.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 use wasmtime::{Engine, InstancePre, Linker, Module};
 
+use self::memory::MemoryCache;
+pub use self::texts::{SourceText, TextKind};
 use super::program::GuestState;
+
+mod memory;
+mod texts;
 
 /// How often a module run from memory refreshes its artifact's time on disk, so that the disk
 /// cache does not evict a module that is in constant use.
@@ -53,23 +59,6 @@ pub struct ModuleCache {
     memory: Mutex<MemoryCache>,
 }
 
-struct Entry {
-    compiled: Compiled,
-    /// Bytes of compiled code (the module's image).
-    size: u64,
-    /// When it was last used, as a tick of [`MemoryCache::clock`].
-    used: u64,
-    /// When its artifact's time on disk was last refreshed.
-    touched: Instant,
-}
-
-#[derive(Default)]
-struct MemoryCache {
-    entries: HashMap<[u8; 32], Entry>,
-    bytes: u64,
-    clock: u64,
-}
-
 impl ModuleCache {
     pub fn new(
         engine: Engine,
@@ -94,36 +83,73 @@ impl ModuleCache {
         }
     }
 
-    /// The compiled form of `wasm`, compiling it if needed. CPU-heavy: call off the runtime.
-    /// Errors carry the compiler's message (a bad module, or missing imports).
+    /// The compiled module last sent as `text`, if it is still in memory. Cheap (a fingerprint
+    /// and one comparison with the remembered text; nothing is decoded, parsed or hashed): fine
+    /// to call on the runtime.
+    pub fn recall(&self, text: SourceText) -> Option<Compiled> {
+        let memory = self.memory.lock().expect("cache lock");
+        let key = memory.known_as(text)?;
+        self.use_entry(memory, &key)
+    }
+
+    /// The compiled form of `wasm`, which was sent as `text`, compiling it if needed; the cache
+    /// then knows it by `text` too (see [`ModuleCache::recall`]). CPU-heavy: call off the
+    /// runtime. Errors carry the compiler's message (a bad module, or missing imports).
+    pub fn get_sent_as(
+        &self,
+        text: SourceText,
+        wasm: &[u8],
+    ) -> wasmtime::Result<(Compiled, Source)> {
+        let (compiled, source, key) = self.get_keyed(wasm)?;
+        self.learn(&key, text);
+        Ok((compiled, source))
+    }
+
+    /// The compiled form of `wasm`, compiling it if needed (the tests' way in).
+    #[cfg(test)]
     pub fn get(&self, wasm: &[u8]) -> wasmtime::Result<(Compiled, Source)> {
+        self.get_keyed(wasm)
+            .map(|(compiled, source, _)| (compiled, source))
+    }
+
+    fn get_keyed(&self, wasm: &[u8]) -> wasmtime::Result<(Compiled, Source, [u8; 32])> {
         let key: [u8; 32] = Sha256::digest(wasm).into();
         if let Some(compiled) = self.in_memory(&key) {
-            return Ok((compiled, Source::Memory));
+            return Ok((compiled, Source::Memory, key));
         }
         let (module, source) = self.load_or_compile(&key, wasm)?;
         let compiled = Compiled {
             pre: self.linker.instantiate_pre(&module)?,
         };
         self.remember(key, compiled.clone(), compiled_size(&module));
-        Ok((compiled, source))
+        Ok((compiled, source, key))
     }
 
     fn in_memory(&self, key: &[u8; 32]) -> Option<Compiled> {
-        let mut memory = self.memory.lock().expect("cache lock");
-        memory.clock += 1;
-        let now = memory.clock;
-        let entry = memory.entries.get_mut(key)?;
-        entry.used = now;
-        let compiled = entry.compiled.clone();
-        if entry.touched.elapsed() >= DISK_TOUCH_INTERVAL {
-            entry.touched = Instant::now();
-            drop(memory);
-            if let Some(path) = self.artifact(key) {
-                touch(&path);
-            }
+        let memory = self.memory.lock().expect("cache lock");
+        self.use_entry(memory, key)
+    }
+
+    /// Marks the entry of `key` used now and hands out its module; refreshes its artifact's
+    /// time on disk at most once a [`DISK_TOUCH_INTERVAL`].
+    fn use_entry(
+        &self,
+        mut memory: std::sync::MutexGuard<'_, MemoryCache>,
+        key: &[u8; 32],
+    ) -> Option<Compiled> {
+        let (compiled, refresh) = memory.take_out(key, DISK_TOUCH_INTERVAL)?;
+        drop(memory);
+        if refresh && let Some(path) = self.artifact(key) {
+            touch(&path);
         }
         Some(compiled)
+    }
+
+    /// Remembers `text` as a way to find the module of `key` (if it is kept in memory and the
+    /// text fits under the memory cap beside it).
+    fn learn(&self, key: &[u8; 32], text: SourceText) {
+        let mut memory = self.memory.lock().expect("cache lock");
+        memory.learn(key, text, self.caps.memory_bytes);
     }
 
     fn artifact(&self, key: &[u8; 32]) -> Option<PathBuf> {
@@ -189,40 +215,13 @@ impl ModuleCache {
 
     fn remember(&self, key: [u8; 32], compiled: Compiled, size: u64) {
         let mut memory = self.memory.lock().expect("cache lock");
-        if memory.entries.contains_key(&key) || size > self.caps.memory_bytes {
-            return;
-        }
-        while memory.bytes + size > self.caps.memory_bytes {
-            let Some(oldest) = memory
-                .entries
-                .iter()
-                .min_by_key(|(_, e)| e.used)
-                .map(|(k, _)| *k)
-            else {
-                break;
-            };
-            if let Some(old) = memory.entries.remove(&oldest) {
-                memory.bytes -= old.size;
-            }
-        }
-        memory.clock += 1;
-        let used = memory.clock;
-        memory.entries.insert(
-            key,
-            Entry {
-                compiled,
-                size,
-                used,
-                touched: Instant::now(),
-            },
-        );
-        memory.bytes += size;
+        memory.insert(key, compiled, size, self.caps.memory_bytes);
     }
 
-    /// Bytes of compiled code held in memory.
+    /// Bytes of compiled code and texts held in memory.
     #[cfg(test)]
     fn memory_bytes(&self) -> u64 {
-        self.memory.lock().expect("cache lock").bytes
+        self.memory.lock().expect("cache lock").bytes()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The module cache's caps: memory and disk keep at most their bytes, least recently used
-//! out first; and the restart path (memory, then disk, then compile).
+//! out first; the restart path (memory, then disk, then compile); and warm modules known by the
+//! exact text they were sent as.
 
 use super::*;
 use crate::config::ComputeLimits;
@@ -9,12 +10,20 @@ const UNCAPPED: CacheCaps = CacheCaps {
     disk_bytes: u64::MAX,
 };
 
-/// A distinct module per `n`, all of the same shape (and so of about the same size).
+/// The text of a distinct module per `n`, all of the same shape (and so of about the same size).
+fn text_of(n: u32) -> String {
+    format!(r#"(module (func (export "_start")) (func (export "n") (result i32) i32.const {n}))"#)
+}
+
 fn module(n: u32) -> Vec<u8> {
-    wat::parse_str(format!(
-        r#"(module (func (export "_start")) (func (export "n") (result i32) i32.const {n}))"#
-    ))
-    .unwrap()
+    wat::parse_str(text_of(n)).unwrap()
+}
+
+fn raw(text: &str) -> SourceText<'_> {
+    SourceText {
+        kind: TextKind::Raw,
+        bytes: text.as_bytes(),
+    }
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -130,4 +139,49 @@ fn disk_keeps_artifacts_up_to_its_cap_deleting_the_least_recently_used() {
     assert_eq!(source(&restarted, 3), Source::Disk);
     assert_eq!(source(&restarted, 2), Source::Compiled);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_module_is_recalled_only_by_a_text_it_was_sent_as_and_forgotten_with_it() {
+    let (engine, _ticker) = super::super::engine::build(&ComputeLimits::default()).unwrap();
+    let probe = cache(&engine, None, UNCAPPED);
+    source(&probe, 0);
+    let one = probe.memory_bytes();
+    // Room for one module and its texts, not two modules.
+    let cap = one + one / 2;
+    let capped = cache(
+        &engine,
+        None,
+        CacheCaps {
+            memory_bytes: cap,
+            disk_bytes: u64::MAX,
+        },
+    );
+    let (first, second) = (text_of(1), text_of(2));
+    assert!(capped.recall(raw(&first)).is_none(), "nothing is known yet");
+    capped.get_sent_as(raw(&first), &module(1)).unwrap();
+    assert!(capped.recall(raw(&first)).is_some());
+    assert_eq!(capped.memory_bytes(), one + first.len() as u64);
+    // The same bytes read another way, or another text, are not this module.
+    let as_base64 = SourceText {
+        kind: TextKind::Base64,
+        bytes: first.as_bytes(),
+    };
+    assert!(capped.recall(as_base64).is_none());
+    assert!(capped.recall(raw(&second)).is_none());
+    // A module known by more texts forgets the oldest.
+    let spaced = [" ", "  ", "   "].map(|pad| format!("{first}{pad}"));
+    for text in &spaced {
+        capped.get_sent_as(raw(text), &module(1)).unwrap();
+    }
+    assert!(
+        capped.recall(raw(&first)).is_none(),
+        "the oldest text is forgotten"
+    );
+    assert!(capped.recall(raw(&spaced[2])).is_some());
+    // A module that makes room for another takes its texts along.
+    capped.get_sent_as(raw(&second), &module(2)).unwrap();
+    assert!(capped.recall(raw(&spaced[2])).is_none());
+    assert!(capped.recall(raw(&second)).is_some());
+    assert_eq!(capped.memory_bytes(), one + second.len() as u64);
 }
