@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use aether_kernel::Config;
 use aether_kernel::config::mcp_servers::{HeaderFromEnv, McpServerConfig, Transport};
-use aether_kernel::config::{BaseUrl, ServerName, ToolAction, ToolPattern, ToolRule};
+use aether_kernel::config::{BaseUrl, EnvVarName, ServerName, ToolAction, ToolPattern, ToolRule};
 use aether_shared::Envelope;
 use provider::{FakeProvider, Turn};
 use serde_json::{Value, json};
@@ -520,5 +520,48 @@ async fn the_agent_calls_a_streamable_http_server_with_a_header_from_the_environ
             .count(),
         1,
         "the grant's one tool"
+    );
+}
+
+#[tokio::test]
+async fn a_started_server_sees_its_own_env_but_not_the_kernels_secrets() {
+    let provider = FakeProvider::start().await;
+    let key_var = "AGENT_MCP_TEST_PROVIDER_KEY";
+    let kernel_var = "AETHER_AGENT_MCP_TEST_SECRET";
+    // SAFETY: variables no other test reads, set before the kernel starts the server.
+    unsafe {
+        std::env::set_var(key_var, "sk-not-for-servers");
+        std::env::set_var(kernel_var, "kernel-only");
+    }
+    let mut server = misbehaving(30_000);
+    if let Transport::Stdio { env, .. } = &mut server.transport {
+        env.insert("GIVEN_TO_SERVER".into(), "yes".into());
+    }
+    let mut config = config(
+        &provider,
+        vec![("leaky", server)],
+        Some(vec![rule("leaky__*", ToolAction::Allow)]),
+    );
+    config.ai.provider.api_key_env = Some(EnvVarName::parse(key_var).unwrap());
+    let kernel = start(config).await;
+    let mut tab = Tab::open(kernel.addr, "s-mcp-env").await;
+    provider.script([Turn::call("leaky__env", json!({})), Turn::say("Seen.")]);
+    let out = run(&mut tab, "what does the server see", &[]).await;
+    assert_eq!(out.end.topic.as_str(), "ai.agent.done", "{}", out.end());
+    let result = out.result(0);
+    assert_eq!(result["ok"], true, "{result}");
+    let names: Vec<&str> = result["result"].as_str().unwrap().lines().collect();
+    assert!(names.contains(&"GIVEN_TO_SERVER"), "its own env: {names:?}");
+    assert!(
+        names.contains(&"PATH"),
+        "the kernel's ordinary env: {names:?}"
+    );
+    assert!(
+        !names.contains(&kernel_var),
+        "no AETHER_* variable: {names:?}"
+    );
+    assert!(
+        !names.contains(&key_var),
+        "not the provider's key: {names:?}"
     );
 }

@@ -6,7 +6,8 @@
 //! answered (or the kernel's own sentence), which the model reads. Whether a call may run is
 //! decided before this module is reached.
 
-use aether_shared::agent::tools::{RunProgram, RunTask, ToolCall};
+use aether_shared::agent::WritePreview;
+use aether_shared::agent::tools::{RunProgram, RunTask, ToolCall, WriteFile};
 use aether_shared::stream::BusStream;
 use aether_shared::task::{self, run::RunEvent};
 use aether_shared::vfs::{self, Encoding};
@@ -18,7 +19,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::caller::{Caller, cut_off};
-use super::checkpoint::Before;
+use super::checkpoint::{Before, Checkpoints};
 
 /// A program the run started and has not seen end: its request id and, once acknowledged, pid.
 #[derive(Debug, Default)]
@@ -73,6 +74,56 @@ pub async fn read_before(
             ),
         )),
     }
+}
+
+/// A `write_file` about to happen: its normalized path, the file's state before (kept for undo)
+/// and what the user is shown (the text now against the text to be written).
+pub struct PreparedWrite {
+    pub path: String,
+    pub before: Before,
+    pub preview: WritePreview,
+}
+
+/// Normalizes a write's path and reads the file as it is now, as the caller: what the agent and
+/// a grant's call both do before a write is approved and run.
+pub async fn prepare_write(
+    caller: &Caller,
+    write: &WriteFile,
+) -> Result<PreparedWrite, ErrorPayload> {
+    let path = vfs::normalize(&write.path).map_err(|e| {
+        ErrorPayload::new(
+            ErrorCode::BadRequest,
+            format!("`{}` is not a file path: {e}", write.path),
+        )
+    })?;
+    let (before, text) = read_before(caller, &path).await?;
+    let preview = WritePreview {
+        path: path.clone(),
+        before: text,
+        after: write.content.clone(),
+    };
+    Ok(PreparedWrite {
+        path,
+        before,
+        preview,
+    })
+}
+
+/// Puts back every file of `checkpoints`, in path order: the paths put back, or the first path
+/// that could not be with the tab's error (what came before it stays put back; writing a
+/// before-state again changes nothing, so a retry is safe).
+pub async fn restore_all(
+    caller: &Caller,
+    checkpoints: &Checkpoints,
+) -> Result<Vec<String>, (String, ErrorPayload)> {
+    let mut restored = Vec::new();
+    for (path, before) in checkpoints.iter() {
+        restore(caller, path, before)
+            .await
+            .map_err(|cause| (path.to_owned(), cause))?;
+        restored.push(path.to_owned());
+    }
+    Ok(restored)
 }
 
 /// Puts `path` back as it was: writes its bytes (base64) or deletes it.

@@ -45,16 +45,9 @@ impl AgentService {
             client.acting_for(),
         );
         caller.session().map_err(|_| AgentError::NoTab)?;
-        let mut restored = Vec::new();
-        for (path, before) in run.checkpoints.iter() {
-            tools::restore(&caller, path, before)
-                .await
-                .map_err(|cause| AgentError::UndoFailed {
-                    path: path.to_owned(),
-                    cause,
-                })?;
-            restored.push(path.to_owned());
-        }
+        let restored = tools::restore_all(&caller, &run.checkpoints)
+            .await
+            .map_err(|(path, cause)| AgentError::UndoFailed { path, cause })?;
         tracing::info!(run_id = %req.run_id, restored = restored.len(), "agent run undone");
         run.summary.undone = true;
         self.with_store(move |store| store.put(&run)).await?;

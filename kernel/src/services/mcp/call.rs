@@ -10,10 +10,9 @@
 //! When the outside agent hangs up, the call is dropped where it is: a wait ends `abandoned`,
 //! and whatever it still runs is stopped as for a client that left.
 
-use aether_shared::agent::WritePreview;
 use aether_shared::agent::tools::ToolCall;
 use aether_shared::mcp::{Approval, GrantState};
-use aether_shared::{ErrorCode, ErrorPayload, vfs};
+use aether_shared::{ErrorCode, ErrorPayload};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -88,24 +87,12 @@ impl McpService {
             grant.principal,
             &grant.owner,
         ));
-        let mut write = None;
-        if let ToolCall::WriteFile(w) = &call {
-            let path = vfs::normalize(&w.path).map_err(|e| {
-                ErrorPayload::new(
-                    ErrorCode::BadRequest,
-                    format!("`{}` is not a file path: {e}", w.path),
-                )
-            })?;
-            let (before, text) = tools::read_before(&caller.0, &path).await?;
-            let preview = WritePreview {
-                path: path.clone(),
-                before: text,
-                after: w.content.clone(),
-            };
-            write = Some((path, before, preview));
-        }
+        let write = match &call {
+            ToolCall::WriteFile(w) => Some(tools::prepare_write(&caller.0, w).await?),
+            _ => None,
+        };
         if grant.approval == Approval::Ask && !grant.allowed.contains(tool) {
-            let preview = write.as_ref().map(|(_, _, p)| p.clone());
+            let preview = write.as_ref().map(|w| w.preview.clone());
             self.ask_user(grant, tool, arguments, preview).await?;
             let (now, state) = self
                 .grants
@@ -113,7 +100,7 @@ impl McpService {
                 .ok_or(CallRefusal::GrantEnded)?;
             usable(&now, state)?;
         }
-        if let Some((path, before, _)) = write {
+        if let Some(tools::PreparedWrite { path, before, .. }) = write {
             self.grants
                 .keep_before(&grant.grant_id, &path, before)
                 .map_err(CallRefusal::UndoFull)?;

@@ -40,17 +40,13 @@ impl McpService {
             .grants
             .take_undo(client.id(), &grant_id)
             .ok_or_else(|| McpError::NotFound(grant_id.clone()))?;
-        let mut restored = Vec::new();
-        for (path, before) in taken.iter() {
-            if let Err(cause) = tools::restore(&caller, path, before).await {
-                self.grants.give_back_undo(&grant_id, taken.clone());
-                return Err(McpError::UndoFailed {
-                    path: path.to_owned(),
-                    cause,
-                });
+        let restored = match tools::restore_all(&caller, &taken).await {
+            Ok(restored) => restored,
+            Err((path, cause)) => {
+                self.grants.give_back_undo(&grant_id, taken);
+                return Err(McpError::UndoFailed { path, cause });
             }
-            restored.push(path.to_owned());
-        }
+        };
         tracing::info!(
             grant_id,
             client_id = client.id(),

@@ -14,7 +14,6 @@
 
 use aether_shared::agent::tools::ToolCall;
 use aether_shared::agent::{Decision, EventKind, WritePreview};
-use aether_shared::vfs;
 use aether_shared::{ErrorCode, ErrorPayload};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
@@ -148,31 +147,22 @@ impl Run {
         if let (Invocation::Builtin(ToolCall::WriteFile(write)), true) =
             (&invocation, action != ToolAction::Deny)
         {
-            let checked = match vfs::normalize(&write.path) {
-                Ok(path) => {
-                    let reading = Instant::now();
-                    let read = self
-                        .stops
-                        .guard(tools::read_before(&self.caller, &path))
-                        .await?;
-                    self.elsewhere += reading.elapsed();
-                    read.map(|state| (path, state))
-                }
-                Err(e) => Err(ErrorPayload::new(
-                    ErrorCode::BadRequest,
-                    format!("`{}` is not a file path: {e}", write.path),
-                )),
-            };
-            match checked {
-                Ok((path, (before, text))) => {
+            let reading = Instant::now();
+            let prepared = self
+                .stops
+                .guard(tools::prepare_write(&self.caller, write))
+                .await?;
+            self.elsewhere += reading.elapsed();
+            match prepared {
+                Ok(tools::PreparedWrite {
+                    path,
+                    before,
+                    preview: shown,
+                }) => {
                     self.events.emit(EventKind::Checkpoint {
                         paths: vec![path.clone()],
                     });
-                    preview = Some(WritePreview {
-                        path: path.clone(),
-                        before: text,
-                        after: write.content.clone(),
-                    });
+                    preview = Some(shown);
                     pending = Some(Pending { path, before });
                 }
                 Err(error) => {
