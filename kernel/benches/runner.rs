@@ -39,17 +39,26 @@ fn main() {
         .unwrap();
     let (rows, comparison) = runtime.block_on(async {
         let mut ws = connect(kernel.addr).await;
-        // Warm the cache once.
-        spawn_to_exit(&mut ws, &hello, 0).await;
+        let by_text = module_by_text(&hello);
+        let by_hash = format!(r#"{{"sha256":"{}"}}"#, sha256_hex(&hello));
+        // Warm the cache once (and send the bytes, which lets this client name them by hash).
+        spawn_to_exit(&mut ws, &by_text, 0).await;
         let mut ack = Vec::new();
         let mut warm = Vec::new();
+        let mut warm_hash = Vec::new();
+        let mut pings = Vec::new();
         let mut peer_p50s = Vec::new();
         let mut peer_p99s = Vec::new();
         for round in 0..PEER_ROUNDS {
             for i in 0..PEER_RUNS {
-                let (a, e) = spawn_to_exit(&mut ws, &hello, round * PEER_RUNS + i).await;
+                let (a, e) = spawn_to_exit(&mut ws, &by_text, round * PEER_RUNS + i).await;
                 ack.push(a);
                 warm.push(e);
+            }
+            for i in 0..PEER_RUNS {
+                let n = (PEER_ROUNDS + round) * PEER_RUNS + i;
+                warm_hash.push(spawn_to_exit(&mut ws, &by_hash, n).await.1);
+                pings.push(ping(&mut ws, n).await);
             }
             if let Some(peer) = &peer {
                 let (p50, p99) = peer.measure(&hello_file, &hello);
@@ -59,25 +68,51 @@ fn main() {
         }
         let mut cold = Vec::new();
         for i in 0..20 {
-            let unique = with_custom_section(&hello, i);
+            let unique = module_by_text(&with_custom_section(&hello, i));
             cold.push(spawn_to_exit(&mut ws, &unique, i).await.1);
         }
-        let throughput = runs_per_second(kernel.addr, &hello, 2, Duration::from_secs(3)).await;
+        let throughput = runs_per_second(kernel.addr, &by_hash, 2, Duration::from_secs(3)).await;
         let mut kills = Vec::new();
         for i in 0..30 {
             kills.push(kill_sleeper(&mut ws, i).await);
         }
-        let comparison = compare(&mut warm.clone(), &peer_p50s, &peer_p99s, peer.is_some());
+        let comparison = [
+            compare(
+                "module as base64",
+                &mut warm.clone(),
+                &peer_p50s,
+                &peer_p99s,
+                peer.is_some(),
+            ),
+            compare(
+                "module by sha256",
+                &mut warm_hash.clone(),
+                &peer_p50s,
+                &peer_p99s,
+                peer.is_some(),
+            ),
+        ]
+        .join("\n");
         let rows = vec![
             row("vm.spawn → vm.spawn:ack", &mut ack, "p50 ≤ 100 µs"),
             row(
-                "hello spawn → vm.exit, warm cache",
+                "hello spawn → vm.exit, warm cache, module as base64 (86 KB)",
                 &mut warm,
+                "—",
+            ),
+            row(
+                "hello spawn → vm.exit, warm cache, module by sha256",
+                &mut warm_hash,
                 "p50 ≤ 100 µs",
+            ),
+            row(
+                "kernel.ping round trip on the same socket (the floor under a spawn)",
+                &mut pings,
+                "—",
             ),
             row("hello spawn → vm.exit, cold (compile)", &mut cold, "—"),
             (
-                "hello runs per second, 2 clients back to back".to_string(),
+                "hello runs per second by sha256, 2 clients back to back".to_string(),
                 format!("{throughput:.0} runs/s"),
                 "—".to_string(),
             ),
@@ -101,11 +136,17 @@ fn main() {
 
 /// The comparison line: the warm hello over the bus, wasmtime-py in-process, the ratio of p50s.
 /// The peer's figures are the medians of its rounds' p50s and p99s.
-fn compare(bus: &mut [Duration], peer_p50s: &[f64], peer_p99s: &[f64], found: bool) -> String {
+fn compare(
+    how: &str,
+    bus: &mut [Duration],
+    peer_p50s: &[f64],
+    peer_p99s: &[f64],
+    found: bool,
+) -> String {
     bus.sort();
     let p = |q: f64| bus[((bus.len() as f64 * q) as usize).min(bus.len() - 1)].as_secs_f64() * 1e6;
     let (x, y) = (p(0.5), p(0.99));
-    let over_bus = format!("hello spawn → exit over the bus: p50 {x:.0} µs, p99 {y:.0} µs");
+    let over_bus = format!("hello spawn → exit over the bus, {how}: p50 {x:.0} µs, p99 {y:.0} µs");
     if !found {
         return format!(
             "{over_bus}; wasmtime-py in-process: not measured (no interpreter with wasmtime-py: run `cargo xtask bench`, or set {PYTHON_ENV})"
@@ -204,12 +245,17 @@ fn row(measure: &str, samples: &mut [Duration], target: &str) -> (String, String
     )
 }
 
-/// Spawns `wasm` and waits for its exit; returns (time to ack, time to exit).
-async fn spawn_to_exit(ws: &mut Socket, wasm: &[u8], i: u64) -> (Duration, Duration) {
+/// A spawn's `module` carrying the whole of `wasm` as base64.
+fn module_by_text(wasm: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(wasm);
-    let msg = format!(
-        r#"{{"topic":"vm.spawn","payload":{{"_request_id":"b-{i}","module":{{"base64":"{b64}"}}}}}}"#
-    );
+    format!(r#"{{"base64":"{b64}"}}"#)
+}
+
+/// Spawns `module` (a spawn's `module` as JSON) and waits for its exit; returns (time to ack,
+/// time to exit).
+async fn spawn_to_exit(ws: &mut Socket, module: &str, i: u64) -> (Duration, Duration) {
+    let msg =
+        format!(r#"{{"topic":"vm.spawn","payload":{{"_request_id":"b-{i}","module":{module}}}}}"#);
     let start = Instant::now();
     ws.send(Message::text(msg)).await.unwrap();
     let mut ack = None;
@@ -222,6 +268,19 @@ async fn spawn_to_exit(ws: &mut Socket, wasm: &[u8], i: u64) -> (Duration, Durat
             return (ack.expect("ack before exit"), start.elapsed());
         } else if text.contains("\"vm.error\"") {
             panic!("the bench program failed: {text}");
+        }
+    }
+}
+
+/// One `kernel.ping` round trip.
+async fn ping(ws: &mut Socket, i: u64) -> Duration {
+    let msg = format!(r#"{{"topic":"kernel.ping","payload":{{"_request_id":"p-{i}"}}}}"#);
+    let start = Instant::now();
+    ws.send(Message::text(msg)).await.unwrap();
+    loop {
+        let frame = ws.next().await.unwrap().unwrap();
+        if frame.to_text().unwrap().contains("\"kernel.ping:resp\"") {
+            return start.elapsed();
         }
     }
 }
@@ -271,19 +330,19 @@ async fn kill_sleeper(ws: &mut Socket, i: u64) -> Duration {
 
 async fn runs_per_second(
     addr: SocketAddr,
-    wasm: &[u8],
+    module: &str,
     clients: usize,
     for_how_long: Duration,
 ) -> f64 {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let wasm = wasm.to_vec();
+        let module = module.to_owned();
         tasks.push(tokio::spawn(async move {
             let mut ws = connect(addr).await;
             let mut n = 0u64;
             while start.elapsed() < for_how_long {
-                spawn_to_exit(&mut ws, &wasm, c as u64 * 1_000_000 + n).await;
+                spawn_to_exit(&mut ws, &module, c as u64 * 1_000_000 + n).await;
                 n += 1;
             }
             n

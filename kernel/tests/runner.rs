@@ -356,6 +356,85 @@ async fn bad_modules_get_bad_request_with_the_compilers_message() {
     assert_error(&text, "bad_request", None);
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_module_sent_once_runs_again_by_its_sha256_alone() {
+    let hello = guest("hello");
+    let kernel = start(Config::default()).await;
+    let mut client = Client::connect(kernel.addr).await;
+    let first = run(&mut client, json!({"module": wasm("hello")})).await;
+    assert_exit(&first, 0);
+    let sha256 = sha256_hex(&hello);
+    assert_eq!(payload(&first.end)["stats"]["module_sha256"], sha256);
+    let again = run(&mut client, json!({"module": {"sha256": sha256}})).await;
+    assert_exit(&again, 0);
+    assert_eq!(again.stdout, "Hello from WebAssembly!\n");
+    // Either case of hex; and a WAT module is known by the sha256 of the wasm it compiles to.
+    let upper = run(
+        &mut client,
+        json!({"module": {"sha256": sha256.to_uppercase()}}),
+    )
+    .await;
+    assert_exit(&upper, 0);
+    let wat = r#"(module (memory (export "memory") 1) (func (export "_start")))"#;
+    let from_wat = run(&mut client, json!({"module": {"wat": wat}})).await;
+    assert_exit(&from_wat, 0);
+    let wat_sha = sha256_hex(&wat::parse_str(wat).unwrap());
+    assert_eq!(payload(&from_wat.end)["stats"]["module_sha256"], wat_sha);
+    assert_exit(
+        &run(&mut client, json!({"module": {"sha256": wat_sha}})).await,
+        0,
+    );
+}
+
+#[tokio::test]
+async fn a_sha256_runs_only_what_the_same_principal_sent_and_a_bad_one_is_refused() {
+    let sha256 = sha256_hex(&guest("hello"));
+    let config = Config {
+        client_token: Some("let-me-in-0123456789".into()),
+        admin_token: Some("root-token-0123456789".into()),
+        ..Config::default()
+    };
+    let kernel = start(config).await;
+    let as_token = |token: &str| support::Dial {
+        bearer: Some(token.into()),
+        ..support::Dial::default()
+    };
+    let mut holder = Client::connect_as(kernel.addr, &as_token("let-me-in-0123456789")).await;
+    let mut admin = Client::connect_as(kernel.addr, &as_token("root-token-0123456789")).await;
+    let never_sent = run(&mut holder, json!({"module": {"sha256": sha256}})).await;
+    assert_error(&never_sent, "not_found", None);
+    let message = payload(&never_sent.end)["error"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains(&sha256) && message.contains("base64"),
+        "{message}"
+    );
+    assert_exit(&run(&mut holder, json!({"module": wasm("hello")})).await, 0);
+    assert_exit(
+        &run(&mut holder, json!({"module": {"sha256": sha256}})).await,
+        0,
+    );
+    // Another principal knows the hash but never sent the bytes: nothing is lent.
+    let other = run(&mut admin, json!({"module": {"sha256": sha256}})).await;
+    assert_error(&other, "not_found", None);
+    for bad in ["", "abc", &"z".repeat(64), &"0".repeat(65)] {
+        let refused = run(&mut holder, json!({"module": {"sha256": bad}})).await;
+        assert_error(&refused, "bad_request", None);
+    }
+    // The runner is still there for everyone.
+    assert_exit(&run(&mut admin, json!({"module": wasm("hello")})).await, 0);
+}
+
 #[tokio::test]
 async fn a_module_is_read_from_the_requesters_vfs_session() {
     let kernel = start(Config::default()).await;

@@ -50,7 +50,9 @@ pub enum Backend {
 }
 
 /// The program to run: a VFS path (read from the requester's session unless `session` names
-/// another of the same principal), base64 bytes of a `.wasm`, or WAT text.
+/// another of the same principal), base64 bytes of a `.wasm`, WAT text, or the SHA-256 of a
+/// module's wasm bytes that this principal has sent before (reported as `vm.exit`'s
+/// `stats.module_sha256`): a warm spawn then carries 64 hex digits instead of the module.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ModuleSource {
@@ -64,6 +66,12 @@ pub enum ModuleSource {
     },
     Wat {
         wat: String,
+    },
+    /// Lowercase or uppercase hex of the SHA-256 of the module's wasm bytes (for WAT, of the
+    /// wasm it compiles to). Runs only a module the kernel still holds compiled in memory and
+    /// that the same principal sent as `path`, `base64` or `wat`; else `vm.error` `not_found`.
+    Sha256 {
+        sha256: String,
     },
 }
 
@@ -173,6 +181,10 @@ pub struct ExitStats {
     pub fuel_used: u64,
     pub peak_memory_bytes: u64,
     pub output_bytes: u64,
+    /// Hex SHA-256 of the wasm that ran: `module: {sha256}` runs it again without its bytes.
+    /// Absent for an x86 machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_sha256: Option<String>,
 }
 
 /// `vm.exit`: the program ended by itself (returned from `_start` or called `proc_exit`).

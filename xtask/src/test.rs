@@ -128,7 +128,11 @@ pub fn test() -> Result<()> {
     })?;
     let mut rust = Counts::default();
     steps.run("cargo test", || {
-        run_tee(cargo().args(["test", "--workspace"]), |line| {
+        // The guests are built: tests read them without taking cargo's build lock again.
+        let mut test = cargo();
+        test.args(["test", "--workspace"])
+            .env("AETHER_TEST_GUESTS_BUILT", "1");
+        run_tee(&mut test, |line| {
             if let Some(counts) = parse_cargo_test_result(line) {
                 rust += counts;
             }

@@ -225,17 +225,23 @@ pub fn payload(env: &Envelope) -> Value {
     Value::Object(env.payload.clone().unwrap_or_default())
 }
 
-/// The bytes of a sample guest from `guests/` (built once for wasm32-wasip1 by this call).
+/// The bytes of a sample guest from `guests/` (built once for wasm32-wasip1 by this call,
+/// unless `AETHER_TEST_GUESTS_BUILT` says `cargo xtask test` has built them: then no test waits
+/// on cargo's build lock with a connection open).
 pub fn guest(name: &str) -> Vec<u8> {
     static BUILT: std::sync::OnceLock<Result<std::path::PathBuf, String>> =
         std::sync::OnceLock::new();
     let dir = BUILT.get_or_init(|| {
+        let built = std::env::var_os("AETHER_TEST_GUESTS_BUILT").is_some();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
+        let status = match built {
+            true => None,
+            false => Some(std::process::Command::new(cargo)
             .args(["build", "--quiet", "--release", "--target", "wasm32-wasip1", "-p", "aether-guests"])
             .status()
-            .map_err(|e| e.to_string())?;
-        if !status.success() {
+            .map_err(|e| e.to_string())?),
+        };
+        if status.is_some_and(|s| !s.success()) {
             return Err("building the guests failed; `rustup target add wasm32-wasip1` (cargo xtask test does it)".into());
         }
         let target = std::env::var("CARGO_TARGET_DIR")

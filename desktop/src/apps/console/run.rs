@@ -221,6 +221,7 @@ mod tests {
                 fuel_used: 4_500_000,
                 peak_memory_bytes: 1_572_864,
                 output_bytes: 3,
+                module_sha256: None,
             },
         })
     }

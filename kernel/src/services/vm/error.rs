@@ -17,8 +17,14 @@ use crate::services::request::ServiceError;
 pub enum VmError {
     #[error("The WASM runner failed to start (see the kernel log); restart the kernel.")]
     Unavailable,
-    #[error("`module` is missing: give the program as {{path}}, {{base64}} or {{wat}}.")]
+    #[error(
+        "`module` is missing: give the program as {{path}}, {{base64}}, {{wat}} or {{sha256}}."
+    )]
     MissingModule,
+    #[error(
+        "The kernel holds no module with sha256 {0} sent by you (it was never sent, or it left the cache); send its bytes once as {{path}}, {{base64}} or {{wat}}."
+    )]
+    UnknownModule(String),
     /// The spawn's `module` breaks the contract (the sentence of `serve`'s own refusal).
     #[error("{0}; fix the payload and resend.")]
     BadModule(String),
@@ -171,7 +177,7 @@ impl ServiceError for VmError {
             | Exhausted { .. }
             | TooManyMachines { .. }
             | KeysFull { .. } => ErrorCode::ResourceExceeded,
-            NoSuchProgram { .. } | NotHosted { .. } => ErrorCode::NotFound,
+            NoSuchProgram { .. } | NotHosted { .. } | UnknownModule(_) => ErrorCode::NotFound,
             StdinEnded { .. } => ErrorCode::Conflict,
             CompilerCrashed(_) | ThreadCrashed(_) => ErrorCode::Internal,
             Killed { .. } | Abandoned { .. } | MachineKilled { .. } | HostLeft { .. } => {
@@ -387,7 +393,7 @@ mod tests {
         );
         assert_eq!(
             VmError::MissingModule.to_string(),
-            "`module` is missing: give the program as {path}, {base64} or {wat}."
+            "`module` is missing: give the program as {path}, {base64}, {wat} or {sha256}."
         );
         assert_eq!(
             detail(&VmError::MachineTooSmall.to_payload(), "limit"),

@@ -31,12 +31,12 @@ use futures_util::FutureExt as _;
 use tracing::Instrument;
 use wasmtime::Store;
 
-use super::cache::{Compiled, ModuleCache};
+use super::cache::{self, Compiled, ModuleCache};
 use super::error::VmError;
 use super::output::{GuestOutput, Sink};
 use super::program::{self, Ended, Ending, GuestState, Run};
 use super::registry::{Program, Registry};
-use super::source;
+use super::source::{self, Given};
 use super::stdin::StdinReader;
 use crate::bus::{Bus, ClientHandle};
 use crate::config::ComputeLimits;
@@ -144,6 +144,7 @@ impl Job {
     async fn execute(self, env: &Envelope) -> Result<Finished, VmError> {
         let pid = self.program.pid;
         let compiled = compiled(&self.bus, &self.client, &self.cache, self.module).await?;
+        let sha256 = compiled.sha256;
         let watch = Arc::clone(&self.program.watch);
         watch.touch();
         let limits = self.limits;
@@ -222,6 +223,7 @@ impl Job {
                 fuel_used: usage.fuel_used,
                 peak_memory_bytes: usage.peak_memory_bytes,
                 output_bytes: sink.total(),
+                module_sha256: Some(cache::hex(&sha256)),
             },
         };
         Ok(Finished { exit, store })
@@ -234,23 +236,34 @@ struct Finished {
     store: Store<GuestState>,
 }
 
-/// The compiled module: recalled by its text when warm, else read, decoded and compiled (on a
-/// blocking thread: decoding and compiling are CPU work in proportion to its size).
+/// The compiled module: found by its hash, or recalled by its text when warm, else read,
+/// decoded and compiled (on a blocking thread: decoding and compiling are CPU work in proportion
+/// to its size). A hash finds only a module this requester's principal has sent.
 async fn compiled(
     bus: &Bus,
     client: &ClientHandle,
     cache: &Arc<ModuleCache>,
     module: ModuleSource,
 ) -> Result<Compiled, VmError> {
+    let sender = client.principal();
     let given = source::read(bus, client, module).await?;
-    if let Some(compiled) = cache.recall(given.text()) {
+    let text = match &given {
+        Given::Sha256(key) => {
+            return cache
+                .by_sha256(key, sender)
+                .ok_or_else(|| VmError::UnknownModule(cache::hex(key)));
+        }
+        given => given.text().expect("a module sent as text"),
+    };
+    if let Some(compiled) = cache.recall(text, sender) {
         return Ok(compiled);
     }
     let cache = Arc::clone(cache);
     let compiled = tokio::task::spawn_blocking(move || {
         let wasm = given.decode()?;
+        let text = given.text().expect("a module sent as text");
         cache
-            .get_sent_as(given.text(), &wasm)
+            .get_sent_as(text, &wasm, sender)
             .map(|(compiled, _source)| compiled)
             .map_err(|e| VmError::DoesNotCompile(format!("{e:#}")))
     });

@@ -1,4 +1,5 @@
-//! Getting a program's bytes: WAT text, base64, or a file read through the VFS relay from the
+//! Getting a program's bytes: WAT text, base64, the sha256 of a module sent before (which only
+//! the cache can answer: [`Given::Sha256`]), or a file read through the VFS relay from the
 //! requester's own session, in chunks so a module of any size up to [`MAX_MODULE_BYTES`] passes
 //! the frame cap. A module is had in two steps: its text as sent ([`read`], a [`Given`], which
 //! is all the cache needs to know a warm module), then, only when the cache does not know it,
@@ -37,6 +38,10 @@ const MAX_MODULE_BYTES: u64 = 256 * 1024 * 1024;
 pub enum SourceError {
     #[error("`module.base64` is not valid base64 ({0}); send the .wasm bytes base64-encoded.")]
     BadBase64(String),
+    #[error(
+        "`module.sha256` must be the 64 hex digits of a SHA-256, not `{0}`; it is `vm.exit`'s `stats.module_sha256` of an earlier run."
+    )]
+    BadSha256(String),
     #[error("The module is neither valid WebAssembly nor valid WAT: {0}")]
     NotAModule(String),
     #[error("No tab serves session `{0}`; open it and retry.")]
@@ -74,7 +79,7 @@ impl ServiceError for SourceError {
     fn code(&self) -> ErrorCode {
         use SourceError::*;
         match self {
-            BadBase64(_) | NotAModule(_) | BadChunk { .. } => ErrorCode::BadRequest,
+            BadBase64(_) | BadSha256(_) | NotAModule(_) | BadChunk { .. } => ErrorCode::BadRequest,
             NoSuchSession(_) | NoSession | Gone(_) => ErrorCode::SessionNotFound,
             OthersSession(_) => ErrorCode::PermissionDenied,
             TooLarge(_) => ErrorCode::ResourceExceeded,
@@ -142,6 +147,9 @@ pub fn label(source: &ModuleSource) -> String {
         ModuleSource::Path { path, .. } => path.clone(),
         ModuleSource::Base64 { .. } => "<base64>".into(),
         ModuleSource::Wat { .. } => "<wat>".into(),
+        ModuleSource::Sha256 { sha256 } => {
+            format!("<sha256:{}>", sha256.get(..12).unwrap_or(sha256))
+        }
     }
 }
 
@@ -151,20 +159,23 @@ pub enum Given {
     Base64(String),
     /// `module.wat`, or a file's bytes: wasm, or WAT text.
     Raw(Vec<u8>),
+    /// `module.sha256`: no bytes, only the key of a module the cache may hold.
+    Sha256([u8; 32]),
 }
 
 impl Given {
-    /// The text as sent, by which the cache knows a warm module.
-    pub fn text(&self) -> SourceText<'_> {
+    /// The text as sent, by which the cache knows a warm module (none for a hash).
+    pub fn text(&self) -> Option<SourceText<'_>> {
         match self {
-            Given::Base64(text) => SourceText {
+            Given::Base64(text) => Some(SourceText {
                 kind: TextKind::Base64,
                 bytes: text.as_bytes(),
-            },
-            Given::Raw(bytes) => SourceText {
+            }),
+            Given::Raw(bytes) => Some(SourceText {
                 kind: TextKind::Raw,
                 bytes,
-            },
+            }),
+            Given::Sha256(_) => None,
         }
     }
 
@@ -178,6 +189,7 @@ impl Given {
                     .map_err(|e| SourceError::BadBase64(e.to_string()))?,
             ),
             Given::Raw(bytes) => Cow::Borrowed(&bytes[..]),
+            Given::Sha256(key) => return Err(SourceError::BadSha256(super::cache::hex(key))),
         };
         match wat::parse_bytes(&bytes) {
             // Already wasm: the bytes themselves.
@@ -198,10 +210,25 @@ pub async fn read(
     Ok(match source {
         ModuleSource::Wat { wat } => Given::Raw(wat.into_bytes()),
         ModuleSource::Base64 { base64 } => Given::Base64(base64),
+        ModuleSource::Sha256 { sha256 } => Given::Sha256(parse_sha256(&sha256)?),
         ModuleSource::Path { path, session } => {
             Given::Raw(read_from_vfs(bus, requester, &path, session).await?)
         }
     })
+}
+
+/// The 32 bytes of a SHA-256 written as 64 hex digits (either case).
+fn parse_sha256(text: &str) -> Result<[u8; 32], SourceError> {
+    let bad = || SourceError::BadSha256(text.chars().take(80).collect());
+    if text.len() != 64 {
+        return Err(bad());
+    }
+    let mut key = [0u8; 32];
+    for (byte, pair) in key.iter_mut().zip(text.as_bytes().chunks(2)) {
+        let pair = std::str::from_utf8(pair).map_err(|_| bad())?;
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+    }
+    Ok(key)
 }
 
 /// The session to read `requester`'s module from: the one it names, if the router lets the
@@ -306,6 +333,24 @@ mod tests {
             assert_eq!(apart, within(module.clone()), "{module}");
         }
         assert_eq!(module_of(None).unwrap(), None);
+    }
+
+    #[test]
+    fn a_sha256_is_64_hex_digits_of_either_case_and_nothing_else() {
+        let hex = "00ff10aB".repeat(8);
+        let key = parse_sha256(&hex).unwrap();
+        assert_eq!(key[..4], [0x00, 0xff, 0x10, 0xab]);
+        for bad in [
+            "",
+            "00",
+            &"0".repeat(63),
+            &"0".repeat(65),
+            &"g".repeat(64),
+            &"é".repeat(32),
+        ] {
+            let refused = parse_sha256(bad).unwrap_err();
+            assert_eq!(refused.code(), ErrorCode::BadRequest, "{bad}");
+        }
     }
 
     #[test]

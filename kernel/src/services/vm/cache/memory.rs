@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::Compiled;
 use super::texts::{KnownText, MAX_PER_FINGERPRINT, MAX_TEXTS_PER_MODULE, SourceText, fingerprint};
+use crate::guard::Principal;
 
 struct Entry {
     compiled: Compiled,
@@ -18,6 +19,8 @@ struct Entry {
     used: u64,
     /// When its artifact's time on disk was last refreshed.
     touched: Instant,
+    /// The principals that sent its bytes: they alone may ask for it by its hash.
+    senders: Vec<Principal>,
 }
 
 #[derive(Default)]
@@ -74,6 +77,7 @@ impl MemoryCache {
                 texts: Vec::new(),
                 used: self.clock,
                 touched: Instant::now(),
+                senders: Vec::new(),
             },
         );
         self.bytes += size;
@@ -112,6 +116,22 @@ impl MemoryCache {
             }
             leads.push(*key);
         }
+    }
+
+    /// Records that `sender` sent the bytes of the module of `key` (if it is kept).
+    pub fn sent_by(&mut self, key: &[u8; 32], sender: Principal) {
+        if let Some(entry) = self.entries.get_mut(key)
+            && !entry.senders.contains(&sender)
+        {
+            entry.senders.push(sender);
+        }
+    }
+
+    /// Whether the module of `key` is kept and `sender` has sent its bytes.
+    pub fn was_sent_by(&self, key: &[u8; 32], sender: Principal) -> bool {
+        self.entries
+            .get(key)
+            .is_some_and(|entry| entry.senders.contains(&sender))
     }
 
     /// Bytes of compiled code and texts held.

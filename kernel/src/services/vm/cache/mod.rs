@@ -3,7 +3,9 @@
 //! texts together; see [`texts`] for how a warm module is known by its text without decoding,
 //! parsing or hashing it), and on disk as precompiled artifacts
 //! under `<data_dir>/modules/` (at most `module_cache_disk_bytes`) so a restarted kernel does not
-//! compile again. Both drop their least recently used modules first; on disk "used" is the
+//! compile again. A module in memory can also be asked for by its sha256 alone, by a principal
+//! that has sent its bytes (a `vm.spawn` with `module: {sha256}`): knowing a hash never lends
+//! another principal's module. Both drop their least recently used modules first; on disk "used" is the
 //! artifact's modification time, set when it is written, loaded, or (at most once a minute) run
 //! from memory.
 //!
@@ -16,6 +18,8 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 use wasmtime::{Engine, InstancePre, Linker, Module};
+
+use crate::guard::Principal;
 
 use self::memory::MemoryCache;
 pub use self::texts::{SourceText, TextKind};
@@ -32,6 +36,8 @@ const DISK_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub struct Compiled {
     pub pre: InstancePre<GuestState>,
+    /// The sha256 of its wasm bytes, the cache's key.
+    pub sha256: [u8; 32],
 }
 
 /// Where a compiled module came from (for the benchmarks and logs).
@@ -86,22 +92,36 @@ impl ModuleCache {
     /// The compiled module last sent as `text`, if it is still in memory. Cheap (a fingerprint
     /// and one comparison with the remembered text; nothing is decoded, parsed or hashed): fine
     /// to call on the runtime.
-    pub fn recall(&self, text: SourceText) -> Option<Compiled> {
-        let memory = self.memory.lock().expect("cache lock");
+    /// `sender` has just sent that text, and so may ask for the module by its hash from now on.
+    pub fn recall(&self, text: SourceText, sender: Principal) -> Option<Compiled> {
+        let mut memory = self.memory.lock().expect("cache lock");
         let key = memory.known_as(text)?;
+        memory.sent_by(&key, sender);
         self.use_entry(memory, &key)
+    }
+
+    /// The module of `sha256`, if it is in memory and `sender` has sent its bytes before. Cheap:
+    /// fine to call on the runtime.
+    pub fn by_sha256(&self, sha256: &[u8; 32], sender: Principal) -> Option<Compiled> {
+        let memory = self.memory.lock().expect("cache lock");
+        if !memory.was_sent_by(sha256, sender) {
+            return None;
+        }
+        self.use_entry(memory, sha256)
     }
 
     /// The compiled form of `wasm`, which was sent as `text`, compiling it if needed; the cache
     /// then knows it by `text` too (see [`ModuleCache::recall`]). CPU-heavy: call off the
     /// runtime. Errors carry the compiler's message (a bad module, or missing imports).
+    /// `sender` may ask for it by its hash from now on.
     pub fn get_sent_as(
         &self,
         text: SourceText,
         wasm: &[u8],
+        sender: Principal,
     ) -> wasmtime::Result<(Compiled, Source)> {
-        let (compiled, source, key) = self.get_keyed(wasm)?;
-        self.learn(&key, text);
+        let (compiled, source) = self.get_keyed(wasm)?;
+        self.learn(&compiled.sha256, text, sender);
         Ok((compiled, source))
     }
 
@@ -109,20 +129,20 @@ impl ModuleCache {
     #[cfg(test)]
     pub fn get(&self, wasm: &[u8]) -> wasmtime::Result<(Compiled, Source)> {
         self.get_keyed(wasm)
-            .map(|(compiled, source, _)| (compiled, source))
     }
 
-    fn get_keyed(&self, wasm: &[u8]) -> wasmtime::Result<(Compiled, Source, [u8; 32])> {
+    fn get_keyed(&self, wasm: &[u8]) -> wasmtime::Result<(Compiled, Source)> {
         let key: [u8; 32] = Sha256::digest(wasm).into();
         if let Some(compiled) = self.in_memory(&key) {
-            return Ok((compiled, Source::Memory, key));
+            return Ok((compiled, Source::Memory));
         }
         let (module, source) = self.load_or_compile(&key, wasm)?;
         let compiled = Compiled {
             pre: self.linker.instantiate_pre(&module)?,
+            sha256: key,
         };
         self.remember(key, compiled.clone(), compiled_size(&module));
-        Ok((compiled, source, key))
+        Ok((compiled, source))
     }
 
     fn in_memory(&self, key: &[u8; 32]) -> Option<Compiled> {
@@ -146,10 +166,11 @@ impl ModuleCache {
     }
 
     /// Remembers `text` as a way to find the module of `key` (if it is kept in memory and the
-    /// text fits under the memory cap beside it).
-    fn learn(&self, key: &[u8; 32], text: SourceText) {
+    /// text fits under the memory cap beside it), and `sender` as one who sent its bytes.
+    fn learn(&self, key: &[u8; 32], text: SourceText, sender: Principal) {
         let mut memory = self.memory.lock().expect("cache lock");
         memory.learn(key, text, self.caps.memory_bytes);
+        memory.sent_by(key, sender);
     }
 
     fn artifact(&self, key: &[u8; 32]) -> Option<PathBuf> {
@@ -271,7 +292,8 @@ fn evict_from_disk(dir: &Path, cap: u64) {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex of `bytes` (artifact names, `stats.module_sha256`).
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

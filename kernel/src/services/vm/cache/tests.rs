@@ -5,6 +5,8 @@
 use super::*;
 use crate::config::ComputeLimits;
 
+const LOCAL: Principal = Principal::Local;
+
 const UNCAPPED: CacheCaps = CacheCaps {
     memory_bytes: u64::MAX,
     disk_bytes: u64::MAX,
@@ -158,30 +160,50 @@ fn a_module_is_recalled_only_by_a_text_it_was_sent_as_and_forgotten_with_it() {
         },
     );
     let (first, second) = (text_of(1), text_of(2));
-    assert!(capped.recall(raw(&first)).is_none(), "nothing is known yet");
-    capped.get_sent_as(raw(&first), &module(1)).unwrap();
-    assert!(capped.recall(raw(&first)).is_some());
+    assert!(
+        capped.recall(raw(&first), LOCAL).is_none(),
+        "nothing is known yet"
+    );
+    capped.get_sent_as(raw(&first), &module(1), LOCAL).unwrap();
+    assert!(capped.recall(raw(&first), LOCAL).is_some());
     assert_eq!(capped.memory_bytes(), one + first.len() as u64);
     // The same bytes read another way, or another text, are not this module.
     let as_base64 = SourceText {
         kind: TextKind::Base64,
         bytes: first.as_bytes(),
     };
-    assert!(capped.recall(as_base64).is_none());
-    assert!(capped.recall(raw(&second)).is_none());
+    assert!(capped.recall(as_base64, LOCAL).is_none());
+    assert!(capped.recall(raw(&second), LOCAL).is_none());
     // A module known by more texts forgets the oldest.
     let spaced = [" ", "  ", "   "].map(|pad| format!("{first}{pad}"));
     for text in &spaced {
-        capped.get_sent_as(raw(text), &module(1)).unwrap();
+        capped.get_sent_as(raw(text), &module(1), LOCAL).unwrap();
     }
     assert!(
-        capped.recall(raw(&first)).is_none(),
+        capped.recall(raw(&first), LOCAL).is_none(),
         "the oldest text is forgotten"
     );
-    assert!(capped.recall(raw(&spaced[2])).is_some());
+    assert!(capped.recall(raw(&spaced[2]), LOCAL).is_some());
     // A module that makes room for another takes its texts along.
-    capped.get_sent_as(raw(&second), &module(2)).unwrap();
-    assert!(capped.recall(raw(&spaced[2])).is_none());
-    assert!(capped.recall(raw(&second)).is_some());
+    capped.get_sent_as(raw(&second), &module(2), LOCAL).unwrap();
+    assert!(capped.recall(raw(&spaced[2]), LOCAL).is_none());
+    assert!(capped.recall(raw(&second), LOCAL).is_some());
     assert_eq!(capped.memory_bytes(), one + second.len() as u64);
+}
+
+#[test]
+fn a_module_is_found_by_its_sha256_only_by_a_principal_that_sent_it() {
+    let engine = Engine::default();
+    let cache = cache(&engine, None, UNCAPPED);
+    let key: [u8; 32] = Sha256::digest(module(1)).into();
+    assert!(cache.by_sha256(&key, LOCAL).is_none(), "never sent");
+    let text = text_of(1);
+    let (compiled, _) = cache.get_sent_as(raw(&text), &module(1), LOCAL).unwrap();
+    assert_eq!(compiled.sha256, key);
+    assert!(cache.by_sha256(&key, LOCAL).is_some());
+    // Knowing the hash lends nothing: another principal must send the bytes itself.
+    assert!(cache.by_sha256(&key, Principal::TokenHolder).is_none());
+    assert!(cache.recall(raw(&text), Principal::TokenHolder).is_some());
+    assert!(cache.by_sha256(&key, Principal::TokenHolder).is_some());
+    assert!(cache.by_sha256(&key, Principal::Admin).is_none());
 }
