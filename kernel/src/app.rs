@@ -55,6 +55,9 @@ impl Kernel {
         crate::tls::install_crypto_provider();
         let config = Arc::new(config);
         let bus = Bus::new();
+        if let Some(cluster) = &config.cluster {
+            crate::cluster::join(cluster, &bus, shutdown.clone());
+        }
         let guards = Arc::new(Guards::new(&config));
         let services = Services::new(
             bus.clone(),

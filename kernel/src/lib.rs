@@ -5,6 +5,7 @@
 pub mod app;
 pub mod assets;
 pub mod bus;
+pub mod cluster;
 pub mod clock;
 pub mod config;
 pub mod data_lock;

@@ -66,7 +66,7 @@ async fn a_spawn_without_a_module_or_a_machine_host_says_what_to_send() {
     let body = refused(&answer, "vm.error", "bad_request");
     assert_eq!(
         body["error"],
-        "`module` is missing: give the program as {path}, {base64} or {wat}."
+        "`module` is missing: give the program as {path}, {base64}, {wat} or {sha256}."
     );
     let answer = ask(&mut client, "wasm.run", json!({})).await;
     refused(&answer, "vm.error", "bad_request");

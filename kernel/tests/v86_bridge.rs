@@ -208,3 +208,36 @@ async fn a_client_runs_at_most_max_machines_per_client() {
     assert_eq!(error["code"], "resource_exceeded");
     assert_eq!(error["details"]["limit"], "max_machines_per_client");
 }
+
+#[tokio::test]
+async fn output_a_tab_delivered_to_its_own_window_counts_in_the_exit_and_the_rest_keeps_its_seq() {
+    let kernel = start(Config::default()).await;
+    let mut tab = Client::connect(kernel.addr).await;
+    register_compute(&mut tab, "s-direct-x86").await;
+    let spawn_id = tab.request("vm.spawn", json!({"backend": "v86"})).await;
+    let pid = payload(&next_on(&mut tab, "vm.spawn:ack").await)["pid"].clone();
+    let order = next_on(&mut tab, "compute:spawn").await;
+    ack(&mut tab, &order).await;
+
+    // The tab's Terminal read most of the output straight from the machine (never on the bus);
+    // what the tab still reports comes numbered from 0 as ever.
+    tab.request("compute:output", json!({"pid": pid, "data": "late"}))
+        .await;
+    let out = next_on(&mut tab, "vm.stdout").await;
+    assert_eq!(payload(&out)["seq"], 0);
+    assert_eq!(payload(&out)["data"], "late");
+
+    // The machine is still the kernel's: listed, and its exit counts both routes' bytes.
+    tab.request("vm.list", json!({})).await;
+    let list = next_on(&mut tab, "vm.list:resp").await;
+    assert_eq!(payload(&list)["programs"][0]["pid"], pid);
+    tab.request(
+        "compute:exit",
+        json!({"pid": pid, "code": 137, "direct_output_bytes": 5000}),
+    )
+    .await;
+    let exit = next_on(&mut tab, "vm.exit").await;
+    assert_eq!(exit.request_id(), Some(spawn_id.as_str()));
+    assert_eq!(payload(&exit)["code"], 137);
+    assert_eq!(payload(&exit)["stats"]["output_bytes"], 5000 + 4);
+}

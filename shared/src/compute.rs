@@ -5,7 +5,9 @@
 //! and drives the tab: [`Spawn`], [`Stdin`], [`Kill`], addressed to the tab's session id. The
 //! tab reports back to the kernel, un-addressed: [`Output`] for serial output and one [`Exit`]
 //! when the machine stops. The kernel turns these into the requester's `vm.stdout` (with `seq`)
-//! and its one `vm.exit` or `vm.error`, so a v86 machine keeps the WASM runner's contract.
+//! and its one `vm.exit` or `vm.error`, so a v86 machine keeps the WASM runner's contract. A
+//! machine the requesting window of the same tab reads directly sends no [`Output`]; its
+//! [`Exit`] says how many bytes went that way.
 
 use serde::{Deserialize, Serialize};
 
@@ -68,6 +70,14 @@ pub struct Exit {
     pub code: i32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorPayload>,
+    /// Serial output the tab delivered straight to a window of its own instead of as
+    /// `compute:output` (the Terminal's direct line), in bytes: counted in `vm.exit`'s stats.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub direct_output_bytes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The exit code of a machine that was powered off (`vm.kill`, or the Terminal's power button).
@@ -100,6 +110,12 @@ mod tests {
     fn an_exit_carries_a_code_or_an_error() {
         let e: Exit = serde_json::from_value(serde_json::json!({"pid": 3, "code": 137})).unwrap();
         assert_eq!((e.pid, e.code, e.error), (3, POWERED_OFF, None));
+        assert_eq!(e.direct_output_bytes, 0);
+        let e: Exit = serde_json::from_value(
+            serde_json::json!({"pid": 3, "code": 137, "direct_output_bytes": 90}),
+        )
+        .unwrap();
+        assert_eq!(e.direct_output_bytes, 90);
         let e: Exit = serde_json::from_value(serde_json::json!({"pid": 3,
             "error": {"code": "timeout", "error": "Too slow."}}))
         .unwrap();

@@ -83,6 +83,24 @@ pub struct StatsReport {
     /// Refusals since start, by reason (`bad_request`, `unknown_topic`, `permission_denied`, …).
     #[serde(default)]
     pub refusals: BTreeMap<String, u64>,
+    /// This kernel's part in a cluster; absent when it runs alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterReport>,
+}
+
+/// A clustered kernel's link to the others (over NATS).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterReport {
+    /// This kernel's name in the cluster.
+    pub kernel_id: String,
+    /// Whether it is connected to NATS now.
+    pub connected: bool,
+    /// Events sent to the other kernels since start.
+    pub events_sent: u64,
+    /// Events received from the other kernels since start.
+    pub events_received: u64,
+    /// Events not sent because the link was down or behind (its queue full), since start.
+    pub events_dropped: u64,
 }
 
 #[cfg(test)]

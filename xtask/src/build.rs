@@ -6,7 +6,8 @@
 //! compiles, so the desktop and its `.br`/`.gz` files must be complete first. Only files whose bytes changed
 //! are rewritten there ([`crate::mirror`], [`crate::precompress`]), so rebuilding an unchanged tree neither
 //! recompresses nor relinks the kernel. Each part is a timed step. Assumes the prerequisites of
-//! [`crate::tools::for_build`]; never installs anything itself.
+//! [`crate::tools::for_build`]; never installs anything itself. The desktop's wasm is split after Trunk
+//! ([`split`]): the apps' on-demand chunks are left out of the first load, and the step prints both sizes.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -16,6 +17,8 @@ use anyhow::{Context, Result, bail};
 use crate::precompress::{self, size};
 use crate::proc::{self, announce, cargo, cmd, run};
 use crate::steps::Steps;
+
+mod split;
 
 /// Where the kernel's build script reads the desktop from.
 pub fn dist_dir() -> PathBuf {
@@ -46,7 +49,10 @@ pub fn desktop_release(steps: &mut Steps) -> Result<()> {
         run(cargo().args(["fetch", "--quiet"]))
     })?;
     steps.run("desktop (trunk, release)", || {
-        run(trunk().args(["build", "--release"]))?;
+        // Builds the wasm with the apps' split points (desktop/build.rs) for the next step.
+        run(trunk()
+            .args(["build", "--release"])
+            .env("AETHER_DESKTOP_SPLIT", "1"))?;
         if !stage_dir().join("index.html").is_file() {
             bail!(
                 "trunk finished but {} has no index.html: check `dist` in Trunk.toml",
@@ -55,11 +61,74 @@ pub fn desktop_release(steps: &mut Steps) -> Result<()> {
         }
         Ok(())
     })?;
+    let parts = steps.run(
+        "desktop wasm: first load and on-demand chunks",
+        split::split_desktop,
+    )?;
     steps.run("sample WASI programs", samples)?;
     steps.run("Monaco", crate::monaco::place)?;
     steps.run("x86 guest and v86", crate::guest_image::place)?;
     steps.run("assets into target/dist", mirror_stage)?;
-    steps.run("precompress", precompress_dist)
+    steps.run("precompress", precompress_dist)?;
+    print_desktop_sizes(&parts)
+}
+
+/// Prints the desktop's first load and each on-demand chunk, raw and brotli, from `target/dist`
+/// (`FIGURE` lines, like the specs' figures).
+fn print_desktop_sizes(parts: &split::Parts) -> Result<()> {
+    let dist = dist_dir();
+    let sizes = |name: &str| -> Result<(u64, u64)> {
+        let path = dist.join(name);
+        let raw = std::fs::metadata(&path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .len();
+        // Files too small to compress are served as they are.
+        let br = std::fs::metadata(precompress::sibling(&path, "br")).map_or(raw, |m| m.len());
+        Ok((raw, br))
+    };
+    let (wasm, wasm_br) = sizes(&format!("{}_bg.wasm", parts.stem))?;
+    let (js, js_br) = sizes(&format!("{}.js", parts.stem))?;
+    let (loader, loader_br) = sizes(&parts.loader)?;
+    println!(
+        "FIGURE desktop first load: wasm {} raw, {} brotli; JS (bindings and chunk loader) {} raw, {} brotli",
+        size(wasm),
+        size(wasm_br),
+        size(js + loader),
+        size(js_br + loader_br)
+    );
+    let mut all_shared = std::collections::BTreeSet::new();
+    for app in &parts.apps {
+        let (own, own_br) = sizes(&app.own)?;
+        let (mut shared, mut shared_br) = (0, 0);
+        for file in &app.shared {
+            let (raw, br) = sizes(file)?;
+            shared += raw;
+            shared_br += br;
+            all_shared.insert(file.as_str());
+        }
+        println!(
+            "FIGURE desktop on demand, {}: {} raw, {} brotli, and {} files it shares with other apps (fetched by the first of them to open), {} raw, {} brotli",
+            app.app,
+            size(own),
+            size(own_br),
+            app.shared.len(),
+            size(shared),
+            size(shared_br)
+        );
+    }
+    let (mut shared, mut shared_br) = (0, 0);
+    for file in &all_shared {
+        let (raw, br) = sizes(file)?;
+        shared += raw;
+        shared_br += br;
+    }
+    println!(
+        "FIGURE desktop on demand, shared between apps: {} files, {} raw, {} brotli",
+        all_shared.len(),
+        size(shared),
+        size(shared_br)
+    );
+    Ok(())
 }
 
 /// Mirrors `target/stage` into `target/dist`, rewriting only files whose bytes changed.

@@ -16,6 +16,8 @@ use crate::proc::{self, announce, cargo, cmd, probe, run};
 pub const TRUNK_VERSION: &str = "0.21.14";
 /// The browser Playwright drives; from the distribution, never downloaded by Playwright.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// NATS's server, the bus's peer in the benchmarks (Debian's package `nats-server`).
+pub const NATS_SERVER: &str = "nats-server";
 /// The wasm targets: the desktop's, and the sample WASI programs' (`guests/`).
 const WASM_TARGETS: [&str; 2] = ["wasm32-unknown-unknown", "wasm32-wasip1"];
 /// Oldest Node.js major Playwright supports.
@@ -27,7 +29,14 @@ pub fn for_build() -> Result<()> {
     apt_install(&missing_apt(false))
 }
 
-/// What `cargo xtask test` needs on top of [`for_build`]: Node.js, Chromium and the end2end npm packages.
+/// What `cargo xtask bench` needs on top of [`for_build`]: Debian's `nats-server`, the peer the
+/// bus benchmark's echo and fan-out are compared with (without it the comparison is skipped).
+pub fn for_bench() -> Result<()> {
+    apt_install(&missing_nats())
+}
+
+/// What `cargo xtask test` needs on top of [`for_build`]: Node.js, Chromium, `nats-server` and the
+/// end2end npm packages.
 pub fn for_test() -> Result<()> {
     rust_tools()?;
     node()?;
@@ -39,11 +48,13 @@ pub fn for_test() -> Result<()> {
 fn rust_tools() -> Result<()> {
     wasm_target()?;
     trunk()?;
-    wasm_bindgen()
+    wasm_bindgen()?;
+    wasm_split()
 }
 
-/// The Debian packages whose programs are missing; Chromium only when `browser`.
-fn missing_apt(browser: bool) -> Vec<AptPackage> {
+/// The Debian packages whose programs are missing; Chromium and `nats-server` only for tests
+/// (`for_test`).
+fn missing_apt(for_test: bool) -> Vec<AptPackage> {
     let mut apt = Vec::new();
     if !on_path("wasm-opt") {
         apt.push(AptPackage {
@@ -52,14 +63,29 @@ fn missing_apt(browser: bool) -> Vec<AptPackage> {
             required: false,
         });
     }
-    if browser && !Path::new(CHROMIUM).exists() {
+    if for_test && !Path::new(CHROMIUM).exists() {
         apt.push(AptPackage {
             name: "chromium",
             why: "Playwright drives it",
             required: true,
         });
     }
+    if for_test {
+        apt.extend(missing_nats());
+    }
     apt
+}
+
+/// `nats-server` when it is not on `PATH` (an installed one, Debian's or not, is left alone).
+fn missing_nats() -> Vec<AptPackage> {
+    if on_path(NATS_SERVER) {
+        return Vec::new();
+    }
+    vec![AptPackage {
+        name: "nats-server",
+        why: "the bus benchmark compares the kernel's echo and fan-out with it (and the cluster tests start it)",
+        required: false,
+    }]
 }
 
 fn wasm_target() -> Result<()> {
@@ -77,6 +103,33 @@ fn wasm_target() -> Result<()> {
 
 fn trunk() -> Result<()> {
     cargo_install("trunk", "trunk", TRUNK_VERSION)
+}
+
+/// The crate whose `wasm-split-cli` splits the desktop's wasm into its first load and the apps'
+/// on-demand chunks; the version that reads what `wasm_split_helpers` in Cargo.lock writes.
+const WASM_SPLIT_CRATE: &str = "wasm_split_cli_support";
+const WASM_SPLIT_VERSION: &str = "0.2.4";
+
+/// Installs `wasm-split-cli` unless `cargo install --list` has this version (it has no `--version`).
+fn wasm_split() -> Result<()> {
+    let installed = probe(cargo().args(["install", "--list"])).unwrap_or_default();
+    let want = format!("{WASM_SPLIT_CRATE} v{WASM_SPLIT_VERSION}:");
+    let runs = probe(cmd("wasm-split-cli").arg("--help")).is_some();
+    if runs && installed.lines().any(|l| l.trim() == want) {
+        return Ok(());
+    }
+    announce(&format!(
+        "installing {WASM_SPLIT_CRATE} {WASM_SPLIT_VERSION} (wasm-split-cli) with cargo install"
+    ));
+    run(cargo().args([
+        "install",
+        "--locked",
+        WASM_SPLIT_CRATE,
+        "--version",
+        WASM_SPLIT_VERSION,
+        "--features",
+        "build-binary",
+    ]))
 }
 
 fn wasm_bindgen() -> Result<()> {

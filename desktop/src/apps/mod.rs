@@ -4,10 +4,14 @@
 //! exporting `pub const META: AppMeta`). The one [`registry!`] line below declares the module
 //! and puts the app in the dock, the launcher and the saved layout. The registry only
 //! describes apps; the shell decides where and when they are shown. See the README, "Add an app".
+//! Heavy apps write their `render` with [`on_demand::on_demand!`]: their code then loads when
+//! their first window opens, not with the page.
 
 use leptos::prelude::AnyView;
 
 use crate::shell::geometry::Size;
+
+pub mod on_demand;
 
 /// What the shell knows about an app.
 #[derive(Clone, Copy, Debug)]

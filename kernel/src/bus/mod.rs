@@ -18,7 +18,7 @@ mod stats;
 pub mod wire;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use aether_shared::{BusRequest, Envelope, ErrorPayload, KERNEL_ADDRESS};
@@ -28,6 +28,8 @@ use pending::Pending;
 pub use pending::{Answered, RequestError};
 pub use route::{Refused, RouteError, Routed, stamp};
 pub use stats::BusStats;
+
+use crate::cluster::ClusterLink;
 
 /// A cheaply clonable handle to the bus.
 #[derive(Clone)]
@@ -42,6 +44,8 @@ struct BusInner {
     pending: Pending,
     stats: BusStats,
     started: Instant,
+    /// Set when the kernel is part of a cluster: events go to the other kernels too.
+    cluster: OnceLock<Arc<ClusterLink>>,
 }
 
 /// Why a session could not be registered.
@@ -71,8 +75,20 @@ impl Bus {
                 pending: Pending::default(),
                 stats: BusStats::default(),
                 started: Instant::now(),
+                cluster: OnceLock::new(),
             }),
         }
+    }
+
+    /// Makes this bus one kernel's part of a cluster: from now on every event it fans out also
+    /// goes to `link` (see [`crate::cluster`]). Once per bus; a second link is ignored.
+    pub fn join_cluster(&self, link: Arc<ClusterLink>) {
+        let _ = self.inner.cluster.set(link);
+    }
+
+    /// The cluster link, when this kernel is part of one.
+    pub fn cluster(&self) -> Option<&Arc<ClusterLink>> {
+        self.inner.cluster.get()
     }
 
     /// Counters of the bus.

@@ -289,8 +289,18 @@ impl Bus {
         Ok(())
     }
 
-    /// Queues an envelope to every client with a matching subscription; returns how many.
+    /// Queues an event to every client with a matching subscription, and hands it to the
+    /// other kernels when this one is part of a cluster; returns how many local clients got it.
     pub fn fan_out(&self, env: &Envelope) -> usize {
+        if let Some(link) = self.cluster() {
+            link.forward(env);
+        }
+        self.fan_out_local(env)
+    }
+
+    /// Queues an envelope to every client of this kernel with a matching subscription; returns
+    /// how many. An event another kernel sent comes in here, and goes no further.
+    pub fn fan_out_local(&self, env: &Envelope) -> usize {
         let recipients: Vec<Arc<ClientHandle>> = {
             let clients = self.inner.clients.read().expect("bus lock");
             clients

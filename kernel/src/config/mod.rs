@@ -11,6 +11,7 @@
 
 pub mod agent;
 pub mod ai;
+pub mod cluster;
 mod env;
 pub mod mcp_servers;
 mod print;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 pub use agent::{AgentConfig, ToolAction, ToolPattern, ToolRule};
 pub use ai::{AiConfig, BaseUrl, EnvVarName, ProviderConfig};
+pub use cluster::ClusterConfig;
 pub use env::apply_env;
 pub use mcp_servers::{McpServerConfig, McpServers, ServerName};
 pub use rules::{Action, HttpRateLimit, Origin, PermissionRule, RateRule, TopicPrefix};
@@ -72,6 +74,9 @@ pub struct Config {
     pub data_dir: Option<std::path::PathBuf>,
     /// The AI provider behind `ai.*` and its limits.
     pub ai: AiConfig,
+    /// Other kernels to share events with, over NATS ([`ClusterConfig`]). Absent: this
+    /// kernel alone.
+    pub cluster: Option<ClusterConfig>,
 }
 
 /// Per-client limits enforced by the hub.
@@ -223,6 +228,7 @@ impl Default for Config {
             shutdown_grace_ms: 5_000,
             data_dir: None,
             ai: AiConfig::default(),
+            cluster: None,
         }
     }
 }

@@ -38,5 +38,6 @@ fn report(bus: &Bus, rate_buckets: u64) -> StatsReport {
         rate_buckets,
         queued_bytes: stats.queued_bytes(),
         refusals: stats.refusals(),
+        cluster: bus.cluster().map(|link| link.report()),
     }
 }

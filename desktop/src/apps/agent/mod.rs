@@ -76,9 +76,8 @@ pub const META: AppMeta = AppMeta {
     render,
 };
 
-fn render() -> AnyView {
-    view! { <Agent /> }.into_any()
-}
+// Loaded on demand: the app's code is its own wasm chunk, fetched when its first window opens.
+super::on_demand::on_demand!(agent, view! { <Agent /> });
 
 /// A transcript entry with what makes its key: the run, its place, how far it has come, and
 /// whether its calls can still be decided (a changed key redraws the entry; the others stay).

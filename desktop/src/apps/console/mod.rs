@@ -55,9 +55,8 @@ pub const META: AppMeta = AppMeta {
     render,
 };
 
-fn render() -> AnyView {
-    view! { <Console /> }.into_any()
-}
+// Loaded on demand: the app's code is its own wasm chunk, fetched when its first window opens.
+super::on_demand::on_demand!(console, view! { <Console /> });
 
 /// The Console window's content.
 #[component]

@@ -73,9 +73,8 @@ pub const META: AppMeta = AppMeta {
     render,
 };
 
-fn render() -> AnyView {
-    view! { <Editor /> }.into_any()
-}
+// Loaded on demand: the app's code is its own wasm chunk, fetched when its first window opens.
+super::on_demand::on_demand!(editor, view! { <Editor /> });
 
 /// Creates the Monaco host in `element` and everything registered on it.
 fn start_host(

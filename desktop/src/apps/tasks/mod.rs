@@ -56,9 +56,8 @@ pub const META: AppMeta = AppMeta {
     render,
 };
 
-fn render() -> AnyView {
-    view! { <Tasks /> }.into_any()
-}
+// Loaded on demand: the app's code is its own wasm chunk, fetched when its first window opens.
+super::on_demand::on_demand!(tasks, view! { <Tasks /> });
 
 /// The Tasks window's content.
 #[component]

@@ -1,7 +1,13 @@
 //! A Terminal window's x86 machine: powered on by `vm.spawn {backend: v86}` (cold, or resumed
-//! from [`SNAPSHOT_PATH`]) and read as a typed stream (`BusClient::stream::<Spawn>`) whose output
-//! goes to the [`Screen`]; typed keys go to its serial line (`vm.stdin`); powered off by
-//! `vm.kill`; reset and saved through this tab's [`V86Host`] and files.
+//! from [`SNAPSHOT_PATH`]) and read as a typed stream (`BusClient::stream::<Spawn>`); powered off
+//! by `vm.kill`; reset and saved through this tab's [`V86Host`] and files.
+//!
+//! The kernel runs the machine in this same tab, so on the spawn's acknowledgement the window
+//! claims its pid from the tab's [`V86Host`] ([`DirectLine`]): the serial output then comes
+//! straight from the machine's worker to the [`Screen`] and typed keys go straight to it, with no
+//! bus crossing (a keystroke's echo stays within the tab). The kernel still starts, lists, kills
+//! and ends the machine (`vm.exit` comes on the stream). Were the claim refused (the machine
+//! already known to the host), output comes as `vm.stdout` and keys go as `vm.stdin`.
 //!
 //! [`Machine`] is `Copy`, its state in the window's signals and stored values. Only the latest
 //! machine's stream is kept: powering on again (or restoring) drops the events of the one before.
@@ -13,7 +19,7 @@ use leptos::task::spawn_local;
 use super::screen::Screen;
 use super::{SNAPSHOT_PATH, View, now_ms};
 use crate::services::bus::{BusClient, StreamHandle, StreamOptions};
-use crate::services::v86::V86Host;
+use crate::services::v86::{DirectLine, V86Host};
 use crate::services::vfs::VfsProxy;
 
 /// The guest's shell prompt (PS1 in the guest's /init).
@@ -37,6 +43,10 @@ pub struct Machine {
     started_ms: StoredValue<f64>,
     /// The stream of the current machine's `vm.spawn`.
     spawn: StoredValue<Option<StreamHandle>, LocalStorage>,
+    /// The current machine's serial line within the tab, once claimed.
+    line: StoredValue<Option<DirectLine>, LocalStorage>,
+    /// The end of the output so far, so a prompt split across two chunks is still seen.
+    tail: StoredValue<String>,
 }
 
 impl Machine {
@@ -51,6 +61,8 @@ impl Machine {
             restoring: StoredValue::new(false),
             started_ms: StoredValue::new(0.0),
             spawn: StoredValue::new_local(None),
+            line: StoredValue::new_local(None),
+            tail: StoredValue::new(String::new()),
         }
     }
 
@@ -66,6 +78,8 @@ impl Machine {
         self.started_ms.set_value(now_ms());
         self.restoring.set_value(restoring);
         self.pid.set(None);
+        self.line.set_value(None);
+        self.tail.set_value(String::new());
         let request = Spawn {
             backend: Backend::V86,
             module: snapshot.map(|path| ModuleSource::Path {
@@ -77,12 +91,12 @@ impl Machine {
             stdin: None,
             limits: None,
         };
-        let opened = self
-            .bus
-            .get_value()
-            .stream(&request, StreamOptions::default(), move |event| {
-                self.on_event(event)
-            });
+        let opened =
+            self.bus
+                .get_value()
+                .stream(&request, StreamOptions::default(), move |event| {
+                    self.on_event(event)
+                });
         match opened {
             Ok(stream) => self.spawn.set_value(Some(stream)),
             Err(e) => {
@@ -112,6 +126,7 @@ impl Machine {
         if let Some(Some(stream)) = self.spawn.try_update_value(Option::take) {
             stream.close();
         }
+        self.line.try_set_value(None);
     }
 
     /// Reboots the running machine.
@@ -122,6 +137,7 @@ impl Machine {
         self.screen.reset();
         self.host.with_value(|host| host.reset(pid));
         self.started_ms.set_value(now_ms());
+        self.tail.set_value(String::new());
         self.view.state.set("booting");
         self.view.status.set(format!("Machine {pid}: rebooting…"));
     }
@@ -163,11 +179,22 @@ impl Machine {
         });
     }
 
-    /// Keys for the machine's serial line (dropped while no machine runs).
+    /// Keys for the machine's serial line (dropped while no machine runs): straight to the
+    /// machine when the window holds its line, else `vm.stdin`.
     pub fn keys(self, data: String) {
         let Some(pid) = self.pid.get_untracked() else {
             return;
         };
+        let direct = self.line.with_value(|line| match line {
+            Some(line) if line.pid() == pid => {
+                line.send(&data);
+                true
+            }
+            _ => false,
+        });
+        if direct {
+            return;
+        }
         let bus = self.bus.get_value();
         spawn_local(async move {
             let keys = Stdin {
@@ -192,37 +219,62 @@ impl Machine {
     fn on_event(self, event: SpawnEvent) {
         match event {
             SpawnEvent::Spawned(spawned) => {
+                // Before the kernel's `compute:spawn` reaches the host (the ack comes first).
+                let line = self
+                    .host
+                    .with_value(|host| host.claim(spawned.pid, move |data: &str| self.show(data)));
+                self.line.set_value(line);
                 self.pid.set(Some(spawned.pid));
                 if self.restoring.get_value() {
                     // A fresh prompt from the resumed shell (keys wait until the machine runs).
                     self.keys("\n".to_owned());
                 }
             }
-            SpawnEvent::Stdout(out) | SpawnEvent::Stderr(out) => {
-                self.screen.write(&out.data);
-                let booting = self.view.state.get_untracked() == "booting";
-                if booting && out.data.contains(PROMPT) {
-                    let secs = (now_ms() - self.started_ms.get_value()) / 1000.0;
-                    let pid = self.pid.get_untracked().unwrap_or_default();
-                    self.view.state.set("running");
-                    self.view
-                        .status
-                        .set(format!("Machine {pid}: running (shell in {secs:.1} s)"));
-                }
-            }
+            SpawnEvent::Stdout(out) | SpawnEvent::Stderr(out) => self.show(&out.data),
             SpawnEvent::Exited(_) => {
+                self.line.set_value(None);
                 let pid = self.pid.try_update(Option::take).flatten();
                 self.view.state.set("off");
-                self.view.status.set(format!(
-                    "Machine {}: powered off",
-                    pid.unwrap_or_default()
-                ));
+                self.view
+                    .status
+                    .set(format!("Machine {}: powered off", pid.unwrap_or_default()));
             }
             SpawnEvent::Failed(error) => {
+                self.line.set_value(None);
                 self.pid.set(None);
                 self.view
                     .fail(format!("The machine stopped: {}", error.error));
             }
+        }
+    }
+
+    /// Serial output of the current machine (by either route): on the screen; the first prompt
+    /// says the machine runs.
+    fn show(self, data: &str) {
+        self.screen.write(data);
+        let booting = self.view.state.try_get_untracked() == Some("booting");
+        if !booting {
+            return;
+        }
+        let Some(seen) = self.tail.try_update_value(|tail| {
+            tail.push_str(data);
+            let seen = tail.contains(PROMPT);
+            let keep = tail.len().saturating_sub(PROMPT.len());
+            let cut = (keep..=tail.len())
+                .find(|&i| tail.is_char_boundary(i))
+                .unwrap_or(tail.len());
+            tail.drain(..cut);
+            seen
+        }) else {
+            return;
+        };
+        if seen {
+            let secs = (now_ms() - self.started_ms.get_value()) / 1000.0;
+            let pid = self.pid.get_untracked().unwrap_or_default();
+            self.view.state.set("running");
+            self.view
+                .status
+                .set(format!("Machine {pid}: running (shell in {secs:.1} s)"));
         }
     }
 }

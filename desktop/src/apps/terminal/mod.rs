@@ -60,9 +60,8 @@ pub const META: AppMeta = AppMeta {
     render,
 };
 
-fn render() -> AnyView {
-    view! { <Terminal /> }.into_any()
-}
+// Loaded on demand: the app's code is its own wasm chunk, fetched when its first window opens.
+super::on_demand::on_demand!(terminal, view! { <Terminal /> });
 
 /// What the window shows about its machine or program.
 #[derive(Clone, Copy)]

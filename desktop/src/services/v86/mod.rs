@@ -5,12 +5,15 @@
 //! `compute:kill` for the machines this tab's own client asked for. Each machine runs v86 in its
 //! own dedicated Web Worker (`worker.js`, started on the first spawn, so the desktop's start stays
 //! fast) from the files `cargo xtask` placed under `/v86/` (named by `/v86/manifest.json`). Serial
-//! output goes back to the kernel as `compute:output` (in order, without waiting for each ack);
-//! the machine's end as one `compute:exit`. [`V86Host::save`] snapshots a machine (v86's state
-//! save); a `compute:spawn` with a `snapshot` path resumes one from this tab's files. A fresh
-//! machine gets a copy of the tab's files at `/mnt/files` (v86's virtio 9p file system, filled
-//! when the machine starts; later edits on either side are not synchronised).
+//! output goes back to the kernel as `compute:output` (in order, without waiting for each ack),
+//! or straight to the window of this tab that claimed the machine ([`direct`]: the Terminal's
+//! keys and echo never cross the socket); the machine's end as one `compute:exit`.
+//! [`V86Host::save`] snapshots a machine (v86's state save); a `compute:spawn` with a `snapshot`
+//! path resumes one from this tab's files. A fresh machine gets a copy of the tab's files at
+//! `/mnt/files` (v86's virtio 9p file system, filled when the machine starts; later edits on
+//! either side are not synchronised).
 
+mod direct;
 pub mod manifest;
 mod worker;
 
@@ -26,6 +29,8 @@ use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace, Pa
 use send_wrapper::SendWrapper;
 
 use aether_shared::vfs::EntryKind;
+use direct::Claims;
+pub use direct::DirectLine;
 pub use manifest::Manifest;
 use worker::{Event, MachineWorker, Shared};
 
@@ -48,6 +53,8 @@ struct Inner {
     machines: RefCell<HashMap<u64, MachineWorker>>,
     /// Keys for machines still starting (their snapshot or files being read), by pid.
     starting: RefCell<HashMap<u64, String>>,
+    /// Machines claimed by a window of this tab, whose serial line bypasses the bus.
+    claims: Claims,
 }
 
 /// Starts serving the v86 backend for this tab on `bus`.
@@ -60,6 +67,7 @@ pub fn start(bus: BusClient, vfs: VfsProxy) -> V86Host {
             session_id,
             machines: RefCell::new(HashMap::new()),
             starting: RefCell::new(HashMap::new()),
+            claims: Claims::default(),
         })),
     };
     let requests = namespace_pattern(Namespace::Compute);
@@ -90,6 +98,35 @@ fn compute_session_id(vfs_session: &str) -> String {
 }
 
 impl V86Host {
+    /// Claims machine `pid`, which this tab's own client spawned and the kernel is about to
+    /// start here (call it on the `vm.spawn:ack`, which comes before the kernel's
+    /// `compute:spawn`): from its start, its serial output goes to `on_output` instead of the
+    /// kernel, and the returned line types into it without the bus. `None` when the machine is
+    /// already starting or running (it keeps the kernel route) or already claimed.
+    pub fn claim(&self, pid: u64, on_output: impl Fn(&str) + 'static) -> Option<DirectLine> {
+        let known = self.inner.starting.borrow().contains_key(&pid)
+            || self.inner.machines.borrow().contains_key(&pid);
+        if known || !self.inner.claims.claim(pid, std::rc::Rc::new(on_output)) {
+            return None;
+        }
+        Some(DirectLine::new(self.clone(), pid))
+    }
+
+    fn claims(&self) -> &Claims {
+        &self.inner.claims
+    }
+
+    /// Keys from a direct line: to the machine, or kept until its `compute:spawn` arrives.
+    fn type_direct(&self, pid: u64, keys: &str) {
+        let stdin = compute::Stdin {
+            pid,
+            data: keys.to_owned(),
+        };
+        if self.type_in(stdin).is_err() {
+            self.inner.claims.keep_early(pid, keys);
+        }
+    }
+
     /// Snapshots machine `pid` (v86's state save) and returns the state.
     pub async fn save(&self, pid: u64) -> Result<Vec<u8>, String> {
         let waiting = {
@@ -168,11 +205,13 @@ impl V86Host {
     }
 
     async fn spawn(&self, req: compute::Spawn) -> Result<(), ErrorPayload> {
-        self.inner
-            .starting
-            .borrow_mut()
-            .insert(req.pid, String::new());
+        // A claimed machine runs direct from here on, with the keys its window typed so far.
+        let early = self.inner.claims.start(req.pid).unwrap_or_default();
+        self.inner.starting.borrow_mut().insert(req.pid, early);
         let started = self.start(&req).await;
+        if started.is_err() {
+            self.inner.claims.stopped(req.pid);
+        }
         let keys = self.inner.starting.borrow_mut().remove(&req.pid);
         match keys {
             // Powered off while it was starting: it already reported its exit.
@@ -261,6 +300,7 @@ impl V86Host {
                 pid,
                 code: POWERED_OFF,
                 error: None,
+                direct_output_bytes: self.inner.claims.stopped(pid),
             });
             return Ok(());
         }
@@ -276,13 +316,18 @@ impl V86Host {
             pid,
             code: POWERED_OFF,
             error: None,
+            direct_output_bytes: self.inner.claims.stopped(pid),
         });
         Ok(())
     }
 
     fn on_event(&self, pid: u64, event: Event) {
         match event {
-            Event::Output(data) => self.report(&compute::Output { pid, data }),
+            Event::Output(data) => {
+                if !self.inner.claims.deliver(pid, &data) {
+                    self.report(&compute::Output { pid, data });
+                }
+            }
             Event::Failed(error) => {
                 if let Some(machine) = self.inner.machines.borrow_mut().remove(&pid) {
                     machine.terminate();
@@ -291,6 +336,7 @@ impl V86Host {
                     pid,
                     code: 0,
                     error: Some(error),
+                    direct_output_bytes: self.inner.claims.stopped(pid),
                 });
             }
         }

@@ -8,16 +8,20 @@
 //   {type: "save", id}                 snapshot the machine
 //   {type: "reset"}                    reset the machine
 // Messages out:
-//   {type: "output", data}             serial output, batched
+//   {type: "output", data}             serial output: what one run of the emulator wrote, at once
+//                                      after it, when the line was quiet for FLUSH_MS (a typed
+//                                      key's echo); at most one message per FLUSH_MS under a flood
 //   {type: "ready", ms}                the guest's /init printed its ready marker (or a restore ran)
 //   {type: "saved", id, state}         the snapshot (transferred)
 //   {type: "failed", code, error}      boot timeout or an emulator error
 "use strict";
 
+// Under a flood of output, the least time between two output messages.
 const FLUSH_MS = 16;
 let emulator = null;
 let pending = [];
-let flushTimer = null;
+let flushScheduled = false;
+let lastFlush = -Infinity;
 let tail = "";
 let ready = false;
 // Keys typed before the machine runs wait here (a restored machine is not running at once).
@@ -25,7 +29,8 @@ let typedEarly = "";
 const decoder = new TextDecoder();
 
 function flush() {
-  flushTimer = null;
+  flushScheduled = false;
+  lastFlush = performance.now();
   if (pending.length === 0) return;
   const bytes = new Uint8Array(pending);
   pending = [];
@@ -60,7 +65,7 @@ function boot(m) {
       tail = (tail + String.fromCharCode(byte)).slice(-256);
       if (tail.includes(m.ready_marker)) markReady(started);
     }
-    if (flushTimer === null) flushTimer = setTimeout(flush, FLUSH_MS);
+    scheduleFlush();
   });
   if (m.state) {
     emulator.add_listener("emulator-started", () => markReady(started));
@@ -76,6 +81,17 @@ function boot(m) {
       });
     }
   }, m.boot_timeout_ms);
+}
+
+// Output leaves once the emulator's current run returns (a microtask): a quiet line's byte (the
+// echo of a key) goes at once; output that follows a flush within FLUSH_MS waits for the rest of
+// that window, so a flood is sent in few large messages.
+function scheduleFlush() {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  const wait = lastFlush + FLUSH_MS - performance.now();
+  if (wait <= 0) queueMicrotask(flush);
+  else setTimeout(flush, wait);
 }
 
 // Copies the tab's files into the 9p file system (parents before children).

@@ -1,8 +1,10 @@
 //! The host's side of the bridge: what the tab running a machine reports, un-addressed, to the
 //! kernel. `compute:output` becomes the requester's next `vm.stdout` (with its `seq`);
 //! `compute:exit` takes the machine out of the table and becomes its one `vm.exit`, or its
-//! `vm.error` when the tab reports one. A tab reports only on machines it runs: anything else is
-//! `not_found` on `compute:error`. The report is acknowledged before the requester hears of it.
+//! `vm.error` when the tab reports one (its stats count the output the tab delivered straight to
+//! the requesting window of its own, `direct_output_bytes`). A tab reports only on machines it
+//! runs: anything else is `not_found` on `compute:error`. The report is acknowledged before the
+//! requester hears of it.
 
 use std::sync::atomic::Ordering;
 
@@ -72,7 +74,8 @@ impl Bridge {
                     code: exit.code,
                     duration_ms: machine.started.elapsed().as_millis() as u64,
                     stats: ExitStats {
-                        output_bytes: machine.output_bytes.load(Ordering::Relaxed),
+                        output_bytes: machine.output_bytes.load(Ordering::Relaxed)
+                            + exit.direct_output_bytes,
                         ..ExitStats::default()
                     },
                 };
