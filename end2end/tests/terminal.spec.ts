@@ -118,8 +118,8 @@ test('a saved machine restores to its shell much faster than a cold boot (figure
   await waitForAnswers(page, win);
   await typeLine(page, win, 'cat /tmp/mark | tr 4 X');
   await expect(screenText(win)).toContainText('saved-X2');
-  console.log(`v86 cold boot to shell prompt (Terminal, headless Chromium): ${cold.join(', ')} ms; median ${median(cold)} ms`);
-  console.log(`v86 restore from snapshot to shell prompt: ${restores.join(', ')} ms; median ${median(restores)} ms`);
+  console.log(`FIGURE x86 cold boot to the shell prompt (Terminal, median of 3): ${median(cold)} ms (all: ${cold.join(', ')} ms)`);
+  console.log(`FIGURE x86 restore from a saved state to the shell prompt (median of 3): ${median(restores)} ms (all: ${restores.join(', ')} ms)`);
 });
 
 test('a second Terminal attaches to a WASI program started from the Console', async ({ page }) => {

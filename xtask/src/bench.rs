@@ -1,9 +1,10 @@
-//! `cargo xtask bench`: the bus, runner, task-engine and agent benchmarks, with their tables passed through untouched.
+//! `cargo xtask bench`: the bus, peers, cluster, runner, task-engine and agent benchmarks, with their tables passed through untouched.
 //!
 //! The kernel's build script embeds `target/dist`; when the desktop was never built, build it first so the
 //! benchmark measures the same binary a person runs. The runner benchmark compares itself with wasmtime-py in
 //! the same run: its environment is installed from PyPI first (see `bench_peers`); when that fails, the
-//! benchmark says the comparison was not measured.
+//! benchmark says the comparison was not measured. The peers benchmark compares the bus with Debian's
+//! `nats-server` (installed with apt-get when missing) and says the same when it cannot start one.
 
 use anyhow::Result;
 
@@ -17,11 +18,14 @@ pub fn bench(extra: &[String]) -> Result<()> {
         steps.run("prerequisites", tools::for_build)?;
         build::desktop_release(&mut steps)?;
     }
+    tools::for_bench()?;
     let python = bench_peers::wasmtime_py()
         .inspect_err(|e| println!("    warning: wasmtime-py unavailable ({e:#}); the runner benchmark will not compare with it"))
         .ok();
     for (name, what) in [
         ("bus", "the bus and the hub"),
+        ("peers", "the bus against nats-server"),
+        ("cluster", "events across two kernels on nats-server"),
         ("runner", "the WASM runner"),
         ("tasks", "the task engine"),
         ("agent", "the agent"),

@@ -5,17 +5,18 @@
 //! - the BIOS images from Debian's `seabios` package;
 //! - a 32-bit Linux kernel from Debian's i386 archive (the package `linux-image-686:i386` depends
 //!   on), fetched with `apt-get download` after `dpkg --add-architecture i386`, unpacked with
-//!   `dpkg -x`: only its `vmlinuz` ships;
-//! - an initramfs (gzip'd newc cpio, written here with the `cpio` and `flate2` crates, so no
-//!   system `cpio` is needed) holding Debian's `busybox-static:i386`, the kernel's virtio 9p
-//!   modules ([`MODULES`], so the guest can mount the tab's files) and [`INIT`].
+//!   `dpkg -x`: only its `vmlinuz` ships, its XZ payload unpacked here ([`flat_kernel`]) so the
+//!   guest does not spend seconds of every boot decompressing itself;
+//! - an initramfs (newc cpio, written here with the `cpio` crate, so no system `cpio` is
+//!   needed; left uncompressed: inflating it cost the guest 60 million instructions) holding
+//!   Debian's `busybox-static:i386`, the kernel's virtio 9p modules ([`MODULES`], so the guest
+//!   can mount the tab's files), an `/etc/fstab` and [`INIT`].
 //!
 //! The Debian part is cached in `target/guest-image/` under a key made of this recipe and the
 //! package versions apt would pick; an unchanged key skips apt entirely. Copying into `dist`
 //! happens on every build because Trunk empties `dist`.
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -24,19 +25,22 @@ use sha2::{Digest, Sha256};
 use crate::build::stage_dir;
 use crate::proc::{self, announce, cmd, probe, run};
 
+mod cmdline;
+mod flat_kernel;
+mod initramfs;
 mod load_order;
 
-/// The guest's `/init`: mounts proc/sys/devtmpfs and keeps a shell on the serial console.
+pub use cmdline::cmdline;
+
+/// The guest's `/init`: mounts proc/sys/devtmpfs and the tab's files, keeps a shell on the serial
+/// console.
 pub const INIT: &str = include_str!("guest_image/init.sh");
 /// What `/init` prints once the shell is about to start (the desktop waits for it).
 pub const READY_MARKER: &str = "aether: guest ready";
-/// The kernel command line: the console on the first serial port, a quiet boot, no waiting.
-/// Besides the console: a quiet boot and no work an emulated PC does not need (crypto self-tests,
-/// PnP BIOS and ISA PnP probing, machine-check setup, CPU vulnerability mitigations).
-pub const CMDLINE: &str = "console=ttyS0 quiet loglevel=3 tsc=reliable mitigations=off nowatchdog random.trust_cpu=on cryptomgr.notests pnpbios=off noisapnp mce=off rdinit=/init";
 /// The kernel modules that share the tab's files over virtio 9p, from the kernel package's
-/// `lib/modules/<version>/kernel/`; `/init` loads them with busybox `insmod` in the order
-/// [`load_order`] works out from their own dependencies (written to `/lib/modules/order`).
+/// `lib/modules/<version>/kernel/`; `/init` loads them all with one busybox `modprobe -a` (one
+/// process: each program started costs the guest about 0.1 s) in the order [`load_order`]
+/// works out from their own dependencies (written to `/lib/modules/order`).
 const MODULES: &[&str] = &[
     "drivers/virtio/virtio.ko",
     "drivers/virtio/virtio_ring.ko",
@@ -49,8 +53,10 @@ const MODULES: &[&str] = &[
     "fs/fscache/fscache.ko",
     "fs/9p/9p.ko",
 ];
+/// A kernel module: its file name and bytes.
+type Module = (String, Vec<u8>);
 /// Bump when the recipe changes in a way the key below cannot see.
-const RECIPE: &str = "aether-guest-4";
+const RECIPE: &str = "aether-guest-6";
 
 /// The Debian packages the guest is made of.
 const KERNEL_META: &str = "linux-image-686:i386";
@@ -72,7 +78,6 @@ pub fn place() -> Result<()> {
         ("libv86", v86.join("libv86.js"), "libv86", "js"),
         ("wasm", v86.join("v86.wasm"), "v86", "wasm"),
         ("bios", cache.join("bios.bin"), "seabios", "bin"),
-        ("vga_bios", cache.join("vgabios.bin"), "vgabios", "bin"),
         ("bzimage", cache.join("bzimage.bin"), "bzimage", "bin"),
         ("initrd", cache.join("initrd.img"), "initrd", "img"),
         ("xterm_js", xterm.join("xterm/lib/xterm.js"), "xterm", "js"),
@@ -90,13 +95,23 @@ pub fn place() -> Result<()> {
         ),
     ];
     let mut manifest = serde_json::Map::new();
+    let mut placed = vec!["manifest.json".to_owned()];
     for (key, source, stem, ext) in entries {
         let bytes = fs::read(&source).with_context(|| format!("reading {}", source.display()))?;
         let name = format!("{stem}-{}.{ext}", &hex_sha256(&bytes)[..16]);
         fs::write(out.join(&name), &bytes).with_context(|| format!("writing {name}"))?;
         manifest.insert(key.into(), format!("/v86/{name}").into());
+        placed.push(name);
     }
-    manifest.insert("cmdline".into(), CMDLINE.into());
+    // Earlier builds' files (other hashes) would otherwise be embedded in the kernel too.
+    for old in fs::read_dir(&out)? {
+        let old = old?;
+        if !placed.iter().any(|p| old.file_name() == p.as_str()) {
+            fs::remove_file(old.path())
+                .with_context(|| format!("removing {}", old.path().display()))?;
+        }
+    }
+    manifest.insert("cmdline".into(), cmdline().into());
     manifest.insert("ready_marker".into(), READY_MARKER.into());
     let text = serde_json::to_string_pretty(&serde_json::Value::Object(manifest))?;
     fs::write(out.join("manifest.json"), text).context("writing v86/manifest.json")?;
@@ -146,14 +161,19 @@ fn guest_cache() -> Result<PathBuf> {
         }
     }
     let vmlinuz = find_vmlinuz(&root.join("boot"))?;
-    fs::copy(&vmlinuz, dir.join("bzimage.bin"))?;
+    let bzimage = fs::read(&vmlinuz).with_context(|| format!("reading {}", vmlinuz.display()))?;
+    let flat = flat_kernel::flatten(&bzimage, |payload| flat_kernel::unxz(payload, &work))?;
+    fs::write(dir.join("bzimage.bin"), flat)?;
     let seabios = root.join("usr/share/seabios");
     fs::copy(seabios.join("bios.bin"), dir.join("bios.bin"))?;
     fs::copy(seabios.join("vgabios-stdvga.bin"), dir.join("vgabios.bin"))?;
     let busybox =
         fs::read(root.join("bin/busybox")).context("busybox-static has no bin/busybox")?;
-    let modules = kernel_modules(&root.join("lib/modules"))?;
-    fs::write(dir.join("initrd.img"), initramfs(&busybox, &modules)?)?;
+    let (version, modules) = kernel_modules(&root.join("lib/modules"))?;
+    fs::write(
+        dir.join("initrd.img"),
+        initramfs::build(&busybox, &version, &modules)?,
+    )?;
     fs::remove_dir_all(&work)?;
     fs::write(&stamp, cache_key(Some(&versions)))?;
     for f in outputs {
@@ -163,8 +183,9 @@ fn guest_cache() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// The command line is not part of it: it goes to the manifest, not into the cached files.
 fn cache_key(versions: Option<&str>) -> String {
-    let text = format!("{RECIPE}\n{CMDLINE}\n{INIT}\n{}", versions.unwrap_or("?"));
+    let text = format!("{RECIPE}\n{INIT}\n{}", versions.unwrap_or("?"));
     hex_sha256(text.as_bytes())
 }
 
@@ -234,8 +255,9 @@ fn find_vmlinuz(boot: &Path) -> Result<PathBuf> {
         .context("the kernel package has no boot/vmlinuz-*")
 }
 
-/// The [`MODULES`] of the unpacked kernel package, as `(file name, bytes)`.
-fn kernel_modules(lib_modules: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+/// The kernel's version (its `lib/modules/<version>` folder) and the [`MODULES`] of the
+/// unpacked kernel package, as `(file name, bytes)`.
+fn kernel_modules(lib_modules: &Path) -> Result<(String, Vec<Module>)> {
     let version = fs::read_dir(lib_modules)
         .with_context(|| format!("the kernel package has no {}", lib_modules.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -250,7 +272,11 @@ fn kernel_modules(lib_modules: &Path) -> Result<Vec<(String, Vec<u8>)>> {
             Ok((name, strip_signature(bytes)))
         })
         .collect::<Result<Vec<_>>>()?;
-    load_order::sort(modules)
+    let name = version
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .context("lib/modules/<version> has no name")?;
+    Ok((name, load_order::sort(modules)?))
 }
 
 /// The marker at the end of a signed kernel module.
@@ -275,56 +301,6 @@ fn strip_signature(mut module: Vec<u8>) -> Vec<u8> {
     module
 }
 
-/// A gzip'd newc cpio archive: the directories, busybox, the kernel modules and `/init`.
-pub fn initramfs(busybox: &[u8], modules: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
-    const DIR: u32 = 0o040_755;
-    const EXEC: u32 = 0o100_755;
-    let dirs = [
-        "bin",
-        "sbin",
-        "usr",
-        "usr/bin",
-        "usr/sbin",
-        "proc",
-        "sys",
-        "dev",
-        "tmp",
-        "root",
-        "etc",
-        "mnt",
-        "lib",
-        "lib/modules",
-    ];
-    let mut cpio = Vec::new();
-    let mut ino = 1;
-    let mut entry = |cpio: Vec<u8>, name: &str, mode: u32, body: &[u8]| -> Result<Vec<u8>> {
-        ino += 1;
-        let mut w = cpio::newc::Builder::new(name)
-            .ino(ino)
-            .mode(mode)
-            .nlink(if mode == DIR { 2 } else { 1 })
-            .write(cpio, u32::try_from(body.len())?);
-        w.write_all(body)?;
-        Ok(w.finish()?)
-    };
-    for d in dirs {
-        cpio = entry(cpio, d, DIR, &[])?;
-    }
-    cpio = entry(cpio, "bin/busybox", EXEC, busybox)?;
-    let mut order = String::new();
-    for (name, bytes) in modules {
-        cpio = entry(cpio, &format!("lib/modules/{name}"), 0o100_644, bytes)?;
-        order.push_str(name.trim_end_matches(".ko"));
-        order.push('\n');
-    }
-    cpio = entry(cpio, "lib/modules/order", 0o100_644, order.as_bytes())?;
-    cpio = entry(cpio, "init", EXEC, INIT.as_bytes())?;
-    let cpio = cpio::newc::trailer(cpio)?;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(&cpio)?;
-    Ok(gz.finish()?)
-}
-
 fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -334,41 +310,7 @@ fn hex_sha256(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Read as _;
-
     use super::*;
-
-    #[test]
-    fn the_initramfs_holds_busybox_and_an_executable_init() {
-        let modules = vec![("9p.ko".to_owned(), b"\x7fELF-9p".to_vec())];
-        let gz = initramfs(b"\x7fELF-busybox", &modules).unwrap();
-        let mut cpio = Vec::new();
-        flate2::read::GzDecoder::new(&gz[..])
-            .read_to_end(&mut cpio)
-            .unwrap();
-        let mut reader = &cpio[..];
-        let mut seen = Vec::new();
-        loop {
-            let entry = cpio::NewcReader::new(reader).unwrap();
-            if entry.entry().is_trailer() {
-                break;
-            }
-            let (name, mode) = (entry.entry().name().to_owned(), entry.entry().mode());
-            let mut body = Vec::new();
-            let mut entry = entry;
-            entry.read_to_end(&mut body).unwrap();
-            seen.push((name.clone(), mode));
-            if name == "init" {
-                assert_eq!(mode, 0o100_755);
-                assert!(body.starts_with(b"#!/bin/busybox sh"));
-                assert!(String::from_utf8(body).unwrap().contains(READY_MARKER));
-            }
-            reader = entry.finish().unwrap();
-        }
-        assert!(seen.iter().any(|(n, _)| n == "bin/busybox"));
-        assert!(seen.iter().any(|(n, _)| n == "lib/modules/9p.ko"));
-        assert!(seen.iter().any(|(n, m)| n == "dev" && *m == 0o040_755));
-    }
 
     #[test]
     fn the_kernel_package_is_read_from_apt_cache_depends() {

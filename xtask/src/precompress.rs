@@ -26,7 +26,9 @@ use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 
 /// Extensions of the files worth compressing.
-pub const EXTENSIONS: &[&str] = &["js", "wasm", "css", "html", "svg", "json", "txt", "map"];
+pub const EXTENSIONS: &[&str] = &[
+    "js", "wasm", "css", "html", "svg", "json", "txt", "map", "bin", "img",
+];
 /// Files of this size or smaller are served as they are.
 pub const MIN_BYTES: u64 = 1024;
 /// Above this size brotli drops from quality 11 to 9.

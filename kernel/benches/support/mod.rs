@@ -1,7 +1,10 @@
 //! Shared by the benchmarks: the real `aether` binary on a free loopback port (its config and
-//! data in temporary files), and a WebSocket client that presents the kernel's own origin.
+//! data in temporary files), a WebSocket client that presents the kernel's own origin, and
+//! [`nats`]: the NATS server and client the peers benchmark compares the bus with.
 
 #![allow(dead_code)]
+
+pub mod nats;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -11,7 +14,9 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream, connect_async, connect_async_with_config,
+};
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -34,7 +39,11 @@ impl KernelProcess {
         let config = std::env::temp_dir().join(format!("aether-bench-{port}.yaml"));
         let data = std::env::temp_dir().join(format!("aether-bench-{port}-data"));
         std::fs::write(&config, config_yaml).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_aether"))
+        // `AETHER_BENCH_KERNEL` names another build of the kernel to measure (an A/B of a change).
+        let binary = std::env::var_os("AETHER_BENCH_KERNEL")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_aether")));
+        let child = Command::new(binary)
             .args(["--listen", &addr.to_string()])
             .arg("--config")
             .arg(&config)
@@ -79,6 +88,18 @@ pub fn rss_kib_of(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time process `pid` has used so far, in nanoseconds: the run time of each of its threads
+/// (`/proc/<pid>/task/*/schedstat`), so a figure can say what a server spent per message.
+pub fn cpu_ns_of(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
 impl Drop for KernelProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -96,6 +117,22 @@ pub async fn connect_with_id(addr: SocketAddr) -> (Socket, String) {
         .headers_mut()
         .insert("origin", format!("http://{addr}").parse().unwrap());
     let (mut ws, _) = connect_async(request).await.unwrap();
+    let hello = ws.next().await.unwrap().unwrap();
+    let hello: serde_json::Value = serde_json::from_str(hello.to_text().unwrap()).unwrap();
+    let id = hello["payload"]["client_id"].as_str().unwrap().to_owned();
+    (ws, id)
+}
+
+/// Connects like [`connect_with_id`] with Nagle's algorithm off, as browsers and NATS clients
+/// connect (the peers benchmark's client).
+pub async fn connect_nodelay(addr: SocketAddr) -> (Socket, String) {
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", format!("http://{addr}").parse().unwrap());
+    let (mut ws, _) = connect_async_with_config(request, None, true)
+        .await
+        .unwrap();
     let hello = ws.next().await.unwrap().unwrap();
     let hello: serde_json::Value = serde_json::from_str(hello.to_text().unwrap()).unwrap();
     let id = hello["payload"]["client_id"].as_str().unwrap().to_owned();

@@ -11,6 +11,7 @@
 //! Every `limits.ping_interval_ms` the kernel pings; a connection from which nothing (not even
 //! the pong browsers send by themselves) arrived for `limits.idle_timeout_ms` is closed (1008).
 
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -102,10 +103,15 @@ async fn pump(
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
-    let evicted = peer.permit.evicted().clone();
+    let eviction = peer.permit.evicted().clone();
+    // Made once, not on every turn of the loop: each `cancelled()` future registers with its
+    // token when first polled, and a fresh one per frame would register and unregister again.
+    let mut shutdown = pin!(kernel.shutdown.cancelled());
+    let mut kicked = pin!(handle.kicked().cancelled());
+    let mut evicted = pin!(eviction.cancelled());
     loop {
         tokio::select! {
-            _ = kernel.shutdown.cancelled() => {
+            _ = &mut shutdown => {
                 // Flush what is already queued (in-flight replies), then say goodbye.
                 let mut batch = Vec::new();
                 while let Ok(frame) = rx.try_recv() {
@@ -121,11 +127,11 @@ async fn pump(
                 .await;
                 return End::Shutdown;
             }
-            _ = handle.kicked().cancelled() => {
+            _ = &mut kicked => {
                 close_kicked(&mut socket, handle).await;
                 return End::Kicked;
             }
-            _ = evicted.cancelled() => {
+            _ = &mut evicted => {
                 handle.kick("evicted: a new connection of the same principal took the slot of this idle one (limits.max_connections_per_principal)");
                 close_kicked(&mut socket, handle).await;
                 return End::Evicted;
@@ -145,7 +151,7 @@ async fn pump(
                     },
                     // A client that stopped reading must not hold this task in a write forever:
                     // the close frame gets one short chance to follow what is already buffered.
-                    _ = handle.kicked().cancelled() => {
+                    _ = &mut kicked => {
                         close_kicked(&mut socket, handle).await;
                         return End::Kicked;
                     }

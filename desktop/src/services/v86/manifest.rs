@@ -18,7 +18,6 @@ pub struct Manifest {
     pub libv86: String,
     pub wasm: String,
     pub bios: String,
-    pub vga_bios: String,
     pub bzimage: String,
     pub initrd: String,
     pub cmdline: String,
@@ -64,7 +63,7 @@ mod tests {
     #[test]
     fn the_manifest_xtask_writes_parses() {
         let text = r#"{"worker":"/v86/w.js","libv86":"/v86/l.js","wasm":"/v86/v.wasm",
-            "bios":"/v86/b.bin","vga_bios":"/v86/g.bin","bzimage":"/v86/k.bin","initrd":"/v86/i.img",
+            "bios":"/v86/b.bin","bzimage":"/v86/k.bin","initrd":"/v86/i.img",
             "cmdline":"console=ttyS0","ready_marker":"ready","xterm_js":"/v86/x.js",
             "xterm_css":"/v86/x.css","fit_js":"/v86/f.js"}"#;
         let m: Manifest = serde_json::from_str(text).unwrap();

@@ -64,7 +64,6 @@ impl MachineWorker {
             ("libv86", &manifest.libv86),
             ("wasm", &manifest.wasm),
             ("bios", &manifest.bios),
-            ("vga_bios", &manifest.vga_bios),
             ("bzimage", &manifest.bzimage),
             ("initrd", &manifest.initrd),
         ] {
