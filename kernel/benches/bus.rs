@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 mod support;
 
-use support::{KernelProcess, Socket, connect};
+use support::{KernelProcess, Socket, connect, read_texts, subscribe};
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -271,19 +271,9 @@ async fn fan_out(addr: SocketAddr, subscribers: usize, messages: usize) -> Row {
         let ready = ready_tx.clone();
         readers.push(tokio::spawn(async move {
             let mut ws = connect(addr).await;
-            ws.send(Message::text(
-                r#"{"topic":"bus.subscribe","payload":{"_request_id":"s","patterns":["task.event"]}}"#,
-            ))
-            .await
-            .unwrap();
-            ws.next().await.unwrap().unwrap(); // the ack
+            subscribe(&mut ws, "task.event").await;
             ready.send(()).await.unwrap();
-            let mut n = 0;
-            while n < messages {
-                if let Message::Text(_) = ws.next().await.unwrap().unwrap() {
-                    n += 1;
-                }
-            }
+            read_texts(&mut ws, messages).await;
         }));
     }
     for _ in 0..subscribers {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use support::nats::{NatsClient, NatsServer};
-use support::{KernelProcess, Socket, connect_nodelay};
+use support::{KernelProcess, Socket, connect_nodelay, subscribe};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Round trips per round, and rounds.
@@ -117,19 +117,6 @@ async fn wait_joined(addr: SocketAddr) {
             "the kernel never joined: {report}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn subscribe(ws: &mut Socket, pattern: &str) {
-    let sub = format!(
-        r#"{{"topic":"bus.subscribe","payload":{{"_request_id":"sub","patterns":["{pattern}"]}}}}"#
-    );
-    ws.send(Message::text(sub)).await.unwrap();
-    loop {
-        let frame = ws.next().await.unwrap().unwrap();
-        if frame.to_text().unwrap().contains("bus.subscribe:ack") {
-            return;
-        }
     }
 }
 

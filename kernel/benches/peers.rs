@@ -29,7 +29,7 @@ use tokio_tungstenite::tungstenite::Message;
 mod support;
 
 use support::nats::{NatsClient, NatsServer};
-use support::{KernelProcess, connect_nodelay};
+use support::{KernelProcess, connect_nodelay, read_texts, subscribe};
 
 /// Round trips per echo round, and echo rounds per server.
 const ECHO_ROUND: usize = 5_000;
@@ -373,19 +373,9 @@ async fn kernel_fan_out(server: Server, subscribers: usize, messages: usize) -> 
         let ready = ready_tx.clone();
         readers.push(tokio::spawn(async move {
             let (mut ws, _) = connect_nodelay(addr).await;
-            ws.send(Message::text(
-                r#"{"topic":"bus.subscribe","payload":{"_request_id":"s","patterns":["task.event"]}}"#,
-            ))
-            .await
-            .unwrap();
-            ws.next().await.unwrap().unwrap(); // the ack
+            subscribe(&mut ws, "task.event").await;
             ready.send(()).await.unwrap();
-            let mut n = 0;
-            while n < messages {
-                if let Message::Text(_) = ws.next().await.unwrap().unwrap() {
-                    n += 1;
-                }
-            }
+            read_texts(&mut ws, messages).await;
             let _ = ws.close(None).await;
         }));
     }

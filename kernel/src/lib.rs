@@ -5,8 +5,8 @@
 pub mod app;
 pub mod assets;
 pub mod bus;
-pub mod cluster;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod data_lock;
 pub mod guard;

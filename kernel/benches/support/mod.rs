@@ -143,3 +143,31 @@ pub async fn connect_nodelay(addr: SocketAddr) -> (Socket, String) {
 pub async fn connect(addr: SocketAddr) -> Socket {
     connect_with_id(addr).await.0
 }
+
+/// Subscribes `ws` to `pattern` and waits for the ack.
+pub async fn subscribe(ws: &mut Socket, pattern: &str) {
+    use futures_util::SinkExt as _;
+    let sub = format!(
+        r#"{{"topic":"bus.subscribe","payload":{{"_request_id":"sub","patterns":["{pattern}"]}}}}"#
+    );
+    ws.send(tokio_tungstenite::tungstenite::Message::text(sub))
+        .await
+        .unwrap();
+    loop {
+        let frame = ws.next().await.unwrap().unwrap();
+        if frame.to_text().unwrap().contains("bus.subscribe:ack") {
+            return;
+        }
+    }
+}
+
+/// Reads until `messages` text frames have come.
+pub async fn read_texts(ws: &mut Socket, messages: usize) {
+    let mut n = 0;
+    while n < messages {
+        if let tokio_tungstenite::tungstenite::Message::Text(_) = ws.next().await.unwrap().unwrap()
+        {
+            n += 1;
+        }
+    }
+}
