@@ -33,7 +33,9 @@ fn main() {
     let hello_file = export(&hello);
     let peer = Peer::find();
     let kernel = KernelProcess::start("");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: the measuring client adds no hop between threads of its own (the peer runs
+    // in-process and has none either); the kernel is another process.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
