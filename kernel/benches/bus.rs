@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 mod support;
 
-use support::{KernelProcess, Socket, connect, read_texts, subscribe};
+use support::{KernelProcess, Row, Socket, connect, print_table, read_texts, subscribe};
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -57,15 +57,8 @@ fn main() {
     rows.push(runtime.block_on(connection_churn_memory(&kernel, 10_000)));
     drop(kernel);
 
-    println!();
-    println!("| measure | figure | target |");
-    println!("|---|---|---|");
-    for (measure, figure, target) in rows {
-        println!("| {measure} | {figure} | {target} |");
-    }
+    print_table(&rows);
 }
-
-type Row = (String, String, String);
 
 /// Queues deep enough for the fan-out burst: the bench measures delivery, not the slow-client
 /// policy (the integration tests cover that); and room for 1,000 connections.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use support::nats::{NatsClient, NatsServer};
-use support::{KernelProcess, Socket, connect_nodelay, subscribe};
+use support::{KernelProcess, Row, Socket, connect_nodelay, print_table, subscribe};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Round trips per round, and rounds.
@@ -68,24 +68,39 @@ fn main() {
     let (s50, s99) = percentiles(single);
     let (c50, c99) = percentiles(cross);
     let (n50, n99) = percentiles(raw);
-    println!();
-    println!("| measure | figure | target |");
-    println!("|---|---|---|");
-    println!(
-        "| event round trip, two clients on one kernel (k1 → client → k1) | p50 {s50:.0} µs, p99 {s99:.0} µs | — |"
-    );
-    println!(
-        "| event round trip, two clients on two kernels of a cluster (k1 → NATS → k2 → client → k2 → NATS → k1) | p50 {c50:.0} µs, p99 {c99:.0} µs | — |"
-    );
-    println!(
-        "| raw NATS round trip, two plain clients on the same {} | p50 {n50:.0} µs, p99 {n99:.0} µs | — |",
-        nats.version
-    );
-    println!(
-        "| what crossing kernels adds (cross − one kernel, p50) ÷ a raw NATS round trip (p50) | {:.2} NATS round trips ({:.0} µs) | ≤ 1.0 |",
-        (c50 - s50) / n50,
-        c50 - s50
-    );
+    let row = |measure: &str, figure: String, target: &str| -> Row {
+        (measure.to_owned(), figure, target.to_owned())
+    };
+    let p = |p50: f64, p99: f64| format!("p50 {p50:.0} µs, p99 {p99:.0} µs");
+    print_table(&[
+        row(
+            "event round trip, two clients on one kernel (k1 → client → k1)",
+            p(s50, s99),
+            "—",
+        ),
+        row(
+            "event round trip, two clients on two kernels of a cluster (k1 → NATS → k2 → client → k2 → NATS → k1)",
+            p(c50, c99),
+            "—",
+        ),
+        row(
+            &format!(
+                "raw NATS round trip, two plain clients on the same {}",
+                nats.version
+            ),
+            p(n50, n99),
+            "—",
+        ),
+        row(
+            "what crossing kernels adds (cross − one kernel, p50) ÷ a raw NATS round trip (p50)",
+            format!(
+                "{:.2} NATS round trips ({:.0} µs)",
+                (c50 - s50) / n50,
+                c50 - s50
+            ),
+            "≤ 1.0",
+        ),
+    ]);
 }
 
 /// p50 and p99 in microseconds.

@@ -29,7 +29,7 @@ use tokio_tungstenite::tungstenite::Message;
 mod support;
 
 use support::nats::{NatsClient, NatsServer};
-use support::{KernelProcess, connect_nodelay, read_texts, subscribe};
+use support::{KernelProcess, Row, connect_nodelay, print_table, read_texts, subscribe};
 
 /// Round trips per echo round, and echo rounds per server.
 const ECHO_ROUND: usize = 5_000;
@@ -108,15 +108,8 @@ fn main() {
     drop(kernel);
     drop(nats);
 
-    println!();
-    println!("| measure | figure | target |");
-    println!("|---|---|---|");
-    for (measure, figure, target) in rows {
-        println!("| {measure} | {figure} | {target} |");
-    }
+    print_table(&rows);
 }
-
-type Row = (String, String, String);
 
 /// A server under measurement: where it listens, and its process (for its CPU time).
 #[derive(Clone, Copy)]

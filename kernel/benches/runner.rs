@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 mod support;
 
-use support::{KernelProcess, Socket, connect};
+use support::{KernelProcess, Socket, connect, print_table};
 
 /// Warm spawns (and peer runs) per round, and rounds, of the comparison with wasmtime-py.
 const PEER_RUNS: u64 = 1_000;
@@ -126,12 +126,7 @@ fn main() {
         ];
         (rows, comparison)
     });
-    println!();
-    println!("| measure | figure | target |");
-    println!("|---|---|---|");
-    for (measure, figure, target) in rows {
-        println!("| {measure} | {figure} | {target} |");
-    }
+    print_table(&rows);
     println!();
     println!("{comparison}");
 }

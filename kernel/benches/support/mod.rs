@@ -171,3 +171,16 @@ pub async fn read_texts(ws: &mut Socket, messages: usize) {
         }
     }
 }
+
+/// A row of a benchmark's table: the measure, its figure, its target.
+pub type Row = (String, String, String);
+
+/// Prints `rows` as the Markdown table the README's Benchmarks section takes.
+pub fn print_table(rows: &[Row]) {
+    println!();
+    println!("| measure | figure | target |");
+    println!("|---|---|---|");
+    for (measure, figure, target) in rows {
+        println!("| {measure} | {figure} | {target} |");
+    }
+}

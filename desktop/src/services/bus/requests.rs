@@ -92,16 +92,7 @@ impl BusClient {
         request: &R,
         options: RequestOptions,
     ) -> PendingReply<R::Reply> {
-        let request_id = self.next_request_id();
-        let mut envelope = Envelope::request(request, &request_id);
-        envelope.to = options.to;
-        let answer = self.begin(
-            envelope,
-            &request_id,
-            Expectation::typed::<R>(),
-            options.timeout_ms,
-            options.silent,
-        );
+        let (request_id, answer) = self.begin_typed(request, None, options);
         PendingReply {
             request_id,
             topic: R::TOPIC,
@@ -159,18 +150,8 @@ impl BusClient {
         bytes: Option<Bytes>,
         options: RequestOptions,
     ) -> Result<Envelope, BusError> {
-        let request_id = self.next_request_id();
-        let mut envelope = Envelope::request(request, &request_id);
-        envelope.to = options.to;
-        envelope.bytes = bytes;
-        let answer = self.begin(
-            envelope,
-            &request_id,
-            Expectation::typed::<R>(),
-            options.timeout_ms,
-            options.silent,
-        )?;
-        answer.await.unwrap_or(Err(BusError::Dropped {
+        let (_, answer) = self.begin_typed(request, bytes, options);
+        answer?.await.unwrap_or(Err(BusError::Dropped {
             topic: R::TOPIC.to_owned(),
         }))
     }
@@ -182,6 +163,28 @@ impl BusClient {
 
     /// Registers the request and sends it; the receiver hears whatever settles it first: its
     /// reply, an error topic, its timeout, or the connection dropping.
+    /// Sends a typed `request` (with `bytes` beside it, if any) as `options` say; its request
+    /// id, and the answer to come (or why nothing was sent).
+    fn begin_typed<R: BusRequest>(
+        &self,
+        request: &R,
+        bytes: Option<Bytes>,
+        options: RequestOptions,
+    ) -> (String, Result<Answer, BusError>) {
+        let request_id = self.next_request_id();
+        let mut envelope = Envelope::request(request, &request_id);
+        envelope.to = options.to;
+        envelope.bytes = bytes;
+        let answer = self.begin(
+            envelope,
+            &request_id,
+            Expectation::typed::<R>(),
+            options.timeout_ms,
+            options.silent,
+        );
+        (request_id, answer)
+    }
+
     fn begin(
         &self,
         envelope: Envelope,
