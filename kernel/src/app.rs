@@ -55,9 +55,6 @@ impl Kernel {
         crate::tls::install_crypto_provider();
         let config = Arc::new(config);
         let bus = Bus::new();
-        if let Some(cluster) = &config.cluster {
-            crate::cluster::join(cluster, &bus, shutdown.clone());
-        }
         let guards = Arc::new(Guards::new(&config));
         let services = Services::new(
             bus.clone(),
@@ -65,6 +62,9 @@ impl Kernel {
             Arc::clone(&guards),
             shutdown.clone(),
         );
+        if let Some(cluster) = &config.cluster {
+            crate::cluster::join(cluster, &bus, shutdown.clone()).serve_with(&services);
+        }
         Kernel {
             bus,
             services,

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use aether_kernel::config::apply_env;
+use aether_kernel::config::cluster::Role;
 use aether_kernel::data_lock::DataDirLock;
 use aether_kernel::{Config, Kernel, serve};
 use anyhow::Context;
@@ -33,6 +34,10 @@ struct Args {
     /// can then drive the kernel.
     #[arg(long)]
     insecure_no_token: bool,
+    /// What this kernel does in its cluster (repeatable; overrides `cluster.roles`): `runner`
+    /// alone runs WASM programs for the cluster's gateways, with no HTTP and no desktop.
+    #[arg(long = "role", value_enum)]
+    roles: Vec<Role>,
 }
 
 #[tokio::main]
@@ -59,12 +64,28 @@ async fn main() -> anyhow::Result<()> {
     if let Some(dir) = args.data_dir {
         config.data_dir = Some(dir);
     }
+    if !args.roles.is_empty() {
+        let Some(cluster) = config.cluster.as_mut() else {
+            anyhow::bail!(
+                "--role needs a cluster: add a `cluster:` block with `nats_url` to the config"
+            );
+        };
+        cluster.roles = args.roles.clone();
+        cluster.roles.sort_by_key(|r| r.as_str());
+        cluster.roles.dedup();
+    }
     config.validate()?;
     if args.print_config {
         print!("{}", config.masked_yaml());
         return Ok(());
     }
-    config.check_exposure(args.insecure_no_token)?;
+    let gateway = config
+        .cluster
+        .as_ref()
+        .is_none_or(|c| c.plays(Role::Gateway));
+    if gateway {
+        config.check_exposure(args.insecure_no_token)?;
+    }
     // One kernel per data folder: held until the kernel ends.
     let _data_lock = match config.data_dir() {
         Some(dir) => Some(DataDirLock::acquire(&dir)?),
@@ -76,6 +97,20 @@ async fn main() -> anyhow::Result<()> {
             "cannot raise the open-file limit ({e}); many connections may fail with `Too many open files`: raise `ulimit -n`"
         ),
     }
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    if !gateway {
+        // A runner: the bus, the services and the cluster link, no HTTP.
+        let kernel = Kernel::new(config, shutdown.clone());
+        tracing::info!(
+            version = aether_kernel::VERSION,
+            "Aether runner up; it takes the cluster's WASM spawns"
+        );
+        shutdown.cancelled().await;
+        drop(kernel);
+        tracing::info!("stopped");
+        return Ok(());
+    }
     let listener = TcpListener::bind(config.listen).await.with_context(|| {
         format!(
             "cannot listen on {}; is another kernel running there?",
@@ -84,8 +119,6 @@ async fn main() -> anyhow::Result<()> {
     })?;
     let addr = listener.local_addr()?;
 
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
     let kernel = Kernel::new(config, shutdown);
     if kernel.assets.is_empty() {
         tracing::warn!("the desktop is not embedded; build it with `cargo xtask run`");

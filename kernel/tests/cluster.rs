@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use aether_kernel::Config;
 use aether_kernel::config::ClusterConfig;
+use aether_kernel::config::cluster::Role;
 use serde_json::{Value, json};
 use support::nats::NatsServer;
 use support::{Client, TestKernel, payload, start, stats};
@@ -18,6 +19,7 @@ fn clustered(url: &str, kernel_id: &str) -> Config {
             nats_url: url.to_owned(),
             kernel_id: Some(kernel_id.to_owned()),
             credentials: None,
+            roles: Role::all(),
         }),
         ..Config::default()
     }

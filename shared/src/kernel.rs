@@ -93,14 +93,26 @@ pub struct StatsReport {
 pub struct ClusterReport {
     /// This kernel's name in the cluster.
     pub kernel_id: String,
+    /// What it does there: `gateway`, `runner`, or both.
+    #[serde(default)]
+    pub roles: Vec<String>,
     /// Whether it is connected to NATS now.
     pub connected: bool,
+    /// The other kernels it hears beat now, by name.
+    #[serde(default)]
+    pub peers: Vec<String>,
     /// Events sent to the other kernels since start.
     pub events_sent: u64,
     /// Events received from the other kernels since start.
     pub events_received: u64,
     /// Events not sent because the link was down or behind (its queue full), since start.
     pub events_dropped: u64,
+    /// Programs of this kernel's clients running on other kernels now.
+    #[serde(default)]
+    pub remote_programs: u64,
+    /// Clients of other kernels this kernel runs programs for now.
+    #[serde(default)]
+    pub stand_ins: u64,
 }
 
 #[cfg(test)]

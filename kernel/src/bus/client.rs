@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::wire::{Frames, Wire};
+use crate::cluster::wire::{Outgoing, Party, Relay, portable};
 use crate::guard::Principal;
 
 /// What happened to a frame handed to a client.
@@ -107,6 +108,12 @@ enum Outbox {
     },
     /// A kernel-made client's envelopes, bounded in envelopes.
     Envelopes(mpsc::Sender<Envelope>),
+    /// A client of another kernel of the cluster (a runner's view of a tab whose program it
+    /// runs): its envelopes go to its kernel on the cluster link's bounded queue.
+    Remote {
+        party: Party,
+        tx: mpsc::Sender<Outgoing>,
+    },
 }
 
 /// The bus's view of one client.
@@ -153,6 +160,24 @@ impl ClientHandle {
         let mut handle = ClientHandle::with_outbox(id, principal, Outbox::Envelopes(tx));
         handle.acting_for = Some(caller);
         (handle, rx)
+    }
+
+    /// A client of another kernel (`party`), as the kernel running its program sees it: what
+    /// is delivered to it goes to `party`'s kernel through `tx` (the cluster link's queue).
+    pub fn remote(party: Party, tx: mpsc::Sender<Outgoing>) -> ClientHandle {
+        let (id, principal) = (party.client.clone(), party.principal);
+        let acting_for = (party.acting_for != party.client).then(|| party.acting_for.clone());
+        let mut handle = ClientHandle::with_outbox(id, principal, Outbox::Remote { party, tx });
+        handle.acting_for = acting_for;
+        handle
+    }
+
+    /// The client of another kernel this handle stands for, if it is one.
+    pub fn party(&self) -> Option<&Party> {
+        match &self.outbox {
+            Outbox::Remote { party, .. } => Some(party),
+            _ => None,
+        }
     }
 
     fn with_outbox(id: String, principal: Principal, outbox: Outbox) -> ClientHandle {
@@ -204,7 +229,7 @@ impl ClientHandle {
     pub fn queued_bytes(&self) -> usize {
         match &self.outbox {
             Outbox::Frames { meter, .. } => meter.bytes.load(Ordering::Relaxed),
-            Outbox::Envelopes(_) => 0,
+            Outbox::Envelopes(_) | Outbox::Remote { .. } => 0,
         }
     }
 
@@ -236,6 +261,14 @@ impl ClientHandle {
             Outbox::Envelopes(tx) => {
                 let env = frames.envelope().clone();
                 tx.try_send(frame::into_text(env)).map_err(refused)
+            }
+            Outbox::Remote { party, tx } => {
+                let relay = Relay::Deliver {
+                    party: party.clone(),
+                    env: portable(frames.envelope()),
+                };
+                let kernel = party.kernel.clone();
+                tx.try_send(Outgoing::To { kernel, relay }).map_err(refused)
             }
             Outbox::Frames {
                 tx,

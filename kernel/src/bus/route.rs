@@ -192,7 +192,16 @@ impl Bus {
     /// Settles the kernel's request an answer from `sender` is for; a forged one is audited.
     fn settle(&self, sender: &ClientHandle, env: Envelope) {
         let topic = env.topic.clone();
-        match self.resolve_pending(env, sender.id()) {
+        // A runner of the cluster may have asked it (the `vfs:read` of a module it runs).
+        let relayed = match self.cluster() {
+            Some(link) => link.relay_answer(sender.id(), &env),
+            None => Answered::NoRequest,
+        };
+        let answered = match relayed {
+            Answered::NoRequest => self.resolve_pending(env, sender.id()),
+            relayed => relayed,
+        };
+        match answered {
             Answered::Settled => {}
             Answered::NoRequest => {
                 tracing::debug!("an answer to the kernel arrived after its request ended");

@@ -15,57 +15,170 @@
 //! publish events to every kernel's subscribers, so give kernels their own NATS account
 //! (`credentials:`).
 
+//! The cluster: kernels that share one NATS (config `cluster:`). Each kernel keeps its own
+//! connections, guardrails and services; what crosses is events, programs and the letters that
+//! serve them.
+//!
+//! - **Events.** An event a client publishes (admitted by its own kernel's guardrails, as ever)
+//!   reaches the matching subscribers of every kernel, each exactly once: its kernel delivers it
+//!   locally and sends it once on NATS ([`subject`] maps topics to subjects); every other kernel
+//!   receives it on its one subscription to all events and delivers it to its own matching
+//!   subscribers with the contract's matcher. A kernel never hears its own events back (the
+//!   connection is `no_echo`), and an event received from NATS is never sent on again.
+//! - **Programs.** A kernel plays `gateway`, `runner` or both (`cluster.roles`, `--role`). A
+//!   gateway that is no runner sends its clients' WASM spawns, admitted by its guardrails, to
+//!   the runners' queue group (one runner takes each, [`forward`]); the runner serves them for a
+//!   stand-in of the client ([`proxies`]), and everything its services send that client (the
+//!   acknowledgement, output, exit, and the `vfs:read` of a `{path}` module from the tab's own
+//!   files) is a [`wire::Letter`] back to the gateway, which checks the access rules again
+//!   before delivering it ([`inbox`]). The gateway keeps which runner holds which pid
+//!   ([`remote`]), so `vm.kill`, `vm.stdin` and `vm.list` reach it. x86 machines stay in the
+//!   requester's own tab.
+//! - **Failure.** Every kernel beats on its heartbeat subject ([`peers`]); a program whose runner
+//!   falls silent ends with `vm.error backend_unavailable` within 2 s, a spawn no runner takes
+//!   is `backend_unavailable` at once, and while NATS is away the cluster's services answer
+//!   `backend_unavailable` and local ones go on. The client reconnects by itself (every 100 ms
+//!   at first, backing off to 2 s) and resubscribes.
+//!
+//! The link never holds the bus up: what goes to NATS waits in a bounded queue
+//! ([`OUTBOX_LEN`]); an event that does not fit is dropped and counted
+//! (`kernel.stats` → `cluster.events_dropped`), and a stand-in whose letters do not fit is cut
+//! off as a slow client. NATS is trusted like the kernel's own network: whoever may publish on
+//! `aether.>` speaks as a kernel, so give kernels their own NATS account (`credentials:`).
+
+mod forward;
+mod inbox;
+pub mod peers;
+pub mod proxies;
+pub mod remote;
+mod run;
 pub mod subject;
+pub mod wire;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::{Arc, OnceLock, Weak};
 
 use aether_shared::Envelope;
 use aether_shared::kernel::ClusterReport;
 use async_nats::connection::State;
-use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use crate::bus::Bus;
+use crate::bus::{Answered, Bus};
 use crate::config::ClusterConfig;
+use crate::config::cluster::Role;
+use crate::services::Services;
+use wire::{Outgoing, Relay, portable};
 
-/// Events waiting to go out on NATS, at most.
+/// Envelopes and letters waiting to go out on NATS, at most.
 pub const OUTBOX_LEN: usize = 8_192;
 
-/// This kernel's side of the cluster: the outbound queue and the counters.
+/// This kernel's side of the cluster: the outbound queue, what it holds for and on other
+/// kernels, and the counters.
 pub struct ClusterLink {
     kernel_id: String,
-    outbox: mpsc::Sender<Envelope>,
+    roles: Vec<Role>,
+    outbox: mpsc::Sender<Outgoing>,
     client: OnceLock<async_nats::Client>,
+    services: OnceLock<Weak<Services>>,
+    peers: peers::Peers,
+    remote: remote::RemoteRuns,
+    proxies: proxies::Proxies,
     sent: AtomicU64,
     received: AtomicU64,
     dropped: AtomicU64,
 }
 
 impl ClusterLink {
+    /// This kernel's name in the cluster.
+    pub fn kernel_id(&self) -> &str {
+        &self.kernel_id
+    }
+
+    /// True when this kernel plays `role`.
+    pub fn plays(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Lets the link hand the requests other kernels send to this kernel's services.
+    pub fn serve_with(&self, services: &Arc<Services>) {
+        let _ = self.services.set(Arc::downgrade(services));
+    }
+
+    /// What this kernel's clients run on other kernels.
+    pub fn remote(&self) -> &remote::RemoteRuns {
+        &self.remote
+    }
+
     /// Queues an event this kernel admitted for the other kernels; drops (and counts) it when
     /// the queue is full. Never waits.
     pub fn forward(&self, env: &Envelope) {
-        if self.outbox.try_send(env.clone()).is_err() {
+        if self.outbox.try_send(Outgoing::Event(env.clone())).is_err() {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Sends `env`, an answer from client `from` addressed to `kernel`, to the runner whose
+    /// request it answers, when a runner asked it (see [`remote::RemoteRuns::answered`]).
+    pub fn relay_answer(&self, from: &str, env: &Envelope) -> Answered {
+        match self.remote.answered(env, from) {
+            None => Answered::NoRequest,
+            Some(Err(())) => Answered::WrongPeer,
+            Some(Ok(kernel)) => {
+                let relay = Relay::Answer {
+                    from: from.to_owned(),
+                    env: portable(env),
+                };
+                self.send(kernel, relay);
+                Answered::Settled
+            }
+        }
+    }
+
+    /// Client `client` of this kernel left: the runners that ran its programs are told.
+    pub fn client_gone(&self, client: &str) {
+        for kernel in self.remote.client_gone(client) {
+            let relay = Relay::Gone {
+                client: client.to_owned(),
+            };
+            self.send(kernel, relay);
         }
     }
 
     /// What `kernel.stats` says of the link.
     pub fn report(&self) -> ClusterReport {
-        let connected = self
-            .client
-            .get()
-            .is_some_and(|c| c.connection_state() == State::Connected);
         ClusterReport {
             kernel_id: self.kernel_id.clone(),
-            connected,
+            roles: self.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            connected: self.connected(),
+            peers: self.peers.up(),
             events_sent: self.sent.load(Ordering::Relaxed),
             events_received: self.received.load(Ordering::Relaxed),
             events_dropped: self.dropped.load(Ordering::Relaxed),
+            remote_programs: self.remote.count() as u64,
+            stand_ins: self.proxies.count() as u64,
+        }
+    }
+
+    fn connected(&self) -> bool {
+        self.client
+            .get()
+            .is_some_and(|c| c.connection_state() == State::Connected)
+    }
+
+    fn services(&self) -> Option<Arc<Services>> {
+        self.services.get()?.upgrade()
+    }
+
+    /// Queues a letter to `kernel` (dropped, and logged, when the queue is full).
+    fn send(&self, kernel: String, relay: Relay) {
+        if self
+            .outbox
+            .try_send(Outgoing::To { kernel, relay })
+            .is_err()
+        {
+            tracing::warn!("the cluster link is behind; a letter to another kernel was dropped");
         }
     }
 }
@@ -80,15 +193,20 @@ pub fn join(config: &ClusterConfig, bus: &Bus, shutdown: CancellationToken) -> A
     let (outbox, queued) = mpsc::channel(OUTBOX_LEN);
     let link = Arc::new(ClusterLink {
         kernel_id,
+        roles: config.roles.clone(),
         outbox,
         client: OnceLock::new(),
+        services: OnceLock::new(),
+        peers: peers::Peers::default(),
+        remote: remote::RemoteRuns::default(),
+        proxies: proxies::Proxies::default(),
         sent: AtomicU64::new(0),
         received: AtomicU64::new(0),
         dropped: AtomicU64::new(0),
     });
     bus.join_cluster(Arc::clone(&link));
     let span = tracing::info_span!("cluster", kernel_id = %link.kernel_id);
-    let task = run(
+    let task = run::run(
         config.clone(),
         bus.clone(),
         Arc::clone(&link),
@@ -97,81 +215,6 @@ pub fn join(config: &ClusterConfig, bus: &Bus, shutdown: CancellationToken) -> A
     );
     tokio::spawn(task.instrument(span));
     link
-}
-
-async fn run(
-    config: ClusterConfig,
-    bus: Bus,
-    link: Arc<ClusterLink>,
-    mut queued: mpsc::Receiver<Envelope>,
-    shutdown: CancellationToken,
-) {
-    let client = match connect(&config, &link.kernel_id).await {
-        Ok(client) => client,
-        Err(e) => {
-            tracing::error!(
-                "cannot join the cluster at {}: {e}; running alone",
-                config.nats_url
-            );
-            return;
-        }
-    };
-    let _ = link.client.set(client.clone());
-    let mut events = match client.subscribe(subject::EVENTS_ALL).await {
-        Ok(events) => events,
-        Err(e) => {
-            tracing::error!("cannot subscribe to the cluster's events: {e}; running alone");
-            return;
-        }
-    };
-    tracing::info!("joined the cluster at {}", config.nats_url);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            Some(env) = queued.recv() => {
-                let subject = subject::event_subject(env.topic.as_str());
-                match client.publish(subject, env.to_json().into()).await {
-                    Ok(()) => link.sent.fetch_add(1, Ordering::Relaxed),
-                    Err(e) => {
-                        tracing::debug!("an event was not sent to the cluster: {e}");
-                        link.dropped.fetch_add(1, Ordering::Relaxed)
-                    }
-                };
-            }
-            Some(message) = events.next() => {
-                if let Some(env) = received(message.subject.as_str(), &message.payload) {
-                    link.received.fetch_add(1, Ordering::Relaxed);
-                    bus.fan_out_local(&env);
-                }
-            }
-        }
-    }
-    // Whatever this kernel already published leaves before it goes.
-    let _ = tokio::time::timeout(Duration::from_secs(1), client.flush()).await;
-}
-
-async fn connect(config: &ClusterConfig, kernel_id: &str) -> Result<async_nats::Client, String> {
-    let mut options = async_nats::ConnectOptions::new()
-        .name(format!("aether-kernel {kernel_id}"))
-        .no_echo()
-        .retry_on_initial_connect()
-        .max_reconnects(None)
-        .reconnect_delay_callback(|attempts| {
-            Duration::from_millis(100 * attempts.max(1) as u64).min(Duration::from_secs(2))
-        });
-    if let Some(path) = &config.credentials {
-        options = options
-            .credentials_file(path)
-            .await
-            .map_err(|e| format!("credentials {}: {e}", path.display()))?;
-    }
-    let urls: Vec<&str> = config.nats_url.split(',').map(str::trim).collect();
-    let addrs = urls
-        .iter()
-        .map(|u| u.parse::<async_nats::ServerAddr>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    options.connect(addrs).await.map_err(|e| e.to_string())
 }
 
 /// An event another kernel sent, if the message is one: an envelope whose topic is the one its

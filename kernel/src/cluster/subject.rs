@@ -9,6 +9,28 @@
 //! space never reach NATS, an empty token (`a..b`) becomes `_` (which no escape produces
 //! alone), and [`topic_of`] undoes it exactly.
 
+/// The queue group every runner serves spawns on (one runner of the group takes each).
+pub const RUNNERS: &str = "aether.svc.vm";
+/// The queue group's name.
+pub const RUNNERS_GROUP: &str = "runners";
+/// What each kernel listens to for the others' heartbeats.
+pub const HEARTBEATS: &str = "aether.hb.*";
+
+/// The subject a kernel hears its own letters on (kernel ids are letters, digits, `-`, `_`).
+pub fn kernel_subject(kernel_id: &str) -> String {
+    format!("aether.k.{kernel_id}")
+}
+
+/// The subject a kernel says it is up on.
+pub fn heartbeat_subject(kernel_id: &str) -> String {
+    format!("aether.hb.{kernel_id}")
+}
+
+/// The kernel a heartbeat subject names.
+pub fn heartbeat_of(subject: &str) -> Option<&str> {
+    subject.strip_prefix("aether.hb.")
+}
+
 /// The subject prefix of cross-kernel events.
 pub const EVENTS: &str = "aether.ev";
 /// What each kernel subscribes to: every cross-kernel event.

@@ -7,7 +7,8 @@ use subtle::ConstantTimeEq;
 use crate::config::Config;
 
 /// The identity a connection acts as.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Principal {
     /// Presented `admin_token`: bypasses permissions and rate limits.
     Admin,

@@ -11,6 +11,7 @@ pub mod ai;
 mod db;
 mod kernel;
 pub mod mcp;
+mod remote_vm;
 mod request;
 mod sessions;
 mod subscriptions;
@@ -27,6 +28,7 @@ use self::agent::caller::Seat;
 
 use crate::bus::{Bus, ClientHandle};
 use crate::config::Config;
+use crate::config::cluster::Role;
 use crate::guard::Guards;
 
 /// Every service of the kernel.
@@ -132,6 +134,9 @@ impl Services {
     /// Releases what a disconnected client held (its running programs, AI requests and agent
     /// runs stop).
     pub fn client_gone(&self, client_id: &str) {
+        if let Some(link) = self.bus.cluster() {
+            link.client_gone(client_id);
+        }
         self.ai.client_gone(client_id);
         self.agent.client_gone(client_id);
         self.task.client_gone(client_id);
@@ -165,10 +170,20 @@ impl Services {
                 }
                 _ => self.sessions(client, env),
             },
-            Namespace::Vm | Namespace::Wasm => match self.vm() {
-                Some(vm) => vm.handle(client, env),
-                None => request::refuse(&self.bus, &env, &vm::VmError::Unavailable),
-            },
+            Namespace::Vm | Namespace::Wasm => {
+                // A gateway that is no runner: its clients' programs run on the runners.
+                let env = match self.bus.cluster().filter(|l| !l.plays(Role::Runner)) {
+                    Some(link) => match remote_vm::route(&self.bus, link, self.vm(), client, env) {
+                        Some(env) => env,
+                        None => return,
+                    },
+                    None => env,
+                };
+                match self.vm() {
+                    Some(vm) => vm.handle(client, env),
+                    None => request::refuse(&self.bus, &env, &vm::VmError::Unavailable),
+                }
+            }
             Namespace::Task => self.task.handle(client, env),
             Namespace::Mcp => self.mcp.handle(client, env),
             Namespace::Ai => match env.topic.as_str() {

@@ -42,6 +42,14 @@ use super::sessions::ComputeSessions;
 use crate::bus::{Bus, ClientHandle};
 use crate::config::Config;
 
+/// How `vm.list` names the module of a spawn's `module` field (`<module>` when it is none).
+pub fn module_label(module: Option<serde_json::Value>) -> String {
+    match source::module_of(module) {
+        Ok(Some(source)) => source::label(&source),
+        _ => "<module>".into(),
+    }
+}
+
 /// The `vm.*` service: the WASM runner and the bridge to the tabs' x86 machines.
 pub struct VmService {
     bus: Bus,
@@ -145,7 +153,7 @@ impl VmService {
     }
 
     /// `vm.list`: the sender's programs and machines, by pid.
-    fn list(&self, client: &ClientHandle) -> Programs {
+    pub fn list(&self, client: &ClientHandle) -> Programs {
         let mut programs: Vec<_> = self
             .runner
             .list(client.id())

@@ -58,6 +58,15 @@ impl Drop for Lingering {
 }
 
 impl Registry {
+    /// A registry whose pids start after `base` (a cluster kernel's own range, so the pids of
+    /// one client's programs on several kernels do not clash).
+    pub fn starting_after(base: u64) -> Registry {
+        Registry {
+            next_pid: AtomicU64::new(base),
+            ..Registry::default()
+        }
+    }
+
     /// Registers a program of `owner`, spawned for `counted_as`, unless a cap is reached.
     pub fn admit(
         &self,

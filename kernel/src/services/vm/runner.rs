@@ -42,11 +42,12 @@ impl Runner {
             memory_bytes: config.compute.module_cache_memory_bytes.get(),
             disk_bytes: config.compute.module_cache_disk_bytes.get(),
         };
+        let pid_base = pid_base(&bus);
         Ok(Runner {
             bus,
             limits: config.compute.clone(),
             cache: Arc::new(ModuleCache::new(engine, linker, cache_dir, caps)),
-            programs: Arc::new(Registry::default()),
+            programs: Arc::new(Registry::starting_after(pid_base)),
             _ticker: ticker,
         })
     }
@@ -159,6 +160,22 @@ impl Runner {
 }
 
 /// `compute.max_pending_stdin_bytes`, as a size in memory.
+/// Where this kernel's pids start: 0 alone; in a cluster, a million-wide range of its own
+/// (one of 9,999, by its name), so a client's pids on its gateway and on the runners differ.
+fn pid_base(bus: &Bus) -> u64 {
+    let Some(link) = bus.cluster() else {
+        return 0;
+    };
+    // FNV-1a: stable across builds and platforms, unlike std's hasher.
+    let hash = link
+        .kernel_id()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    (1 + hash % 9_999) * 1_000_000
+}
+
 pub fn max_pending_stdin_bytes(limits: &ComputeLimits) -> usize {
     usize::try_from(limits.max_pending_stdin_bytes.get()).unwrap_or(usize::MAX)
 }

@@ -30,6 +30,9 @@ use crate::services::request::ServiceError;
 const READ_TIMEOUT: Duration = Duration::from_secs(15);
 /// Bytes asked for per chunk; the serving tab answers fewer when they would not fit in a frame.
 const CHUNK_BYTES: u64 = 16 * 1024 * 1024;
+/// Bytes asked for per chunk from a tab of another kernel: its answer, as base64 in a letter,
+/// must fit in one NATS message (1 MiB by default).
+const REMOTE_CHUNK_BYTES: u64 = 512 * 1024;
 /// The largest module read from a tab's files.
 const MAX_MODULE_BYTES: u64 = 256 * 1024 * 1024;
 
@@ -259,7 +262,11 @@ async fn read_from_vfs(
     session: Option<String>,
 ) -> Result<Vec<u8>, SourceError> {
     let session = session_for(bus, requester, session)?;
-    let mut reading = ChunkedRead::new(path, CHUNK_BYTES, MAX_MODULE_BYTES);
+    let chunk = match requester.party() {
+        Some(_) => REMOTE_CHUNK_BYTES,
+        None => CHUNK_BYTES,
+    };
+    let mut reading = ChunkedRead::new(path, chunk, MAX_MODULE_BYTES);
     loop {
         let answer = bus
             .request(&session, &reading.request(), READ_TIMEOUT)

@@ -1,0 +1,127 @@
+//! A gateway's requests to the runners: a client's spawn to the runners' queue group (one
+//! runner takes it), its kills and keys to the runner that holds its program. Each is a NATS
+//! request answered at once with [`Taken`] by the runner that took it; the service's own answer
+//! comes later as a letter. No runner up is `backend_unavailable` at once (NATS's "no
+//! responders"), as is a cluster this kernel cannot reach now.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aether_shared::Envelope;
+use aether_shared::envelope::REQUEST_ID_FIELD;
+
+use super::inbox::unavailable;
+use super::wire::{Letter, Party, Relay, Taken, portable};
+use super::{ClusterLink, subject};
+use crate::bus::{Bus, ClientHandle};
+
+/// How long a runner may take to say it took a request.
+const TAKE_TIMEOUT: Duration = Duration::from_secs(2);
+
+impl ClusterLink {
+    /// Sends `client`'s WASM spawn (or `wasm.run`), admitted by this kernel, to a runner;
+    /// `label` names its module in `vm.list`.
+    pub fn forward_spawn(
+        self: &Arc<Self>,
+        bus: &Bus,
+        client: &ClientHandle,
+        env: Envelope,
+        label: String,
+    ) {
+        let answer = cut_down(&env);
+        self.remote.spawning(client.id(), answer.clone(), label);
+        let link = Arc::clone(self);
+        let (bus, client_id) = (bus.clone(), client.id().to_owned());
+        let letter = self.serve_letter(&bus, client, env);
+        tokio::spawn(async move {
+            match link.ask(subject::RUNNERS.to_owned(), letter, "No runner is up in the cluster to run WASM programs; start one (`aether --role runner`) or run this kernel with the runner role.").await {
+                Ok(taken) => link.remote.taken(&client_id, &answer, &taken.kernel),
+                Err(error) => {
+                    link.remote.abandon(&client_id, &answer);
+                    bus.emit_error(&answer, error);
+                }
+            }
+        });
+    }
+
+    /// Sends `client`'s request about its program on runner `kernel` (a kill, keys) there.
+    pub fn forward_to(
+        self: &Arc<Self>,
+        bus: &Bus,
+        kernel: String,
+        client: &ClientHandle,
+        env: Envelope,
+    ) {
+        let answer = cut_down(&env);
+        let link = Arc::clone(self);
+        let bus = bus.clone();
+        let letter = self.serve_letter(&bus, client, env);
+        tokio::spawn(async move {
+            let gone =
+                "The runner that runs this program is gone; it has ended or will end shortly.";
+            if let Err(error) = link
+                .ask(subject::kernel_subject(&kernel), letter, gone)
+                .await
+            {
+                bus.emit_error(&answer, error);
+            }
+        });
+    }
+
+    fn serve_letter(&self, bus: &Bus, client: &ClientHandle, env: Envelope) -> Letter {
+        let party = Party {
+            kernel: self.kernel_id.clone(),
+            client: client.id().to_owned(),
+            principal: client.principal(),
+            acting_for: client.acting_for().to_owned(),
+        };
+        Letter {
+            from: self.kernel_id.clone(),
+            relay: Relay::Serve {
+                party,
+                sessions: bus.sessions_of(client.acting_for()),
+                env: portable(&env),
+            },
+        }
+    }
+
+    /// Asks whoever serves `subject` to take `letter`; `nobody` is the sentence when nobody does.
+    async fn ask(
+        &self,
+        subject: String,
+        letter: Letter,
+        nobody: &str,
+    ) -> Result<Taken, aether_shared::ErrorPayload> {
+        let Some(nats) = self.client.get().filter(|_| self.connected()) else {
+            return Err(unavailable(
+                "This kernel cannot reach the cluster now (NATS is away); retry shortly.",
+            ));
+        };
+        let sent = tokio::time::timeout(TAKE_TIMEOUT, nats.request(subject, letter.to_bytes()));
+        match sent.await {
+            Ok(Ok(message)) => serde_json::from_slice(&message.payload)
+                .map_err(|e| unavailable(format!("A runner answered wrongly: {e}"))),
+            Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::NoResponders => {
+                Err(unavailable(nobody))
+            }
+            Ok(Err(e)) => Err(unavailable(format!(
+                "The cluster did not take the request: {e}; retry shortly."
+            ))),
+            Err(_) => Err(unavailable(
+                "No runner took the request in time; the cluster may be overloaded, retry shortly.",
+            )),
+        }
+    }
+}
+
+/// A request cut down to what answering it needs: its topic, sender, and request id.
+fn cut_down(env: &Envelope) -> Envelope {
+    let mut answer = Envelope::new(env.topic.clone());
+    answer.from = env.from.clone();
+    if let Some(id) = env.request_id() {
+        let mut payload = aether_shared::Payload::new();
+        payload.insert(REQUEST_ID_FIELD.into(), id.into());
+        answer.payload = Some(payload);
+    }
+    answer
+}
