@@ -1,6 +1,7 @@
 //! Kernels as a cluster on a real `nats-server` (started by the tests): events cross kernels
-//! exactly once, addressed envelopes do not, and a kernel serves its own clients while NATS is
-//! away and rejoins when it returns.
+//! exactly once; an address on another kernel is reached through the cluster's address book
+//! under the same access rules; and a kernel serves its own clients while NATS is away and
+//! rejoins when it returns.
 
 mod support;
 
@@ -156,4 +157,84 @@ async fn a_kernel_whose_nats_is_unreachable_starts_and_serves_alone() {
     let report = stats(&mut client).await["cluster"].clone();
     assert_eq!(report["connected"], false, "{report}");
     assert_eq!(report["kernel_id"], "gw-alone");
+}
+
+/// Asks `client`'s kernel until it knows at least `n` addresses on other kernels.
+async fn wait_addresses(client: &mut Client, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let report = stats(client).await["cluster"].clone();
+        if report["remote_addresses"].as_u64().unwrap_or(0) >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "addresses never known: {report}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_address_on_another_kernel_is_reached_under_the_same_rules() {
+    let nats = NatsServer::start();
+    let admin_token = "admin-token-for-the-cluster-test";
+    let with_admin = |id: &str| Config {
+        admin_token: Some(admin_token.into()),
+        ..clustered(&nats.url(), id)
+    };
+    let a = start(with_admin("gw-a")).await;
+    let b = start(with_admin("gw-b")).await;
+    let mut tab = Client::connect(a.addr).await;
+    let admin = support::Dial {
+        bearer: Some(admin_token.into()),
+        ..support::Dial::default()
+    };
+    let mut root = Client::connect_as(a.addr, &admin).await;
+    tab.request("vfs:register", json!({"sessionId": "s-files-a"}))
+        .await;
+    assert_eq!(tab.recv().await.topic.as_str(), "vfs:register:ack");
+    let mut peer = Client::connect(b.addr).await;
+    // A's tab, its session and the admin's client.
+    wait_addresses(&mut peer, 3).await;
+
+    // Same principal: an addressed event crosses, once, stamped with its sender.
+    peer.send(json!({"topic": "task.event", "to": tab.id, "payload": {"n": "to you"}}))
+        .await;
+    let got = tab.recv().await;
+    assert_eq!(payload(&got)["n"], "to you");
+    assert_eq!(got.from.as_deref(), Some(peer.id.as_str()));
+
+    // A tab's file session is that tab's alone, across kernels too.
+    peer.send(json!({"topic": "vfs:read", "to": "s-files-a",
+        "payload": {"_request_id": "r-cross", "path": "/secret"}}))
+        .await;
+    let refused = peer.recv().await;
+    assert_eq!(refused.topic.as_str(), "vfs:error", "{refused:?}");
+    assert_eq!(
+        payload(&refused)["code"],
+        "permission_denied",
+        "{refused:?}"
+    );
+
+    // Another principal's client answers as absent, and nothing reaches it.
+    peer.send(json!({"topic": "task.event", "to": root.id, "payload": {"n": "probe"}}))
+        .await;
+    peer.send(json!({"topic": "vfs:read", "to": root.id,
+        "payload": {"_request_id": "r-probe", "path": "/x"}}))
+        .await;
+    let absent = peer.recv().await;
+    assert_eq!(payload(&absent)["code"], "session_not_found", "{absent:?}");
+    root.request("kernel.ping", json!({})).await;
+    assert_eq!(
+        root.recv().await.topic.as_str(),
+        "kernel.ping:resp",
+        "the admin's client got nothing"
+    );
+    // An admin reaches anyone, across kernels too.
+    let mut root_b = Client::connect_as(b.addr, &admin).await;
+    root_b
+        .send(json!({"topic": "task.event", "to": tab.id, "payload": {"n": "from admin"}}))
+        .await;
+    assert_eq!(payload(&tab.recv().await)["n"], "from admin");
+    // The tab's kernel never asked it anything else.
+    tab.request("kernel.ping", json!({})).await;
+    assert_eq!(tab.recv().await.topic.as_str(), "kernel.ping:resp");
 }

@@ -113,6 +113,10 @@ pub struct ClusterReport {
     /// Clients of other kernels this kernel runs programs for now.
     #[serde(default)]
     pub stand_ins: u64,
+    /// Clients and sessions of other kernels this kernel can address now (the cluster's
+    /// address book, as this kernel last read it).
+    #[serde(default)]
+    pub remote_addresses: u64,
 }
 
 #[cfg(test)]

@@ -113,17 +113,35 @@ impl Bus {
             return false;
         }
         client.meter_into(self.inner.stats.queued_bytes_gauge());
+        if let Some(link) = self.cluster() {
+            link.registry().put(client.id(), &client);
+        }
         clients.insert(client.id().to_owned(), client);
         true
     }
 
     /// Removes a client (on disconnect). Idempotent.
     pub fn detach(&self, client_id: &str) {
-        self.inner
+        let gone = self
+            .inner
             .clients
             .write()
             .expect("bus lock")
             .remove(client_id);
+        if let (Some(link), Some(_)) = (self.cluster(), gone) {
+            link.registry().delete(client_id);
+        }
+    }
+
+    /// Every address this kernel serves (client ids and session ids) and the client behind it.
+    pub fn addresses(&self) -> Vec<(String, Arc<ClientHandle>)> {
+        let clients = self.inner.clients.read().expect("bus lock");
+        let sessions = self.inner.sessions.read().expect("bus lock");
+        clients
+            .iter()
+            .chain(sessions.iter())
+            .map(|(address, owner)| (address.clone(), Arc::clone(owner)))
+            .collect()
     }
 
     /// True when `client_id` is connected.
@@ -169,6 +187,9 @@ impl Bus {
                     return Err(SessionError::TooMany(held));
                 }
                 sessions.insert(session_id.to_owned(), Arc::clone(client));
+                if let Some(link) = self.cluster() {
+                    link.registry().put(session_id, client);
+                }
                 Ok(())
             }
         }
@@ -204,6 +225,11 @@ impl Bus {
                 }
                 keep
             });
+        if let Some(link) = self.cluster() {
+            for session in &gone[1..] {
+                link.registry().delete(session);
+            }
+        }
         self.inner.pending.fail_for(&gone);
     }
 

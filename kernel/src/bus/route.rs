@@ -166,11 +166,8 @@ impl Bus {
                 self.settle(sender, env);
                 Routed::Handled
             }
-            Some(to) => match self.reach(sender, to, &env.topic, kind) {
-                Ok(owner) => {
-                    self.deliver(&owner, &env);
-                    Routed::Delivered(1)
-                }
+            Some(to) => match self.reach_anywhere(sender, to, &env, kind) {
+                Ok(()) => Routed::Delivered(1),
                 Err(RouteError::KernelOnly(_)) => {
                     self.stats().count_refusal(Reason::ForgedAnswer.as_str());
                     Routed::Handled
@@ -186,6 +183,28 @@ impl Bus {
             },
             None if matches!(kind, TopicKind::Request(_)) => Routed::Service(env),
             None => Routed::Delivered(self.fan_out(&env)),
+        }
+    }
+
+    /// Delivers `env` from `sender` to `to`: on this kernel, or, when another kernel of the
+    /// cluster serves the address, to that kernel (the same rules are checked here against the
+    /// cluster's address book, and there again).
+    fn reach_anywhere(
+        &self,
+        sender: &ClientHandle,
+        to: &str,
+        env: &Envelope,
+        kind: TopicKind,
+    ) -> Result<(), RouteError> {
+        match (self.reach(sender, to, &env.topic, kind), self.cluster()) {
+            (Ok(owner), _) => {
+                self.deliver(&owner, env);
+                Ok(())
+            }
+            (Err(RouteError::NoSuchAddress(_)), Some(link)) => {
+                link.send_to_address(sender, to, env, kind)
+            }
+            (Err(e), _) => Err(e),
         }
     }
 

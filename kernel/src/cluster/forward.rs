@@ -13,7 +13,11 @@ use aether_shared::envelope::REQUEST_ID_FIELD;
 use super::inbox::unavailable;
 use super::wire::{Letter, Party, Relay, Taken, portable};
 use super::{ClusterLink, subject};
-use crate::bus::{Bus, ClientHandle};
+use aether_shared::Namespace;
+use aether_shared::catalog::TopicKind;
+
+use crate::bus::{Bus, ClientHandle, RouteError};
+use crate::guard::audit::{self, Reason};
 
 /// How long a runner may take to say it took a request.
 const TAKE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -68,13 +72,57 @@ impl ClusterLink {
         });
     }
 
-    fn serve_letter(&self, bus: &Bus, client: &ClientHandle, env: Envelope) -> Letter {
-        let party = Party {
+    /// Sends `env` from `sender` to `to`, an address another kernel serves (see
+    /// [`super::registry`]), when the rules let `sender` reach it: the address's principal must
+    /// be the sender's (an admin's may be anyone's), and a tab's file session takes file
+    /// requests only from that tab. The receiving kernel checks again.
+    pub fn send_to_address(
+        &self,
+        sender: &ClientHandle,
+        to: &str,
+        env: &Envelope,
+        kind: TopicKind,
+    ) -> Result<(), RouteError> {
+        let absent = || RouteError::NoSuchAddress(to.to_owned());
+        let record = self.registry.find(to).ok_or_else(absent)?;
+        let principal = sender.principal();
+        if !principal.is_admin() && record.principal != principal {
+            audit::log(
+                Reason::PermissionDenied,
+                Some(sender.id()),
+                principal.as_str(),
+                Some(env.topic.as_str()),
+                &format!(
+                    "addressed `{to}` on kernel {}, which belongs to another principal; answered as absent",
+                    record.kernel
+                ),
+            );
+            return Err(absent());
+        }
+        let file_request =
+            matches!(kind, TopicKind::Request(_)) && env.topic.namespace() == Namespace::Vfs;
+        if file_request && record.client != sender.acting_for() {
+            return Err(RouteError::PrivateSession(to.to_owned()));
+        }
+        let relay = Relay::Deliver {
+            party: self.party_of(sender),
+            env: portable(env),
+        };
+        self.send(record.kernel, relay);
+        Ok(())
+    }
+
+    fn party_of(&self, client: &ClientHandle) -> Party {
+        Party {
             kernel: self.kernel_id.clone(),
             client: client.id().to_owned(),
             principal: client.principal(),
             acting_for: client.acting_for().to_owned(),
-        };
+        }
+    }
+
+    fn serve_letter(&self, bus: &Bus, client: &ClientHandle, env: Envelope) -> Letter {
+        let party = self.party_of(client);
         Letter {
             from: self.kernel_id.clone(),
             relay: Relay::Serve {

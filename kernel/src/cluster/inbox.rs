@@ -77,8 +77,14 @@ impl ClusterLink {
             return;
         };
         let stand_in = ClientHandle::remote(party.clone(), self.outbox.clone());
-        // The client a program runs for, or its sessions; nobody else, whatever the principal.
-        let own = owner.id() == party.acting_for && party.kernel == self.kernel_id;
+        // A client of the sending kernel addressing one of this kernel's (the address book led
+        // it here): the router's rules, as for a local sender. A kernel holding a program of
+        // this kernel's client: that client, or its sessions; nobody else, whatever the
+        // principal.
+        let own = match party.kernel == from {
+            true => true,
+            false => owner.id() == party.acting_for && party.kernel == self.kernel_id,
+        };
         if !own || bus.reach(&stand_in, &to, &env.topic, kind).is_err() {
             audit::refused(
                 bus.stats(),
@@ -86,7 +92,9 @@ impl ClusterLink {
                 Some(&party.client),
                 party.principal.as_str(),
                 Some(env.topic.as_str()),
-                &format!("kernel {from} addressed `{to}`, which is not its client's; dropped"),
+                &format!(
+                    "kernel {from} addressed `{to}` for a client that may not reach it; dropped"
+                ),
             );
             return;
         }

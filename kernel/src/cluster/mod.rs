@@ -50,6 +50,7 @@ mod forward;
 mod inbox;
 pub mod peers;
 pub mod proxies;
+pub mod registry;
 pub mod remote;
 mod run;
 pub mod subject;
@@ -85,6 +86,7 @@ pub struct ClusterLink {
     peers: peers::Peers,
     remote: remote::RemoteRuns,
     proxies: proxies::Proxies,
+    registry: registry::Registry,
     sent: AtomicU64,
     received: AtomicU64,
     dropped: AtomicU64,
@@ -104,6 +106,11 @@ impl ClusterLink {
     /// Lets the link hand the requests other kernels send to this kernel's services.
     pub fn serve_with(&self, services: &Arc<Services>) {
         let _ = self.services.set(Arc::downgrade(services));
+    }
+
+    /// The cluster's address book (see [`registry`]).
+    pub fn registry(&self) -> &registry::Registry {
+        &self.registry
     }
 
     /// What this kernel's clients run on other kernels.
@@ -158,6 +165,7 @@ impl ClusterLink {
             events_dropped: self.dropped.load(Ordering::Relaxed),
             remote_programs: self.remote.count() as u64,
             stand_ins: self.proxies.count() as u64,
+            remote_addresses: self.registry.count() as u64,
         }
     }
 
@@ -191,6 +199,7 @@ pub fn join(config: &ClusterConfig, bus: &Bus, shutdown: CancellationToken) -> A
         .clone()
         .unwrap_or_else(|| format!("k-{:08x}", rand::random::<u32>()));
     let (outbox, queued) = mpsc::channel(OUTBOX_LEN);
+    let (registry, changes) = registry::Registry::new(&kernel_id);
     let link = Arc::new(ClusterLink {
         kernel_id,
         roles: config.roles.clone(),
@@ -200,6 +209,7 @@ pub fn join(config: &ClusterConfig, bus: &Bus, shutdown: CancellationToken) -> A
         peers: peers::Peers::default(),
         remote: remote::RemoteRuns::default(),
         proxies: proxies::Proxies::default(),
+        registry,
         sent: AtomicU64::new(0),
         received: AtomicU64::new(0),
         dropped: AtomicU64::new(0),
@@ -211,6 +221,7 @@ pub fn join(config: &ClusterConfig, bus: &Bus, shutdown: CancellationToken) -> A
         bus.clone(),
         Arc::clone(&link),
         queued,
+        changes,
         shutdown,
     );
     tokio::spawn(task.instrument(span));

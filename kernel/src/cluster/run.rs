@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::peers::BEAT;
 use super::wire::{Letter, Outgoing};
-use super::{ClusterLink, received, subject};
+use super::{ClusterLink, received, registry, subject};
 use crate::bus::Bus;
 use crate::config::ClusterConfig;
 use crate::config::cluster::Role;
@@ -24,6 +24,7 @@ pub(super) async fn run(
     bus: Bus,
     link: Arc<ClusterLink>,
     mut queued: mpsc::Receiver<Outgoing>,
+    changes: mpsc::Receiver<registry::Change>,
     shutdown: CancellationToken,
 ) {
     let client = match connect(&config, &link.kernel_id).await {
@@ -61,6 +62,13 @@ pub(super) async fn run(
         }
     };
     tracing::info!("joined the cluster at {}", config.nats_url);
+    tokio::spawn(registry::run(
+        client.clone(),
+        Arc::clone(&link),
+        bus.clone(),
+        changes,
+        shutdown.clone(),
+    ));
     let mut beat = tokio::time::interval(BEAT);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let beat_subject = subject::heartbeat_subject(&link.kernel_id);
