@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use aether_kernel::Config;
 use aether_kernel::config::ClusterConfig;
 use aether_kernel::config::cluster::Role;
+use aether_shared::Envelope;
 use serde_json::{Value, json};
 use support::nats::NatsServer;
 use support::{Client, TestKernel, payload, start, stats};
@@ -237,4 +238,54 @@ async fn an_address_on_another_kernel_is_reached_under_the_same_rules() {
     // The tab's kernel never asked it anything else.
     tab.request("kernel.ping", json!({})).await;
     assert_eq!(tab.recv().await.topic.as_str(), "kernel.ping:resp");
+}
+
+/// Reads `client`'s envelopes until one on `topic`.
+async fn until(client: &mut Client, topic: &str) -> Envelope {
+    loop {
+        let env = client.recv().await;
+        if env.topic.as_str() == topic || env.topic.is_error() {
+            return env;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_task_kept_by_one_kernel_runs_and_reports_for_a_tab_on_another() {
+    let nats = NatsServer::start();
+    let (a, b) = two_kernels(&nats).await;
+    let mut on_a = Client::connect(a.addr).await;
+    let mut on_b = Client::connect(b.addr).await;
+    wait_connected(&mut on_a, true).await;
+    wait_connected(&mut on_b, true).await;
+    let ping = json!({"id": "ping", "topic": "kernel.ping", "payload": {}, "after": []});
+    on_a.request("task.define", json!({"name": "cross", "nodes": [ping]}))
+        .await;
+    let defined = until(&mut on_a, "task.define:ack").await;
+    let task_id = payload(&defined)["task_id"].as_str().unwrap().to_owned();
+    assert!(
+        task_id.ends_with("@gw-a"),
+        "ids name their kernel: {task_id}"
+    );
+
+    // The tab moved to kernel B: its task still runs (on A, which keeps it), and the run's
+    // stream comes to the tab on B.
+    on_b.request("task.run", json!({"task_id": task_id})).await;
+    let started = until(&mut on_b, "task.run:ack").await;
+    assert_eq!(started.topic.as_str(), "task.run:ack", "{started:?}");
+    let run_id = payload(&started)["run_id"].as_str().unwrap().to_owned();
+    assert!(run_id.ends_with("@gw-a"), "{run_id}");
+    let done = until(&mut on_b, "task.done").await;
+    assert_eq!(done.topic.as_str(), "task.done", "{done:?}");
+    assert_eq!(payload(&done)["run_id"], run_id.as_str());
+    on_b.request("task.status", json!({"run_id": run_id})).await;
+    let status = until(&mut on_b, "task.status:resp").await;
+    assert_eq!(payload(&status)["state"], "succeeded", "{status:?}");
+
+    // A run id naming a kernel that is not up is `backend_unavailable` at once.
+    on_b.request("task.status", json!({"run_id": "r-0-0@gw-gone"}))
+        .await;
+    let refused = until(&mut on_b, "task.status:resp").await;
+    assert_eq!(refused.topic.as_str(), "task.error");
+    assert_eq!(payload(&refused)["code"], "backend_unavailable");
 }

@@ -48,25 +48,24 @@ impl ClusterLink {
         });
     }
 
-    /// Sends `client`'s request about its program on runner `kernel` (a kill, keys) there.
+    /// Sends `client`'s request to kernel `kernel`, which serves it (a kill or keys for a
+    /// program it runs, a task or run it keeps); `gone` is the sentence when it is not up.
     pub fn forward_to(
         self: &Arc<Self>,
         bus: &Bus,
         kernel: String,
         client: &ClientHandle,
         env: Envelope,
+        gone: String,
     ) {
         let answer = cut_down(&env);
+        self.remote.serves(client.id(), &kernel);
         let link = Arc::clone(self);
         let bus = bus.clone();
         let letter = self.serve_letter(&bus, client, env);
         tokio::spawn(async move {
-            let gone =
-                "The runner that runs this program is gone; it has ended or will end shortly.";
-            if let Err(error) = link
-                .ask(subject::kernel_subject(&kernel), letter, gone)
-                .await
-            {
+            let subject = subject::kernel_subject(&kernel);
+            if let Err(error) = link.ask(subject, letter, &gone).await {
                 bus.emit_error(&answer, error);
             }
         });

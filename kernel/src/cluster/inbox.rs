@@ -36,7 +36,10 @@ impl ClusterLink {
                 sessions,
                 env,
             } => {
-                let serves = matches!(env.topic.namespace(), Namespace::Vm | Namespace::Wasm);
+                let serves = matches!(
+                    env.topic.namespace(),
+                    Namespace::Vm | Namespace::Wasm | Namespace::Task
+                );
                 if party.kernel != from || !serves {
                     tracing::warn!(kernel = from, topic = %env.topic, "refused a request to serve");
                     return;

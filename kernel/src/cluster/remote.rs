@@ -42,6 +42,8 @@ struct Inner {
     running: HashMap<(String, u64), Run>,
     /// Runners' requests to this kernel's tabs, by request id.
     asks: HashMap<String, Ask>,
+    /// The other kernels each client had serve a request (told when it leaves).
+    served: HashMap<String, HashSet<String>>,
 }
 
 /// A program (or a spawn) that cannot end well: the answer to send its requester.
@@ -165,10 +167,19 @@ impl RemoteRuns {
         lost
     }
 
+    /// Kernel `kernel` serves a request of `client` (told when the client leaves).
+    pub fn serves(&self, client: &str, kernel: &str) {
+        let mut inner = self.lock();
+        let kernels = inner.served.entry(client.to_owned()).or_default();
+        if !kernels.contains(kernel) {
+            kernels.insert(kernel.to_owned());
+        }
+    }
+
     /// Forgets what `client` ran elsewhere; returns the kernels that ran it, to be told.
     pub fn client_gone(&self, client: &str) -> HashSet<String> {
         let mut inner = self.lock();
-        let mut kernels = HashSet::new();
+        let mut kernels = inner.served.remove(client).unwrap_or_default();
         let mut take = |owner: &String, run: &Run| {
             if owner != client {
                 return true;

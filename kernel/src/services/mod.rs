@@ -11,7 +11,7 @@ pub mod ai;
 mod db;
 mod kernel;
 pub mod mcp;
-mod remote_vm;
+mod remote;
 mod request;
 mod sessions;
 mod subscriptions;
@@ -173,7 +173,7 @@ impl Services {
             Namespace::Vm | Namespace::Wasm => {
                 // A gateway that is no runner: its clients' programs run on the runners.
                 let env = match self.bus.cluster().filter(|l| !l.plays(Role::Runner)) {
-                    Some(link) => match remote_vm::route(&self.bus, link, self.vm(), client, env) {
+                    Some(link) => match remote::route_vm(&self.bus, link, self.vm(), client, env) {
                         Some(env) => env,
                         None => return,
                     },
@@ -184,7 +184,16 @@ impl Services {
                     None => request::refuse(&self.bus, &env, &vm::VmError::Unavailable),
                 }
             }
-            Namespace::Task => self.task.handle(client, env),
+            Namespace::Task => {
+                let env = match self.bus.cluster() {
+                    Some(link) => match remote::route_task(&self.bus, link, client, env) {
+                        Some(env) => env,
+                        None => return,
+                    },
+                    None => env,
+                };
+                self.task.handle(client, env)
+            }
             Namespace::Mcp => self.mcp.handle(client, env),
             Namespace::Ai => match env.topic.as_str() {
                 agent_topics::START

@@ -25,7 +25,7 @@ impl TaskService {
     ) -> Result<Defined, TaskError> {
         self.check_definition(client, &req)?;
         let task = StoredTask {
-            task_id: fresh_id("t"),
+            task_id: fresh_id(&self.inner.bus, "t"),
             name: req.name,
             nodes: req.nodes,
             timeout_ms: req.timeout_ms,

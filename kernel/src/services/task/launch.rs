@@ -32,7 +32,7 @@ impl TaskService {
             .await?
             .filter(|t| may_see(client.principal(), &t.owner))
             .ok_or(TaskError::NoSuchTask(task_id))?;
-        let run_id = fresh_id("r");
+        let run_id = fresh_id(&inner.bus, "r");
         let live = {
             let mut live = inner.live.lock().expect("live runs lock");
             let max = inner.limits.max_runs.get() as usize;

@@ -288,10 +288,20 @@ fn may_see(principal: Principal, owner: &str) -> bool {
 }
 
 /// A fresh id that sorts by creation time and cannot be guessed:
-/// `<prefix>-<ms since 1970, hex>-<128 random bits, hex>`.
-fn fresh_id(prefix: &str) -> String {
+/// `<prefix>-<ms since 1970, hex>-<128 random bits, hex>`, and in a cluster `@<kernel id>`
+/// after it: the kernel that keeps the task or run, where its other kernels send what names it.
+fn fresh_id(bus: &Bus, prefix: &str) -> String {
     let ms = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    format!("{prefix}-{ms:012x}-{:032x}", rand::random::<u128>())
+    let id = format!("{prefix}-{ms:012x}-{:032x}", rand::random::<u128>());
+    match bus.cluster() {
+        Some(link) => format!("{id}@{}", link.kernel_id()),
+        None => id,
+    }
+}
+
+/// The kernel of a cluster that keeps the task or run `id` names (see [`fresh_id`]).
+pub fn kept_by(id: &str) -> Option<&str> {
+    id.rsplit_once('@').map(|(_, kernel)| kernel)
 }
