@@ -289,3 +289,29 @@ async fn a_task_kept_by_one_kernel_runs_and_reports_for_a_tab_on_another() {
     assert_eq!(refused.topic.as_str(), "task.error");
     assert_eq!(payload(&refused)["code"], "backend_unavailable");
 }
+
+#[tokio::test]
+async fn the_connection_cap_of_a_principal_holds_across_the_cluster() {
+    let nats = NatsServer::start();
+    let capped = |id: &str| {
+        let mut config = clustered(&nats.url(), id);
+        config.limits.max_connections_per_principal = std::num::NonZeroUsize::new(2).unwrap();
+        // Nobody is idle long enough to be evicted in this test.
+        config.limits.evict_idle_after_ms = std::num::NonZeroU64::new(600_000).unwrap();
+        config
+    };
+    let a = start(capped("gw-a")).await;
+    let b = start(capped("gw-b")).await;
+    let mut on_a = Client::connect(a.addr).await;
+    let mut on_b = Client::connect(b.addr).await;
+    wait_addresses(&mut on_a, 1).await;
+    wait_addresses(&mut on_b, 1).await;
+    // One on A, one on B: the principal's two. A third, on either kernel, is refused.
+    for kernel in [&a, &b] {
+        let third = support::dial(kernel.addr, &support::Dial::default()).await;
+        assert_eq!(
+            third.err(),
+            Some(tokio_tungstenite::tungstenite::http::StatusCode::TOO_MANY_REQUESTS)
+        );
+    }
+}

@@ -96,6 +96,21 @@ impl Registry {
             .count()
     }
 
+    /// Clients of `principal` connected to other kernels now: with this kernel's own, what
+    /// `limits.max_connections_per_principal` caps cluster-wide.
+    pub fn clients_of(&self, principal: Principal) -> usize {
+        let known = self.known.lock().expect("registry lock");
+        known
+            .iter()
+            .filter(|(address, (r, seen))| {
+                **address == r.client
+                    && r.principal == principal
+                    && r.kernel != self.kernel_id
+                    && seen.elapsed() < TTL
+            })
+            .count()
+    }
+
     /// What this kernel says of `owner`'s addresses: nothing for a stand-in of another kernel's
     /// client or for a kernel-made client, which nobody but the kernel addresses.
     fn record_of(&self, owner: &ClientHandle) -> Option<Record> {
@@ -303,5 +318,17 @@ mod tests {
         assert_eq!(registry.find("s-a"), None, "this kernel's own");
         assert_eq!(registry.find("s-old"), None, "faded");
         assert_eq!(registry.count(), 1);
+        assert_eq!(
+            registry.clients_of(Principal::Local),
+            0,
+            "sessions are no clients"
+        );
+        registry
+            .known
+            .lock()
+            .unwrap()
+            .insert("c-1".into(), (record("gw-b"), Instant::now()));
+        assert_eq!(registry.clients_of(Principal::Local), 1);
+        assert_eq!(registry.clients_of(Principal::Admin), 0);
     }
 }

@@ -73,9 +73,19 @@ pub async fn ws_handler(
     };
     let max = config.limits.max_connections_per_principal.get();
     let min_idle = std::time::Duration::from_millis(config.limits.evict_idle_after_ms.get());
-    let Some(permit) = kernel.guards.connections.acquire(principal, max, min_idle) else {
+    // In a cluster the cap holds for the principal's connections to every kernel together.
+    let elsewhere = kernel
+        .bus
+        .cluster()
+        .map_or(0, |link| link.registry().clients_of(principal));
+    let room = max.saturating_sub(elsewhere);
+    let Some(permit) = kernel.guards.connections.acquire(principal, room, min_idle) else {
+        let where_ = match elsewhere {
+            0 => String::new(),
+            n => format!(", {n} of them to other kernels of the cluster"),
+        };
         let message = format!(
-            "{} already has {max} connections open, all of them active (limits.max_connections_per_principal); close some tabs or raise the limit",
+            "{} already has {max} connections open, all of them active (limits.max_connections_per_principal{where_}); close some tabs or raise the limit",
             principal.as_str()
         );
         audit::refused(
