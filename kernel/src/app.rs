@@ -63,7 +63,8 @@ impl Kernel {
             shutdown.clone(),
         );
         if let Some(cluster) = &config.cluster {
-            crate::cluster::join(cluster, &bus, shutdown.clone()).serve_with(&services);
+            let serves_ai = config.ai.provider.base_url.is_some();
+            crate::cluster::join(cluster, serves_ai, &bus, shutdown.clone()).serve_with(&services);
         }
         Kernel {
             bus,

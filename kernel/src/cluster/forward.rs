@@ -1,8 +1,9 @@
-//! A gateway's requests to the runners: a client's spawn to the runners' queue group (one
-//! runner takes it), its kills and keys to the runner that holds its program. Each is a NATS
-//! request answered at once with [`Taken`] by the runner that took it; the service's own answer
-//! comes later as a letter. No runner up is `backend_unavailable` at once (NATS's "no
-//! responders"), as is a cluster this kernel cannot reach now.
+//! A gateway's requests to other kernels: a client's spawn to the runners' queue group (one
+//! runner takes it), a prompt to the group of kernels with an AI provider, its kills and keys
+//! to the runner that holds its program, what names a task or run to the kernel that keeps it.
+//! Each is a NATS request answered at once with [`Taken`] by the kernel that took it; the
+//! service's own answer comes later as a letter. Nobody up to take it is `backend_unavailable`
+//! at once (NATS's "no responders"), as is a cluster this kernel cannot reach now.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,15 +20,46 @@ use aether_shared::catalog::TopicKind;
 use crate::bus::{Bus, ClientHandle, RouteError};
 use crate::guard::audit::{self, Reason};
 
-/// How long a runner may take to say it took a request.
+/// How long a kernel may take to say it took a request.
 const TAKE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// A queue group: kernels any one of which may serve a kind of request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    /// `vm.spawn` of WASM programs: the runners.
+    Runners,
+    /// `ai.chat` and `ai.complete`: the kernels with an AI provider.
+    Ai,
+}
+
+impl Group {
+    fn subject(self) -> &'static str {
+        match self {
+            Group::Runners => subject::RUNNERS,
+            Group::Ai => subject::AI,
+        }
+    }
+
+    /// What a requester reads when nobody in the group is up.
+    fn nobody(self) -> &'static str {
+        match self {
+            Group::Runners => {
+                "No runner is up in the cluster to run WASM programs; start one (`aether --role runner`) or run this kernel with the runner role."
+            }
+            Group::Ai => {
+                "No kernel of the cluster has an AI provider up; configure `ai.provider` on one, or on this kernel."
+            }
+        }
+    }
+}
+
 impl ClusterLink {
-    /// Sends `client`'s WASM spawn (or `wasm.run`), admitted by this kernel, to a runner;
-    /// `label` names its module in `vm.list`.
-    pub fn forward_spawn(
+    /// Sends `client`'s request, admitted by this kernel, to one kernel of `group`; `label`
+    /// names a program's module in `vm.list`.
+    pub fn forward_to_group(
         self: &Arc<Self>,
         bus: &Bus,
+        group: Group,
         client: &ClientHandle,
         env: Envelope,
         label: String,
@@ -38,7 +70,10 @@ impl ClusterLink {
         let (bus, client_id) = (bus.clone(), client.id().to_owned());
         let letter = self.serve_letter(&bus, client, env);
         tokio::spawn(async move {
-            match link.ask(subject::RUNNERS.to_owned(), letter, "No runner is up in the cluster to run WASM programs; start one (`aether --role runner`) or run this kernel with the runner role.").await {
+            match link
+                .ask(group.subject().to_owned(), letter, group.nobody())
+                .await
+            {
                 Ok(taken) => link.remote.taken(&client_id, &answer, &taken.kernel),
                 Err(error) => {
                     link.remote.abandon(&client_id, &answer);

@@ -4,6 +4,7 @@
 //! request to serve for another kernel's client (for a stand-in, [`super::proxies`]), and a
 //! client that left.
 
+use aether_shared::ai;
 use aether_shared::catalog::{self, TopicKind};
 use aether_shared::{ErrorCode, ErrorPayload, KERNEL_ADDRESS, Namespace};
 use async_nats::Subject;
@@ -36,10 +37,13 @@ impl ClusterLink {
                 sessions,
                 env,
             } => {
-                let serves = matches!(
-                    env.topic.namespace(),
-                    Namespace::Vm | Namespace::Wasm | Namespace::Task
-                );
+                let serves = match env.topic.namespace() {
+                    Namespace::Vm | Namespace::Wasm | Namespace::Task => true,
+                    Namespace::Ai => {
+                        [ai::CHAT, ai::COMPLETE, ai::CANCEL].contains(&env.topic.as_str())
+                    }
+                    _ => false,
+                };
                 if party.kernel != from || !serves {
                     tracing::warn!(kernel = from, topic = %env.topic, "refused a request to serve");
                     return;

@@ -46,7 +46,7 @@
 //! off as a slow client. NATS is trusted like the kernel's own network: whoever may publish on
 //! `aether.>` speaks as a kernel, so give kernels their own NATS account (`credentials:`).
 
-mod forward;
+pub mod forward;
 mod inbox;
 pub mod peers;
 pub mod proxies;
@@ -80,6 +80,8 @@ pub const OUTBOX_LEN: usize = 8_192;
 pub struct ClusterLink {
     kernel_id: String,
     roles: Vec<Role>,
+    /// This kernel has an AI provider: it serves the cluster's prompts.
+    serves_ai: bool,
     outbox: mpsc::Sender<Outgoing>,
     client: OnceLock<async_nats::Client>,
     services: OnceLock<Weak<Services>>,
@@ -101,6 +103,11 @@ impl ClusterLink {
     /// True when this kernel plays `role`.
     pub fn plays(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// True when this kernel has an AI provider (and serves the cluster's prompts).
+    pub fn serves_ai(&self) -> bool {
+        self.serves_ai
     }
 
     /// Lets the link hand the requests other kernels send to this kernel's services.
@@ -193,7 +200,13 @@ impl ClusterLink {
 
 /// Joins the cluster: hands `bus` its link and starts the task that talks to NATS until
 /// `shutdown`. Returns at once; the connection is made (and remade) in the background.
-pub fn join(config: &ClusterConfig, bus: &Bus, shutdown: CancellationToken) -> Arc<ClusterLink> {
+/// `serves_ai`: this kernel has an AI provider, and serves the cluster's prompts.
+pub fn join(
+    config: &ClusterConfig,
+    serves_ai: bool,
+    bus: &Bus,
+    shutdown: CancellationToken,
+) -> Arc<ClusterLink> {
     let kernel_id = config
         .kernel_id
         .clone()
@@ -203,6 +216,7 @@ pub fn join(config: &ClusterConfig, bus: &Bus, shutdown: CancellationToken) -> A
     let link = Arc::new(ClusterLink {
         kernel_id,
         roles: config.roles.clone(),
+        serves_ai,
         outbox,
         client: OnceLock::new(),
         services: OnceLock::new(),

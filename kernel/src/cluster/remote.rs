@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use aether_shared::ai;
 use aether_shared::envelope::REQUEST_ID_FIELD;
 use aether_shared::vm::{self, ProgramInfo};
 use aether_shared::{BusRequest, Envelope};
@@ -108,6 +109,11 @@ impl RemoteRuns {
                 run.since = Instant::now();
                 inner.running.insert((client.to_owned(), pid), run);
             }
+        } else if topic == ai::DONE
+            || topic == ai::ERROR
+            || topic == <ai::Complete as BusRequest>::REPLY_TOPIC
+        {
+            inner.spawning.remove(&(client.to_owned(), request_id(env)));
         } else if topic == vm::EXIT || topic == vm::ERROR {
             if let Some(pid) = pid() {
                 inner.running.remove(&(client.to_owned(), pid));
@@ -116,6 +122,12 @@ impl RemoteRuns {
                 inner.spawning.remove(&(client.to_owned(), request_id(env)));
             }
         }
+    }
+
+    /// The kernel serving `client`'s request `request_id` (a prompt it streams the answer of).
+    pub fn serving(&self, client: &str, request_id: &str) -> Option<String> {
+        let key = (client.to_owned(), request_id.to_owned());
+        self.lock().spawning.get(&key)?.kernel.clone()
     }
 
     /// The runner holding `client`'s program `pid`.

@@ -52,9 +52,17 @@ pub(super) async fn run(
             ),
             false => None,
         };
-        Ok::<_, async_nats::SubscribeError>((events, letters, beats, spawns))
+        let prompts = match link.serves_ai() {
+            true => Some(
+                client
+                    .queue_subscribe(subject::AI, subject::AI_GROUP.into())
+                    .await?,
+            ),
+            false => None,
+        };
+        Ok::<_, async_nats::SubscribeError>((events, letters, beats, spawns, prompts))
     };
-    let (mut events, mut letters, mut beats, mut spawns) = match subscribed.await {
+    let (mut events, mut letters, mut beats, mut spawns, mut prompts) = match subscribed.await {
         Ok(subscriptions) => subscriptions,
         Err(e) => {
             tracing::error!("cannot subscribe to the cluster: {e}; running alone");
@@ -72,8 +80,8 @@ pub(super) async fn run(
     let mut beat = tokio::time::interval(BEAT);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let beat_subject = subject::heartbeat_subject(&link.kernel_id);
-    let next_spawn = async |spawns: &mut Option<async_nats::Subscriber>| match spawns {
-        Some(spawns) => spawns.next().await,
+    let next_of = async |group: &mut Option<async_nats::Subscriber>| match group {
+        Some(group) => group.next().await,
         None => std::future::pending().await,
     };
     loop {
@@ -91,7 +99,12 @@ pub(super) async fn run(
                     link.on_letter(&bus, &client, letter, message.reply).await;
                 }
             }
-            Some(message) = next_spawn(&mut spawns) => {
+            Some(message) = next_of(&mut spawns) => {
+                if let Some(letter) = Letter::from_bytes(&message.payload) {
+                    link.on_letter(&bus, &client, letter, message.reply).await;
+                }
+            }
+            Some(message) = next_of(&mut prompts) => {
                 if let Some(letter) = Letter::from_bytes(&message.payload) {
                     link.on_letter(&bus, &client, letter, message.reply).await;
                 }
@@ -110,8 +123,10 @@ pub(super) async fn run(
             }
         }
     }
-    // Whatever this kernel already published leaves before it goes.
+    // Whatever this kernel already published leaves before it goes, and it stops taking
+    // requests from the queue groups (the connection closes once drained).
     let _ = tokio::time::timeout(Duration::from_secs(1), client.flush()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), client.drain()).await;
 }
 
 /// Publishes one queued event or letter.

@@ -13,6 +13,10 @@
 pub const RUNNERS: &str = "aether.svc.vm";
 /// The queue group's name.
 pub const RUNNERS_GROUP: &str = "runners";
+/// The queue group every kernel with an AI provider serves `ai.chat` and `ai.complete` on.
+pub const AI: &str = "aether.svc.ai";
+/// That queue group's name.
+pub const AI_GROUP: &str = "ai";
 /// What each kernel listens to for the others' heartbeats.
 pub const HEARTBEATS: &str = "aether.hb.*";
 

@@ -195,15 +195,26 @@ impl Services {
                 self.task.handle(client, env)
             }
             Namespace::Mcp => self.mcp.handle(client, env),
-            Namespace::Ai => match env.topic.as_str() {
-                agent_topics::START
-                | agent_topics::APPROVE
-                | agent_topics::CANCEL
-                | agent_topics::UNDO
-                | agent_topics::LIST
-                | agent_topics::STATUS => self.agent.handle(client, env),
-                _ => self.ai.handle(client, env),
-            },
+            Namespace::Ai if self.bus.cluster().is_some_and(|l| !l.serves_ai()) => {
+                let link = self.bus.cluster().expect("checked");
+                if let Some(env) = remote::route_ai(&self.bus, link, client, env) {
+                    self.serve_ai(client, env)
+                }
+            }
+            Namespace::Ai => self.serve_ai(client, env),
+        }
+    }
+
+    /// `ai.*` served by this kernel: the agent's topics, or the AI provider's.
+    fn serve_ai(&self, client: &Arc<ClientHandle>, env: Envelope) {
+        match env.topic.as_str() {
+            agent_topics::START
+            | agent_topics::APPROVE
+            | agent_topics::CANCEL
+            | agent_topics::UNDO
+            | agent_topics::LIST
+            | agent_topics::STATUS => self.agent.handle(client, env),
+            _ => self.ai.handle(client, env),
         }
     }
 }

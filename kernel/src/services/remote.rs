@@ -4,6 +4,9 @@
 //!   `cluster::forward`), a kill or keys for a program a runner holds go to that runner, and
 //!   `vm.list` tells this kernel's machines and the runners' programs together. x86 machines
 //!   (`backend: v86`) and their pids stay with this kernel's bridge to the requester's own tab.
+//! - `ai.chat` and `ai.complete` on a kernel with no AI provider: to one that has one (its
+//!   answer streams back); `ai.cancel` follows to the kernel streaming that answer. The agent
+//!   (`ai.agent.*`) stays on the tab's own kernel.
 //! - `task.*` naming a task or run another kernel keeps (ids end in `@<kernel id>` in a
 //!   cluster): sent to that kernel, whose task service answers as it would a local client. So a
 //!   tab that reconnects to another gateway still runs its tasks and reads its runs' status;
@@ -12,8 +15,8 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use aether_shared::Envelope;
 use aether_shared::vm::{self, ListPrograms, Programs};
+use aether_shared::{Envelope, ai};
 use serde_json::Value;
 
 use super::request::serve;
@@ -21,6 +24,7 @@ use super::task;
 use super::vm::{VmService, module_label};
 use crate::bus::{Bus, ClientHandle};
 use crate::cluster::ClusterLink;
+use crate::cluster::forward::Group;
 
 /// Sends a `task.*` request naming another kernel's task or run there; gives it back when
 /// this kernel serves it itself.
@@ -46,6 +50,36 @@ pub fn route_task(
     }
 }
 
+/// Sends `ai.chat` and `ai.complete` to a kernel with an AI provider, and `ai.cancel` to the
+/// one streaming that answer; gives back what this kernel answers itself (the agent's topics,
+/// a cancel of nothing sent away).
+pub fn route_ai(
+    bus: &Bus,
+    link: &Arc<ClusterLink>,
+    client: &Arc<ClientHandle>,
+    env: Envelope,
+) -> Option<Envelope> {
+    match env.topic.as_str() {
+        ai::CHAT | ai::COMPLETE => {
+            link.forward_to_group(bus, Group::Ai, client, env, String::new());
+            None
+        }
+        ai::CANCEL => {
+            let payload = env.payload.as_ref();
+            let id = payload.and_then(|p| p.get("request_id")?.as_str());
+            match id.and_then(|id| link.remote().serving(client.id(), id)) {
+                Some(kernel) => {
+                    let gone = "The kernel answering that prompt is gone; its answer has ended.";
+                    link.forward_to(bus, kernel, client, env, gone.into());
+                    None
+                }
+                None => Some(env),
+            }
+        }
+        _ => Some(env),
+    }
+}
+
 /// Sends a `vm.*` request where it is served; gives it back when this kernel serves it itself.
 pub fn route_vm(
     bus: &Bus,
@@ -61,7 +95,7 @@ pub fn route_vm(
                 return Some(env);
             }
             let label = module_label(field("module").cloned());
-            link.forward_spawn(bus, client, env, label);
+            link.forward_to_group(bus, Group::Runners, client, env, label);
             None
         }
         vm::KILL | vm::STDIN => {
