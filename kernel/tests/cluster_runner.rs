@@ -263,3 +263,43 @@ async fn the_cluster_runs_programs_again_after_nats_comes_back() {
     let _ = &cluster.b;
     let _ = &cluster.a;
 }
+
+#[tokio::test]
+async fn a_task_node_on_a_gateway_runs_its_program_on_the_runner_from_the_tabs_files() {
+    let (_cluster, mut tab, _) = cluster().await;
+    tab.request("vfs:register", json!({"sessionId": "s-task-tab"}))
+        .await;
+    assert_eq!(tab.recv().await.topic.as_str(), "vfs:register:ack");
+    let node = json!({"id": "greet", "topic": "vm.spawn",
+        "payload": {"module": {"path": "/bin/hello.wasm"}}, "after": []});
+    tab.request("task.define", json!({"name": "remote", "nodes": [node]}))
+        .await;
+    let defined = tab.recv().await;
+    let task_id = payload(&defined)["task_id"].as_str().unwrap().to_owned();
+    tab.request("task.run", json!({"task_id": task_id})).await;
+    // The run's agent spawns on the runner, which reads the module from this tab.
+    let mut served = false;
+    let end = loop {
+        let env = tab.recv().await;
+        match env.topic.as_str() {
+            "vfs:read" => {
+                let bytes = guest("hello");
+                let reply = env.reply(
+                    env.topic.resp(),
+                    &json!({"content": base64(&bytes), "encoding": "base64",
+                        "size": bytes.len(), "mtime": 0}),
+                );
+                tab.send(serde_json::to_value(reply.to("kernel")).unwrap())
+                    .await;
+                served = true;
+            }
+            "task.done" | "task.error" => break env,
+            _ => {}
+        }
+    };
+    assert!(served, "the runner read the module from the tab");
+    assert_eq!(end.topic.as_str(), "task.done", "{end:?}");
+    let result = &payload(&end)["results"]["greet"];
+    assert_eq!(result["stdout"], "Hello from WebAssembly!\n", "{result}");
+    assert_eq!(result["code"], 0);
+}

@@ -68,13 +68,19 @@ impl ClusterLink {
         self.remote.spawning(client.id(), answer.clone(), label);
         let link = Arc::clone(self);
         let (bus, client_id) = (bus.clone(), client.id().to_owned());
+        let tab = client.acting_for().to_owned();
         let letter = self.serve_letter(&bus, client, env);
         tokio::spawn(async move {
             match link
                 .ask(group.subject().to_owned(), letter, group.nobody())
                 .await
             {
-                Ok(taken) => link.remote.taken(&client_id, &answer, &taken.kernel),
+                Ok(taken) => {
+                    link.remote.taken(&client_id, &answer, &taken.kernel);
+                    // Both leaving are told to it: the client, and the tab whose files it uses.
+                    link.remote.serves(&client_id, &taken.kernel);
+                    link.remote.serves(&tab, &taken.kernel);
+                }
                 Err(error) => {
                     link.remote.abandon(&client_id, &answer);
                     bus.emit_error(&answer, error);

@@ -83,16 +83,27 @@ impl ClusterLink {
         let Some(kind) = catalog::classify(&env.topic) else {
             return;
         };
-        let stand_in = ClientHandle::remote(party.clone(), self.outbox.clone());
-        // A client of the sending kernel addressing one of this kernel's (the address book led
-        // it here): the router's rules, as for a local sender. A kernel holding a program of
-        // this kernel's client: that client, or its sessions; nobody else, whatever the
-        // principal.
-        let own = match party.kernel == from {
-            true => true,
-            false => owner.id() == party.acting_for && party.kernel == self.kernel_id,
+        let allowed = match party.kernel == from {
+            // A client of the sending kernel addressing one of this kernel's (the address book
+            // led it here): the router's rules, as for a local sender.
+            true => {
+                let stand_in = ClientHandle::remote(party.clone(), self.outbox.clone());
+                bus.reach(&stand_in, &to, &env.topic, kind).is_ok()
+            }
+            // A kernel holding a program of this kernel's client (a tab, or a task run's agent
+            // acting for one): that client, or the tab's own sessions; nobody else, whatever the
+            // principal.
+            false => {
+                let file_request = matches!(kind, TopicKind::Request(_))
+                    && env.topic.namespace() == Namespace::Vfs;
+                let for_whom = match file_request {
+                    true => owner.id() == party.acting_for,
+                    false => owner.id() == party.client || owner.id() == party.acting_for,
+                };
+                party.kernel == self.kernel_id && owner.principal() == party.principal && for_whom
+            }
         };
-        if !own || bus.reach(&stand_in, &to, &env.topic, kind).is_err() {
+        if !allowed {
             audit::refused(
                 bus.stats(),
                 Reason::PermissionDenied,

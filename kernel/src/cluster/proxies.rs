@@ -35,6 +35,30 @@ impl Proxies {
         sessions: &[String],
         tx: &mpsc::Sender<Outgoing>,
     ) -> Arc<ClientHandle> {
+        // A task run's agent uses its tab's sessions: they are the tab's stand-in's.
+        let tab = Party {
+            client: party.acting_for.clone(),
+            ..party.clone()
+        };
+        let proxy = self.get_or_make(bus, party, tx);
+        let holder = match proxy.id() == tab.client {
+            true => Arc::clone(&proxy),
+            false => self.get_or_make(bus, tab, tx),
+        };
+        for session in sessions.iter().take(MAX_SESSIONS) {
+            if let Err(e) = bus.register_session(session, &holder, MAX_SESSIONS) {
+                tracing::debug!(client_id = holder.id(), "a stand-in's session: {e}");
+            }
+        }
+        proxy
+    }
+
+    fn get_or_make(
+        &self,
+        bus: &Bus,
+        party: Party,
+        tx: &mpsc::Sender<Outgoing>,
+    ) -> Arc<ClientHandle> {
         let mut by_client = self.by_client.lock().expect("proxies lock");
         let current = by_client
             .get(&party.client)
@@ -53,11 +77,6 @@ impl Proxies {
                 proxy
             }
         };
-        for session in sessions.iter().take(MAX_SESSIONS) {
-            if let Err(e) = bus.register_session(session, &proxy, MAX_SESSIONS) {
-                tracing::debug!(client_id = proxy.id(), "a stand-in's session: {e}");
-            }
-        }
         proxy
     }
 
