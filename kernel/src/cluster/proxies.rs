@@ -64,19 +64,17 @@ impl Proxies {
             .get(&party.client)
             .filter(|p| p.party() == Some(&party) && p.kick_reason().is_none())
             .cloned();
-        let proxy = match current {
-            Some(proxy) => proxy,
-            None => {
-                let proxy = Arc::new(ClientHandle::remote(party.clone(), tx.clone()));
-                bus.detach(proxy.id());
-                bus.release(proxy.id());
-                if !bus.attach(Arc::clone(&proxy)) {
-                    tracing::warn!(client_id = proxy.id(), "a stand-in's id is taken");
-                }
-                by_client.insert(party.client.clone(), Arc::clone(&proxy));
-                proxy
-            }
-        };
+        if let Some(proxy) = current {
+            return proxy;
+        }
+        // New, or in place of one that was cut off or stood for the client's old kernel.
+        let proxy = Arc::new(ClientHandle::remote(party.clone(), tx.clone()));
+        bus.detach(proxy.id());
+        bus.release(proxy.id());
+        if !bus.attach(Arc::clone(&proxy)) {
+            tracing::warn!(client_id = proxy.id(), "a stand-in's id is taken");
+        }
+        by_client.insert(party.client, Arc::clone(&proxy));
         proxy
     }
 
