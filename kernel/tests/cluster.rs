@@ -137,6 +137,26 @@ async fn a_kernel_serves_its_own_clients_while_nats_is_away_and_rejoins_when_it_
             "no event crossed after NATS returned"
         );
     }
+    // The address book is made again and refilled (it lives in NATS's memory): an envelope
+    // addressed to a client on A crosses again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    'addressed: loop {
+        publisher
+            .send(json!({"topic": "task.event", "to": on_a.id, "payload": {"n": "to A"}}))
+            .await;
+        let wait = tokio::time::sleep(Duration::from_millis(200));
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                env = on_a.recv() => if payload(&env)["n"] == "to A" { break 'addressed },
+                _ = &mut wait => break,
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no addressed envelope crossed after NATS returned"
+        );
+    }
 }
 
 #[tokio::test]
