@@ -1,10 +1,13 @@
 //! Shared by the benchmarks: the real `aether` binary on a free loopback port (its config and
-//! data in temporary files), a WebSocket client that presents the kernel's own origin, and
-//! [`nats`]: the NATS server and client the peers benchmark compares the bus with.
+//! data in temporary files), a WebSocket client that presents the kernel's own origin,
+//! [`nats`]: the NATS server and client the peers benchmark compares the bus with, [`runner`]: a
+//! runner kernel of a cluster in its own process, and [`guest`]: the `hello` guest a spawn runs.
 
 #![allow(dead_code)]
 
+pub mod guest;
 pub mod nats;
+pub mod runner;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
