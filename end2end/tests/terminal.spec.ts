@@ -74,10 +74,23 @@ test('the Terminal boots Linux in the tab, runs commands, resizes, powers off an
   await expect(screenText(win)).toContainText('hi-42');
   await expect(screenText(win)).toContainText(/i[3-6]86/);
 
-  // Resizing the window refits the terminal: more rows on a taller window.
+  // The guest's terminal has the window's size: `stty size` says its rows and columns.
+  const screen = win.getByTestId('terminal-screen');
+  const size = async () => `${await screen.getAttribute('data-rows')} ${await screen.getAttribute('data-cols')}`;
+  const sizeBefore = await size();
+  await typeLine(page, win, 'stty size');
+  await expect(screenText(win)).toContainText(sizeBefore);
+
+  // Resizing the window refits the terminal: more rows on a taller window, and the guest is
+  // told (full-screen programs redraw to it).
   const rowsBefore = await win.locator('.xterm-rows > div').count();
   await dragEdge(page, win, 's', 0, 140);
+  await dragEdge(page, win, 'e', 90, 0);
   await expect.poll(() => win.locator('.xterm-rows > div').count()).toBeGreaterThan(rowsBefore);
+  await expect.poll(size).not.toBe(sizeBefore);
+  const sizeAfter = await size();
+  await typeLine(page, win, 'clear; echo size=$(stty size)');
+  await expect(screenText(win)).toContainText(`size=${sizeAfter}`);
 
   await win.getByTestId('terminal-power').click();
   await expect(win.getByTestId('terminal-status')).toHaveAttribute('data-state', 'off');

@@ -8,7 +8,7 @@
 /// card: 0.1–0.25 s each under `initcall_debug`).
 const BOOT_OPTIONS: &str = concat!(
     "console=ttyS0 quiet loglevel=3 tsc=reliable mitigations=off nowatchdog random.trust_cpu=on ",
-    "cryptomgr.notests pnpbios=off noisapnp mce=off rdinit=/init 8250.nr_uarts=1 ipv6.disable=1"
+    "cryptomgr.notests pnpbios=off noisapnp mce=off rdinit=/init 8250.nr_uarts=2 ipv6.disable=1"
 );
 /// What `initcall_blacklist=` in [`cmdline`] skips, each measured under v86 with `initcall_debug`
 /// (2026-12-06; together about 3.5 s of a cold boot), and why the guest does not miss it:

@@ -13,6 +13,15 @@ while read -r m; do modules="$modules $m"; done < /lib/modules/order
 modprobe -a $modules 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,cache=none host9p /mnt/files 2>/dev/null
 echo aether > /proc/sys/kernel/hostname
+# The Terminal's rows and columns come on the second serial port: once it listens there, /init
+# asks ("size"), and the tab answers with a "rows cols" line, then one more on each resize; stty
+# sets them on the shell's line (and the kernel signals SIGWINCH). Builtins but for stty.
+{
+  echo size > /dev/ttyS1
+  while read -r rows cols; do
+    [ -n "$cols" ] && stty -F /dev/ttyS0 rows "$rows" cols "$cols"
+  done
+} < /dev/ttyS1 &
 export HOME=/root PATH=/bin:/sbin:/usr/bin:/usr/sbin TERM=xterm-256color
 export PS1='root@aether:\w# '
 cd /root

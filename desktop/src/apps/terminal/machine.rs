@@ -51,7 +51,7 @@ pub struct Machine {
 
 impl Machine {
     pub fn new(bus: BusClient, host: V86Host, vfs: VfsProxy, view: View, screen: Screen) -> Self {
-        Machine {
+        let machine = Machine {
             bus: StoredValue::new_local(bus),
             host: StoredValue::new_local(host),
             vfs: StoredValue::new_local(vfs),
@@ -63,7 +63,19 @@ impl Machine {
             spawn: StoredValue::new_local(None),
             line: StoredValue::new_local(None),
             tail: StoredValue::new(String::new()),
-        }
+        };
+        // The guest's terminal follows the window's: each refit's rows and columns go down the
+        // line (a line claimed later gets the size then, see `on_event`).
+        Effect::new(move |_| {
+            if let Some((rows, cols)) = screen.size() {
+                machine.line.try_with_value(|line| {
+                    if let Some(line) = line {
+                        line.resize(rows, cols);
+                    }
+                });
+            }
+        });
+        machine
     }
 
     /// Powers a machine on: cold, or resumed from the state saved at `snapshot`.
@@ -223,6 +235,9 @@ impl Machine {
                 let line = self
                     .host
                     .with_value(|host| host.claim(spawned.pid, move |data: &str| self.show(data)));
+                if let (Some(line), Some((rows, cols))) = (&line, self.screen.size_untracked()) {
+                    line.resize(rows, cols);
+                }
                 self.line.set_value(line);
                 self.pid.set(Some(spawned.pid));
                 if self.restoring.get_value() {

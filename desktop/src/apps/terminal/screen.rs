@@ -1,6 +1,7 @@
 //! A Terminal window's screen: an xterm.js terminal (through the typed bindings in `xterm`)
-//! opened in the window's element, refitted whenever that element resizes, its keystrokes handed
-//! to one callback.
+//! opened in the window's element, refitted whenever that element resizes (its rows and columns
+//! then in [`Screen::size`], and on the element as `data-rows` / `data-cols`), its keystrokes
+//! handed to one callback.
 //!
 //! [`Screen`] is a `Copy` handle on a value the window's reactive owner keeps: every method is a
 //! no-op before the screen opens and after the window closed. It never decides what keys mean
@@ -30,12 +31,36 @@ struct Term {
 #[derive(Clone, Copy)]
 pub struct Screen {
     term: StoredValue<Option<Term>, LocalStorage>,
+    /// Rows and columns after the latest fit.
+    size: RwSignal<Option<(u32, u32)>>,
 }
 
 impl Screen {
     pub fn new() -> Screen {
         Screen {
             term: StoredValue::new_local(None),
+            size: RwSignal::new(None),
+        }
+    }
+
+    /// The terminal's rows and columns (tracked: it changes when the window is resized).
+    pub fn size(self) -> Option<(u32, u32)> {
+        self.size.get()
+    }
+
+    /// The terminal's rows and columns now, untracked.
+    pub fn size_untracked(self) -> Option<(u32, u32)> {
+        self.size.try_get_untracked().flatten()
+    }
+
+    /// Fits the terminal to its element and notes its rows and columns.
+    fn refit(self, xterm: &XTerm, fit: &FitAddon, el: &HtmlElement) {
+        fit.fit();
+        let size = (xterm.rows(), xterm.cols());
+        let _ = el.set_attribute("data-rows", &size.0.to_string());
+        let _ = el.set_attribute("data-cols", &size.1.to_string());
+        if self.size.try_get_untracked() != Some(Some(size)) {
+            self.size.try_set(Some(size));
         }
     }
 
@@ -59,14 +84,15 @@ impl Screen {
         let fit = FitAddon::create()?;
         xterm.load_addon(&fit);
         xterm.open(el);
-        fit.fit();
+        self.refit(&xterm, &fit, el);
         xterm.focus();
         let on_data = Closure::<dyn FnMut(String)>::new(on_key);
         let disposable = xterm.on_data(&on_data);
+        let observed = el.clone();
         let on_resize = Closure::<dyn FnMut()>::new(move || {
             self.term.try_with_value(|t| {
                 if let Some(t) = t {
-                    t.fit.fit();
+                    self.refit(&t.xterm, &t.fit, &observed);
                 }
             });
         });

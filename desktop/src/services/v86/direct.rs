@@ -140,11 +140,17 @@ impl DirectLine {
     pub fn send(&self, keys: &str) {
         self.host.type_direct(self.pid, keys);
     }
+
+    /// Tells the guest its terminal is `rows` × `cols` (now, or as soon as it runs).
+    pub fn resize(&self, rows: u32, cols: u32) {
+        self.host.resize(self.pid, rows, cols);
+    }
 }
 
 impl Drop for DirectLine {
     fn drop(&mut self) {
         self.host.claims().release(self.pid);
+        self.host.forget_size(self.pid);
     }
 }
 

@@ -55,6 +55,8 @@ struct Inner {
     starting: RefCell<HashMap<u64, String>>,
     /// Machines claimed by a window of this tab, whose serial line bypasses the bus.
     claims: Claims,
+    /// The rows and columns of each claimed machine's window, given to the guest when it runs.
+    sizes: RefCell<HashMap<u64, (u32, u32)>>,
 }
 
 /// Starts serving the v86 backend for this tab on `bus`.
@@ -68,6 +70,7 @@ pub fn start(bus: BusClient, vfs: VfsProxy) -> V86Host {
             machines: RefCell::new(HashMap::new()),
             starting: RefCell::new(HashMap::new()),
             claims: Claims::default(),
+            sizes: RefCell::new(HashMap::new()),
         })),
     };
     let requests = namespace_pattern(Namespace::Compute);
@@ -124,6 +127,18 @@ impl V86Host {
         };
         if self.type_in(stdin).is_err() {
             self.inner.claims.keep_early(pid, keys);
+        }
+    }
+
+    fn forget_size(&self, pid: u64) {
+        self.inner.sizes.borrow_mut().remove(&pid);
+    }
+
+    /// The window of machine `pid` is `rows` × `cols`: told to the guest now, or when it runs.
+    fn resize(&self, pid: u64, rows: u32, cols: u32) {
+        self.inner.sizes.borrow_mut().insert(pid, (rows, cols));
+        if let Some(machine) = self.inner.machines.borrow().get(&pid) {
+            machine.send_size(rows, cols);
         }
     }
 
@@ -265,6 +280,9 @@ impl V86Host {
                     format!("The x86 machine's worker did not start ({e}); reload the page."),
                 )
             })?;
+        if let Some((rows, cols)) = self.inner.sizes.borrow().get(&pid) {
+            machine.send_size(*rows, *cols);
+        }
         self.inner.machines.borrow_mut().insert(pid, machine);
         Ok(())
     }

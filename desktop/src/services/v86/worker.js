@@ -5,6 +5,7 @@
 //   {type: "boot", files, cmdline, ready_marker, memory_bytes, boot_timeout_ms, state?: ArrayBuffer,
 //    share: [{path, data: Uint8Array | null}]}   the tab's files for the guest's /mnt/files (9p)
 //   {type: "serial", data: string}     keys for the serial port
+//   {type: "size", rows, cols}         the terminal's size, for the guest (second serial port)
 //   {type: "save", id}                 snapshot the machine
 //   {type: "reset"}                    reset the machine
 // Messages out:
@@ -24,8 +25,22 @@ let flushScheduled = false;
 let lastFlush = -Infinity;
 let tail = "";
 let ready = false;
+// What the guest wrote on its second serial port since the last line end.
+let line1 = "";
+// The guest listens for sizes: it asked, or it was resumed from a state where it did.
+let listening = false;
 // Keys typed before the machine runs wait here (a restored machine is not running at once).
 let typedEarly = "";
+// The terminal's latest size, given to the guest once it is ready (and again on each change).
+let size = null;
+const encoder = new TextEncoder();
+
+// The guest's /init reads "rows cols" lines on its second serial port into `stty`.
+function sendSize() {
+  if (emulator && size) {
+    emulator.serial_send_bytes(1, encoder.encode(`${size.rows} ${size.cols}\n`));
+  }
+}
 const decoder = new TextDecoder();
 
 function flush() {
@@ -52,6 +67,8 @@ function boot(m) {
     cmdline: m.cmdline,
     autostart: true,
     disable_keyboard: true,
+    // The second serial port carries the terminal's size to the guest.
+    uart1: true,
     disable_mouse: true,
     disable_speaker: true,
     // The boot runs on v86's interpreter: compiling code that runs once (the kernel's start-up,
@@ -72,8 +89,26 @@ function boot(m) {
     }
     scheduleFlush();
   });
+  // The guest's /init asks for the terminal's size ("size" on the second serial port) once it
+  // listens there: at every boot, a reset's too.
+  emulator.add_listener("serial1-output-byte", (byte) => {
+    if (byte !== 10) {
+      line1 = (line1 + String.fromCharCode(byte)).slice(-64);
+      return;
+    }
+    if (line1.trim() === "size") {
+      listening = true;
+      sendSize();
+    }
+    line1 = "";
+  });
   if (m.state) {
-    emulator.add_listener("emulator-started", () => markReady(started));
+    emulator.add_listener("emulator-started", () => {
+      markReady(started);
+      // A resumed guest listens already: it does not ask again.
+      listening = true;
+      sendSize();
+    });
   } else if (m.share && m.share.length) {
     emulator.add_listener("emulator-loaded", () => share(m.share));
   }
@@ -145,6 +180,10 @@ onmessage = async (event) => {
       case "serial":
         if (emulator && ready) emulator.serial0_send(m.data);
         else typedEarly += m.data;
+        break;
+      case "size":
+        size = { rows: m.rows, cols: m.cols };
+        if (listening) sendSize();
         break;
       case "reset":
         if (emulator) emulator.restart();

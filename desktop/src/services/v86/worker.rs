@@ -119,6 +119,16 @@ impl MachineWorker {
         let _ = self.worker.post_message(&message);
     }
 
+    /// Tells the guest its terminal's size (on the second serial port, which the guest's
+    /// /init reads into `stty`); the worker keeps it until the guest is ready.
+    pub fn send_size(&self, rows: u32, cols: u32) {
+        let message = Object::new();
+        set(&message, "type", &"size".into());
+        set(&message, "rows", &rows.into());
+        set(&message, "cols", &cols.into());
+        let _ = self.worker.post_message(&message);
+    }
+
     /// Resets the machine.
     pub fn reset(&self) {
         let message = Object::new();
