@@ -1,5 +1,6 @@
 //! The kernel's HTTP application: shared state, the router, and [`serve`] with graceful
-//! shutdown. Routes: `/ws` (the hub), `/healthz`, `/mcp` (MCP for granted outside agents), and
+//! shutdown. Routes: `/ws` (the hub), `/healthz`, `/mcp` (MCP for granted outside agents),
+//! `/wisp` and `/wisp/dns-query` (the guest network, `crate::net`), and
 //! everything else from the embedded desktop.
 //! The connections under the router (header-read timeout, `TCP_NODELAY`) are in `connections`;
 //! the open-file limit raised at start is in `open_files`.
@@ -84,6 +85,7 @@ impl Kernel {
         Router::new()
             .route("/ws", get(hub::ws_handler))
             .route("/healthz", get(|| async { "ok" }))
+            .merge(crate::net::router(self))
             .merge(crate::services::mcp::http::router(
                 Arc::clone(&self.config),
                 Arc::clone(&self.services),

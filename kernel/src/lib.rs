@@ -11,6 +11,7 @@ pub mod config;
 pub mod data_lock;
 pub mod guard;
 pub mod hub;
+pub mod net;
 pub mod services;
 pub mod tls;
 

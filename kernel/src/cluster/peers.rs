@@ -12,6 +12,10 @@ pub const BEAT: Duration = Duration::from_millis(250);
 /// Silence after which a kernel is taken for gone: six beats, so a busy moment is not a death,
 /// and a program on a dead runner ends within `LAPSE` + one beat (under 2 s).
 pub const LAPSE: Duration = Duration::from_millis(1_500);
+/// Silence after which a runner takes a gateway for gone and stops what it ran for its clients:
+/// longer than [`LAPSE`], since stopping a live gateway's programs (on a loaded machine whose
+/// beats came late) is worse than running a dead one's a few seconds more.
+pub const GATEWAY_LAPSE: Duration = Duration::from_secs(5);
 
 /// When each other kernel was last heard from.
 #[derive(Default)]
@@ -33,11 +37,16 @@ impl Peers {
 
     /// True when `kernel` was heard from within [`LAPSE`].
     pub fn alive(&self, kernel: &str) -> bool {
+        self.heard_within(kernel, LAPSE)
+    }
+
+    /// True when `kernel` was heard from within `lapse`.
+    pub fn heard_within(&self, kernel: &str, lapse: Duration) -> bool {
         self.seen
             .lock()
             .expect("peers lock")
             .get(kernel)
-            .is_some_and(|at| at.elapsed() < LAPSE)
+            .is_some_and(|at| at.elapsed() < lapse)
     }
 
     /// The kernels heard from within [`LAPSE`], by name.

@@ -12,7 +12,7 @@ use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::peers::BEAT;
+use super::peers::{BEAT, GATEWAY_LAPSE};
 use super::wire::{Letter, Outgoing};
 use super::{ClusterLink, received, registry, subject};
 use crate::bus::Bus;
@@ -170,8 +170,9 @@ fn end_what_the_gone_held(bus: &Bus, link: &ClusterLink) {
         bus.emit_error(&lost.answer, error);
     }
     let services = link.services();
-    link.proxies
-        .sweep(bus, services.as_deref(), |kernel| link.peers.alive(kernel));
+    link.proxies.sweep(bus, services.as_deref(), |kernel| {
+        link.peers.heard_within(kernel, GATEWAY_LAPSE)
+    });
 }
 
 async fn connect(config: &ClusterConfig, kernel_id: &str) -> Result<async_nats::Client, String> {

@@ -12,6 +12,7 @@
 pub mod agent;
 pub mod ai;
 pub mod cluster;
+pub mod egress;
 mod env;
 pub mod mcp_servers;
 mod print;
@@ -161,6 +162,8 @@ pub struct V86Limits {
     pub boot_timeout_ms: NonZeroU64,
     /// Machines one client may run at once (each is a whole emulated PC in its tab).
     pub max_machines_per_client: NonZeroU32,
+    /// The guest network (`/wisp`): allowed destinations, byte quota and caps per machine.
+    pub egress: egress::EgressRules,
 }
 
 impl Default for V86Limits {
@@ -170,6 +173,7 @@ impl Default for V86Limits {
             max_memory_bytes: nz64(512 * 1024 * 1024),
             boot_timeout_ms: nz64(300_000),
             max_machines_per_client: nz32(4),
+            egress: egress::EgressRules::default(),
         }
     }
 }

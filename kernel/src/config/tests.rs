@@ -480,3 +480,37 @@ fn print_config_masks_the_env_values_and_url_passwords_of_mcp_servers() {
         "{shown}"
     );
 }
+
+#[test]
+fn the_guest_network_is_off_by_default_and_its_rules_parse() {
+    assert!(Config::default().compute.v86.egress.allow.is_empty());
+    let config = Config::from_yaml(
+        "compute:\n  v86:\n    egress:\n      allow: [\"127.0.0.1:8000\", \"*.example.org:443\"]\n      quota_bytes: 1048576\n      max_connections: 4\n      connect_timeout_ms: 2000\n",
+    )
+    .unwrap();
+    let egress = &config.compute.v86.egress;
+    assert!(egress.allows("127.0.0.1", 8000));
+    assert!(egress.allows("deb.example.org", 443));
+    assert!(!egress.allows("example.org", 443));
+    assert_eq!(
+        (
+            egress.quota_bytes.get(),
+            egress.max_connections.get(),
+            egress.connect_timeout_ms.get()
+        ),
+        (1_048_576, 4, 2000)
+    );
+    // The rules print back as they were written.
+    let shown = config.masked_yaml();
+    assert!(shown.contains("*.example.org:443"), "{shown}");
+}
+
+#[test]
+fn an_egress_pattern_that_is_not_host_port_is_a_config_error_naming_it() {
+    let error = refused("compute:\n  v86:\n    egress:\n      allow: [\"example.org\"]\n");
+    assert!(error.contains("`example.org`"), "{error}");
+    let error = refused("compute:\n  v86:\n    egress:\n      allow: [\"*:443\"]\n");
+    assert!(error.contains("`*:443`"), "{error}");
+    let error = refused("compute:\n  v86:\n    egress:\n      quota_bytes: 0\n");
+    assert!(error.contains("quota_bytes"), "{error}");
+}

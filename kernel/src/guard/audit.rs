@@ -32,6 +32,13 @@ pub enum Reason {
     PayloadTooLarge,
     /// An answer to a kernel request from a client the request was not sent to.
     ForgedAnswer,
+    /// A guest network destination (or DNS name) the egress allowlist does not name, or the
+    /// kernel's own port.
+    EgressDenied,
+    /// A guest network stream past `compute.v86.egress.max_connections`.
+    EgressConnectionLimit,
+    /// A guest network stream past `compute.v86.egress.quota_bytes`.
+    EgressQuota,
 }
 
 impl Reason {
@@ -45,6 +52,9 @@ impl Reason {
             Reason::RateLimited => ErrorCode::RateLimited.as_str(),
             Reason::PayloadTooLarge => ErrorCode::PayloadTooLarge.as_str(),
             Reason::ForgedAnswer => "forged_answer",
+            Reason::EgressDenied => "egress_denied",
+            Reason::EgressConnectionLimit => "egress_connection_limit",
+            Reason::EgressQuota => "egress_quota",
         }
     }
 }
