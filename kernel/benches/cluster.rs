@@ -12,6 +12,9 @@
 //!   runner's "taken" reply, then the ack, the stdout and the exit back as letters; on its
 //!   critical path that is one way out and one way back.
 //! - **Raw NATS**: a round trip between two plain clients on the same `nats-server`.
+//! - **Fan-out**: one publisher on kernel 1 and [`FAN_OUT_SUBSCRIBERS`] subscribers on kernel 1
+//!   (one kernel) or on kernel 2 (across NATS), deliveries per second of a burst of
+//!   [`FAN_OUT_EVENTS`] events, rounds alternated.
 //!
 //! What crossing adds (cross − alone, p50) is expressed in raw NATS round trips (target: at most
 //! one). The two cluster kernels are gateways only, so that the runner process alone takes the
@@ -30,13 +33,23 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use support::nats::{NatsClient, NatsServer};
 use support::runner::RunnerProcess;
-use support::{KernelProcess, Row, Socket, connect_nodelay, guest, print_table, subscribe};
+use support::{
+    KernelProcess, Row, Socket, connect_nodelay, guest, print_table, read_texts, subscribe,
+};
 use tokio_tungstenite::tungstenite::Message;
 
 /// Steps, each taking one of every kind of round trip in turn.
 const STEPS: u64 = 6_000;
 /// The runner process's kernel id.
 const RUNNER: &str = "runner-1";
+/// Subscribers of the fan-out.
+const FAN_OUT_SUBSCRIBERS: usize = 10;
+/// Events in one fan-out burst (within the cluster link's queue of 8,192).
+const FAN_OUT_EVENTS: usize = 5_000;
+/// Fan-out rounds of each kind.
+const FAN_OUT_ROUNDS: usize = 3;
+/// Queues deep enough that a fan-out burst measures delivery, not the slow-client policy.
+const LIMITS: &str = "limits: {outbound_queue_len: 32768, max_connections_per_principal: 10000}\n";
 
 /// The kernels under measure, and the NATS server they share.
 struct Setup {
@@ -57,6 +70,10 @@ struct Samples {
     raw_nats: Vec<Duration>,
     spawn_local: Vec<Duration>,
     spawn_remote: Vec<Duration>,
+    /// Deliveries per second, subscribers on the publisher's kernel.
+    fan_out_one_kernel: Vec<f64>,
+    /// Deliveries per second, subscribers on another kernel.
+    fan_out_two_kernels: Vec<f64>,
 }
 
 fn main() {
@@ -71,12 +88,12 @@ fn main() {
     let url = format!("nats://{}", nats.addr);
     let gateway = |id: &str| {
         KernelProcess::start(&format!(
-            "cluster: {{nats_url: \"{url}\", kernel_id: {id}, roles: [gateway]}}\n"
+            "{LIMITS}cluster: {{nats_url: \"{url}\", kernel_id: {id}, roles: [gateway]}}\n"
         ))
     };
     let (k1, k2) = (gateway("k1"), gateway("k2"));
     let _runner = RunnerProcess::start(&url, RUNNER);
-    let lone = KernelProcess::start("");
+    let lone = KernelProcess::start(LIMITS);
     let setup = Setup {
         nats: nats.addr,
         k1: k1.addr,
@@ -127,7 +144,47 @@ async fn measure(setup: &Setup, hello: &[u8]) -> Samples {
         s.spawn_remote
             .push(spawn_to_exit(&mut remote, &by_hash, n).await);
     }
+    for _ in 0..FAN_OUT_ROUNDS {
+        s.fan_out_one_kernel.push(fan_out(setup.k1, setup.k1).await);
+        s.fan_out_two_kernels
+            .push(fan_out(setup.k1, setup.k2).await);
+    }
     s
+}
+
+/// Deliveries per second of [`FAN_OUT_EVENTS`] events from one publisher on the kernel at
+/// `publisher_at` to [`FAN_OUT_SUBSCRIBERS`] clients of the kernel at `subscribers_at`.
+async fn fan_out(publisher_at: SocketAddr, subscribers_at: SocketAddr) -> f64 {
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(FAN_OUT_SUBSCRIBERS);
+    let mut readers = Vec::new();
+    for _ in 0..FAN_OUT_SUBSCRIBERS {
+        let ready = ready_tx.clone();
+        readers.push(tokio::spawn(async move {
+            let (mut ws, _) = connect_nodelay(subscribers_at).await;
+            subscribe(&mut ws, "ai.done").await;
+            ready.send(()).await.unwrap();
+            read_texts(&mut ws, FAN_OUT_EVENTS).await;
+            let _ = ws.close(None).await;
+        }));
+    }
+    for _ in 0..FAN_OUT_SUBSCRIBERS {
+        ready_rx.recv().await.unwrap();
+    }
+    // A subscription made on kernel 2 is known there at once; NATS's own is older.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (mut publisher, _) = connect_nodelay(publisher_at).await;
+    let event = r#"{"topic":"ai.done","payload":{"_request_id":"fan","usage":null}}"#;
+    let start = Instant::now();
+    for _ in 0..FAN_OUT_EVENTS {
+        publisher.feed(Message::text(event)).await.unwrap();
+    }
+    publisher.flush().await.unwrap();
+    for reader in readers {
+        reader.await.unwrap();
+    }
+    let rate = (FAN_OUT_SUBSCRIBERS * FAN_OUT_EVENTS) as f64 / start.elapsed().as_secs_f64();
+    let _ = publisher.close(None).await;
+    rate
 }
 
 /// p50 and p99, in microseconds.
@@ -164,6 +221,12 @@ fn rows(s: Samples, nats_version: &str) -> Vec<Row> {
     let raw = Figure::of(s.raw_nats);
     let local = Figure::of(s.spawn_local);
     let remote = Figure::of(s.spawn_remote);
+    let median = |mut rates: Vec<f64>| {
+        rates.sort_by(f64::total_cmp);
+        rates[rates.len() / 2]
+    };
+    let fan_one = median(s.fan_out_one_kernel);
+    let fan_two = median(s.fan_out_two_kernels);
     let row = |measure: &str, figure: String, target: &str| -> Row {
         (measure.to_owned(), figure, target.to_owned())
     };
@@ -215,6 +278,23 @@ fn rows(s: Samples, nats_version: &str) -> Vec<Row> {
             "what the remote runner adds to a spawn (remote − local, p50) ÷ a raw NATS round trip (p50); it crosses NATS in 5 messages (spawn request, taken reply, ack, stdout, exit), one way out and one back on its critical path",
             adds(remote, local),
             "≤ 1.0",
+        ),
+        row(
+            &format!(
+                "fan-out, one publisher and {FAN_OUT_SUBSCRIBERS} subscribers on one kernel ({FAN_OUT_EVENTS} events, median of {FAN_OUT_ROUNDS})"
+            ),
+            format!("{fan_one:.0} deliveries/s"),
+            "—",
+        ),
+        row(
+            &format!(
+                "fan-out, the {FAN_OUT_SUBSCRIBERS} subscribers on another kernel of the cluster (each event crosses NATS once)"
+            ),
+            format!(
+                "{fan_two:.0} deliveries/s (×{:.2} of one kernel)",
+                fan_two / fan_one
+            ),
+            "—",
         ),
     ]
 }
