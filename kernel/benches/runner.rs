@@ -22,14 +22,15 @@ use tokio_tungstenite::tungstenite::Message;
 
 mod support;
 
-use support::{KernelProcess, Socket, connect, print_table};
+use support::guest::target_dir;
+use support::{KernelProcess, Socket, connect, guest, print_table};
 
 /// Warm spawns (and peer runs) per round, and rounds, of the comparison with wasmtime-py.
 const PEER_RUNS: u64 = 1_000;
 const PEER_ROUNDS: u64 = 3;
 
 fn main() {
-    let hello = build_hello();
+    let hello = guest::hello_wasm();
     let hello_file = export(&hello);
     let peer = Peer::find();
     let kernel = KernelProcess::start("");
@@ -364,34 +365,4 @@ fn with_custom_section(wasm: &[u8], n: u64) -> Vec<u8> {
     out.extend_from_slice(name);
     out.extend_from_slice(&payload);
     out
-}
-
-fn build_hello() -> Vec<u8> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--target",
-            "wasm32-wasip1",
-            "-p",
-            "aether-guests",
-            "--bin",
-            "hello",
-        ])
-        .status()
-        .expect("run cargo");
-    assert!(
-        status.success(),
-        "building the hello guest failed (rustup target add wasm32-wasip1)"
-    );
-    std::fs::read(target_dir().join("wasm32-wasip1/release/hello.wasm")).unwrap()
-}
-
-/// Cargo's target dir: `CARGO_TARGET_DIR` when set, else `target/` at the root.
-fn target_dir() -> PathBuf {
-    std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }

@@ -11,11 +11,10 @@ use std::time::{Duration, Instant};
 use aether_kernel::Config;
 use aether_kernel::config::ClusterConfig;
 use aether_kernel::config::cluster::Role;
-use aether_shared::Envelope;
 use serde_json::{Value, json};
 use support::nats::NatsServer;
 use support::runner::RunnerProcess;
-use support::{Client, TestKernel, base64, guest, payload, start, stats};
+use support::{Client, TestKernel, base64, finish, guest, payload, start, stats};
 
 fn gateway(url: &str, kernel_id: &str) -> Config {
     Config {
@@ -42,19 +41,6 @@ async fn wait_peer(client: &mut Client, peer: &str, up: bool) {
         }
         assert!(Instant::now() < deadline, "{peer} never {up}: {report}");
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Reads until the program's end; returns its stdout and its last envelope.
-async fn finish(client: &mut Client) -> (String, Envelope) {
-    let mut stdout = String::new();
-    loop {
-        let env = client.recv().await;
-        match env.topic.as_str() {
-            "vm.stdout" => stdout.push_str(payload(&env)["data"].as_str().unwrap_or("")),
-            "vm.exit" | "vm.error" => return (stdout, env),
-            _ => {}
-        }
     }
 }
 

@@ -10,25 +10,11 @@ use std::time::{Duration, Instant};
 
 use aether_kernel::Config;
 use aether_kernel::config::{Action, PermissionRule, RateRule, TopicPrefix};
-use aether_shared::Envelope;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use support::{Client, Dial, base64, guest, payload, refusals, start, stats};
+use support::{Client, Dial, base64, finish, guest, payload, refusals, start, stats};
 
 const ADMIN_TOKEN: &str = "admin-token-0123456789";
-
-/// Reads a program's output until its `vm.exit` (or `vm.error`); returns (stdout, the end).
-async fn finish(client: &mut Client) -> (String, Envelope) {
-    let mut stdout = String::new();
-    loop {
-        let env = client.recv().await;
-        match env.topic.as_str() {
-            "vm.stdout" => stdout.push_str(payload(&env)["data"].as_str().unwrap_or("")),
-            "vm.exit" | "vm.error" => return (stdout, env),
-            _ => {}
-        }
-    }
-}
 
 fn rate(topic: &str, limit: u32) -> RateRule {
     RateRule {

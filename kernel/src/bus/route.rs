@@ -42,6 +42,11 @@ use crate::clock::now_rfc3339;
 use crate::guard::audit::{self, Reason};
 use crate::guard::{Guards, Refusal};
 
+/// True for a request to a tab's files (`vfs:` of kind request): what rule 3 keeps to the tab.
+pub fn is_file_request(topic: &Topic, kind: TopicKind) -> bool {
+    matches!(kind, TopicKind::Request(_)) && topic.namespace() == Namespace::Vfs
+}
+
 /// Writes who sent an envelope and when: whatever the sender wrote there is overwritten.
 pub fn stamp(env: &mut Envelope, from: &str) {
     env.from = Some(from.to_owned());
@@ -276,9 +281,7 @@ impl Bus {
                 ),
             );
         }
-        let file_request =
-            matches!(kind, TopicKind::Request(_)) && topic.namespace() == Namespace::Vfs;
-        if file_request && owner.id() != sender.acting_for() {
+        if is_file_request(topic, kind) && owner.id() != sender.acting_for() {
             let error = RouteError::PrivateSession(to.to_owned());
             let why = error.to_string();
             return refused(Reason::PermissionDenied, error, why);

@@ -9,15 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aether_shared::Envelope;
+use aether_shared::catalog::TopicKind;
 use aether_shared::envelope::REQUEST_ID_FIELD;
 
 use super::inbox::unavailable;
 use super::wire::{Letter, Party, Relay, Taken, portable};
 use super::{ClusterLink, subject};
-use aether_shared::Namespace;
-use aether_shared::catalog::TopicKind;
-
-use crate::bus::{Bus, ClientHandle, RouteError};
+use crate::bus::{Bus, ClientHandle, RouteError, is_file_request};
 use crate::guard::audit::{self, Reason};
 
 /// How long a kernel may take to say it took a request.
@@ -139,9 +137,7 @@ impl ClusterLink {
             );
             return Err(absent());
         }
-        let file_request =
-            matches!(kind, TopicKind::Request(_)) && env.topic.namespace() == Namespace::Vfs;
-        if file_request && record.client != sender.acting_for() {
+        if is_file_request(&env.topic, kind) && record.client != sender.acting_for() {
             return Err(RouteError::PrivateSession(to.to_owned()));
         }
         let relay = Relay::Deliver {

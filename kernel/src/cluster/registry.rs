@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::ClusterLink;
+use super::{ClusterLink, subject};
 use crate::bus::{Bus, ClientHandle};
 use crate::guard::Principal;
 
@@ -252,34 +252,17 @@ async fn pause(shutdown: &CancellationToken, how_long: Duration) -> bool {
     }
 }
 
-/// An address as a key: `[A-Za-z0-9-]` kept, every other byte `_` and two hex digits.
+/// An address as a key: `[A-Za-z0-9-]` kept, every other byte `_XX` (as in subjects).
 pub fn escape(address: &str) -> String {
     let mut key = String::with_capacity(address.len() + 8);
-    for byte in address.bytes() {
-        if byte.is_ascii_alphanumeric() || byte == b'-' {
-            key.push(byte as char);
-        } else {
-            key.push_str(&format!("_{byte:02X}"));
-        }
-    }
+    subject::escape_into(&mut key, address);
     key
 }
 
 /// The address a key stands for.
 pub fn unescape(key: &str) -> Option<String> {
-    let bytes = key.as_bytes();
-    let mut address = Vec::with_capacity(bytes.len());
-    let mut at = 0;
-    while at < bytes.len() {
-        if bytes[at] == b'_' {
-            let hex = std::str::from_utf8(bytes.get(at + 1..at + 3)?).ok()?;
-            address.push(u8::from_str_radix(hex, 16).ok()?);
-            at += 3;
-        } else {
-            address.push(bytes[at]);
-            at += 1;
-        }
-    }
+    let mut address = Vec::with_capacity(key.len());
+    subject::unescape_into(&mut address, key)?;
     String::from_utf8(address).ok()
 }
 

@@ -50,15 +50,38 @@ pub fn event_subject(topic: &str) -> String {
             subject.push('_');
             continue;
         }
-        for byte in token.bytes() {
-            if byte.is_ascii_alphanumeric() || byte == b'-' {
-                subject.push(byte as char);
-            } else {
-                subject.push_str(&format!("_{byte:02X}"));
-            }
-        }
+        escape_into(&mut subject, token);
     }
     subject
+}
+
+/// Writes `text` with `[A-Za-z0-9-]` kept and every other byte as `_` and two upper-case hex
+/// digits: safe in a NATS subject token and in a key-value key.
+pub fn escape_into(out: &mut String, text: &str) {
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'-' {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("_{byte:02X}"));
+        }
+    }
+}
+
+/// Undoes [`escape_into`], appending the bytes to `out`; `None` for text no escape produces.
+pub fn unescape_into(out: &mut Vec<u8>, escaped: &str) -> Option<()> {
+    let bytes = escaped.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] == b'_' {
+            let hex = std::str::from_utf8(bytes.get(at + 1..at + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            at += 3;
+        } else {
+            out.push(bytes[at]);
+            at += 1;
+        }
+    }
+    Some(())
 }
 
 /// The topic of an event subject, or `None` for a subject no kernel would publish.
@@ -72,21 +95,7 @@ pub fn topic_of(subject: &str) -> Option<String> {
         if token == "_" {
             continue;
         }
-        let bytes = token.as_bytes();
-        let mut at = 0;
-        while at < bytes.len() {
-            match bytes[at] {
-                b'_' => {
-                    let hex = std::str::from_utf8(bytes.get(at + 1..at + 3)?).ok()?;
-                    topic.push(u8::from_str_radix(hex, 16).ok()?);
-                    at += 3;
-                }
-                byte => {
-                    topic.push(byte);
-                    at += 1;
-                }
-            }
-        }
+        unescape_into(&mut topic, token)?;
     }
     String::from_utf8(topic).ok()
 }

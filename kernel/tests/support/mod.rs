@@ -223,6 +223,20 @@ pub async fn spawn(client: &mut Client, body: Value) -> u64 {
     payload(&ack)["pid"].as_u64().unwrap()
 }
 
+/// Reads `client`'s envelopes to its program's end: the stdout it printed, and its `vm.exit` or
+/// `vm.error`.
+pub async fn finish(client: &mut Client) -> (String, Envelope) {
+    let mut stdout = String::new();
+    loop {
+        let env = client.recv().await;
+        match env.topic.as_str() {
+            "vm.stdout" => stdout.push_str(payload(&env)["data"].as_str().unwrap_or("")),
+            "vm.exit" | "vm.error" => return (stdout, env),
+            _ => {}
+        }
+    }
+}
+
 /// The payload of an envelope, as JSON.
 pub fn payload(env: &Envelope) -> Value {
     Value::Object(env.payload.clone().unwrap_or_default())
