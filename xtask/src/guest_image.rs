@@ -37,10 +37,11 @@ pub use cmdline::cmdline;
 pub const INIT: &str = include_str!("guest_image/init.sh");
 /// What `/init` prints once the shell is about to start (the desktop waits for it).
 pub const READY_MARKER: &str = "aether: guest ready";
-/// The kernel modules that share the tab's files over virtio 9p, from the kernel package's
-/// `lib/modules/<version>/kernel/`; `/init` loads them all with one busybox `modprobe -a` (one
-/// process: each program started costs the guest about 0.1 s) in the order [`load_order`]
-/// works out from their own dependencies (written to `/lib/modules/order`).
+/// The kernel modules that share the tab's files over virtio 9p, and the network card's, from the
+/// kernel package's `lib/modules/<version>/kernel/`; `/init` loads the 9p ones with one busybox
+/// `modprobe -a` (one process: each program started costs the guest about 0.1 s), the network
+/// card's with another in the background, in the order [`load_order`] works out from their own
+/// dependencies (written to `/lib/modules/order`).
 const MODULES: &[&str] = &[
     "drivers/virtio/virtio.ko",
     "drivers/virtio/virtio_ring.ko",
@@ -52,11 +53,15 @@ const MODULES: &[&str] = &[
     "fs/netfs/netfs.ko",
     "fs/fscache/fscache.ko",
     "fs/9p/9p.ko",
+    // The network card: v86's NE2000 (its default, so saved states keep their hardware). /init
+    // loads these two in the background, after the shell started.
+    "drivers/net/ethernet/8390/8390.ko",
+    "drivers/net/ethernet/8390/ne2k-pci.ko",
 ];
 /// A kernel module: its file name and bytes.
 type Module = (String, Vec<u8>);
 /// Bump when the recipe changes in a way the key below cannot see.
-const RECIPE: &str = "aether-guest-6";
+const RECIPE: &str = "aether-guest-7";
 
 /// The Debian packages the guest is made of.
 const KERNEL_META: &str = "linux-image-686:i386";

@@ -8,8 +8,14 @@ mkdir /dev/pts
 mount -t devpts devpts /dev/pts
 # The tab's files, shared by v86 over virtio 9p (tag host9p): the 686 kernel has 9p as modules,
 # listed in /lib/modules/order each after those it depends on (worked out when the image is built).
-modules=
-while read -r m; do modules="$modules $m"; done < /lib/modules/order
+# The network card's modules (v86's NE2000) wait for the background, below.
+modules= net=
+while read -r m; do
+  case $m in
+    8390 | ne2k-pci) net="$net $m" ;;
+    *) modules="$modules $m" ;;
+  esac
+done < /lib/modules/order
 modprobe -a $modules 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,cache=none host9p /mnt/files 2>/dev/null
 echo aether > /proc/sys/kernel/hostname
@@ -26,6 +32,13 @@ export HOME=/root PATH=/bin:/sbin:/usr/bin:/usr/sbin TERM=xterm-256color
 export PS1='root@aether:\w# '
 cd /root
 echo "aether: guest ready"
+# The network, in the background (the prompt never waits for it): the NE2000's driver, then a
+# DHCP lease from v86 (192.168.86.100, gateway and DNS 192.168.86.1) that udhcpc's script
+# (/etc/udhcpc/default.script) puts on eth0, the default route and /etc/resolv.conf.
+# Every connection goes out through the Aether kernel's relay, under its egress list.
+{
+  modprobe -a $net 2>/dev/null && udhcpc -q -b -i eth0 > /dev/null 2>&1
+} &
 while true; do
   setsid cttyhack sh -l
 done

@@ -1,5 +1,6 @@
 //! The guest's initramfs: an uncompressed newc cpio (written with the `cpio` crate, so no
-//! system `cpio` is needed) of busybox, the 9p kernel modules, `/etc/fstab` and `/init`. Left
+//! system `cpio` is needed) of busybox, the 9p and network kernel modules, `/etc/fstab`, udhcpc's
+//! script and `/init`. Left
 //! uncompressed: inflating it cost the guest 60 million instructions of every boot.
 
 use std::io::Write as _;
@@ -15,6 +16,27 @@ sysfs /sys sysfs defaults 0 0
 devtmpfs /dev devtmpfs defaults 0 0
 tmpfs /tmp tmpfs defaults 0 0
 ";
+
+/// What busybox `udhcpc` runs on each DHCP event (Debian's busybox looks for it at
+/// `/etc/udhcpc/default.script`): the lease on the interface, the default route and
+/// `/etc/resolv.conf` (v86 hands out 192.168.86.100, gateway and DNS 192.168.86.1). Two programs
+/// (`ifconfig`, `route`); the rest are builtins. Changing it needs a new `RECIPE`.
+pub const UDHCPC_SCRIPT: &str = r#"#!/bin/busybox sh
+case "$1" in
+  deconfig) ifconfig "$interface" 0.0.0.0 up ;;
+  bound | renew)
+    ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}" up
+    for r in $router; do
+      route add default gw "$r" dev "$interface" 2>/dev/null
+      break
+    done
+    conf=
+    for d in $dns; do conf="${conf}nameserver $d
+"; done
+    printf '%s' "$conf" > /etc/resolv.conf
+    ;;
+esac
+"#;
 
 /// The archive: the directories, busybox, the kernel modules of kernel `version` (in
 /// `lib/modules/<version>/` with a `modules.dep` for busybox `modprobe`, in load order in
@@ -34,6 +56,7 @@ pub fn build(busybox: &[u8], version: &str, modules: &[(String, Vec<u8>)]) -> Re
         "tmp",
         "root",
         "etc",
+        "etc/udhcpc",
         "mnt",
         "mnt/files",
         "lib",
@@ -75,6 +98,12 @@ pub fn build(busybox: &[u8], version: &str, modules: &[(String, Vec<u8>)]) -> Re
     )?;
     cpio = entry(cpio, "lib/modules/order", FILE, order.as_bytes())?;
     cpio = entry(cpio, "etc/fstab", FILE, FSTAB.as_bytes())?;
+    cpio = entry(
+        cpio,
+        "etc/udhcpc/default.script",
+        EXEC,
+        UDHCPC_SCRIPT.as_bytes(),
+    )?;
     cpio = entry(cpio, "init", EXEC, INIT.as_bytes())?;
     Ok(cpio::newc::trailer(cpio)?)
 }
@@ -119,6 +148,10 @@ mod tests {
                 .any(|(n, _)| n == "lib/modules/6.1.0-9-686/modules.dep")
         );
         assert!(seen.iter().any(|(n, _)| n == "etc/fstab"));
+        assert!(
+            seen.iter()
+                .any(|(n, m)| n == "etc/udhcpc/default.script" && *m == 0o100_755)
+        );
         assert!(
             seen.iter()
                 .any(|(n, m)| n == "mnt/files" && *m == 0o040_755)

@@ -3,7 +3,8 @@
 //
 // Messages in (from the page's adapter, `services/v86/`):
 //   {type: "boot", files, cmdline, ready_marker, memory_bytes, boot_timeout_ms, state?: ArrayBuffer,
-//    share: [{path, data: Uint8Array | null}]}   the tab's files for the guest's /mnt/files (9p)
+//    share: [{path, data: Uint8Array | null}],   the tab's files for the guest's /mnt/files (9p)
+//    token: string | null}              the tab's token, for the kernel's /wisp and its DNS
 //   {type: "serial", data: string}     keys for the serial port
 //   {type: "size", rows, cols}         the terminal's size, for the guest (second serial port)
 //   {type: "save", id}                 snapshot the machine
@@ -53,6 +54,28 @@ function flush() {
   if (data) postMessage({ type: "output", data });
 }
 
+// The guest's network goes out through the kernel that served this worker: v86's Wisp adapter
+// on `/wisp` (wisp:// becomes ws://, the query kept; a worker's WebSocket sends the page's
+// Origin), and its DNS over HTTP on `/wisp/dns-query`. v86 always posts DNS queries to
+// `https://${doh_server}/dns-query`: that URL is sent to this origin instead (plain http
+// included), with the tab's token.
+function network(token) {
+  const query = token ? `?token=${token}` : "";
+  const doh = `${location.host}/wisp`;
+  const dohUrl = `https://${doh}/dns-query`;
+  const ownUrl = `${location.origin}/wisp/dns-query${query}`;
+  const fetchOriginal = self.fetch.bind(self);
+  self.fetch = (input, init) => fetchOriginal(input === dohUrl ? ownUrl : input, init);
+  const scheme = location.protocol === "https:" ? "wisps" : "wisp";
+  return {
+    // The NE2000 is v86's default card (present in every machine, saved states included).
+    type: "ne2k",
+    relay_url: `${scheme}://${location.host}/wisp${query}`,
+    dns_method: "doh",
+    doh_server: doh,
+  };
+}
+
 function boot(m) {
   const started = performance.now();
   const settings = {
@@ -78,6 +101,7 @@ function boot(m) {
     // A virtio 9p device (tag host9p), mounted by the guest's /init at /mnt/files. Always present,
     // so a saved state (which includes the device) restores onto the same hardware.
     filesystem: {},
+    net_device: network(m.token),
   };
   if (m.state) settings.initial_state = { buffer: m.state };
   emulator = new V86(settings);

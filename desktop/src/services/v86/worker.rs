@@ -14,6 +14,10 @@ use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker};
 
 use super::Manifest;
+use crate::services::web_storage::Area;
+
+/// Where the bus client keeps the tab's token (`services/bus/page_token.rs`).
+const TOKEN_KEY: &str = "aether.token";
 
 /// What a machine tells its host.
 pub enum Event {
@@ -95,6 +99,13 @@ impl MachineWorker {
             shared.push(&entry);
         }
         set(&message, "share", &shared);
+        // The guest's network goes through the kernel's /wisp, authenticated like the bus: the
+        // tab's token (kept in sessionStorage by the bus client, still percent-encoded).
+        let token = Area::Session
+            .get(TOKEN_KEY)
+            .filter(|t| !t.is_empty())
+            .map_or(JsValue::NULL, |t| t.as_str().into());
+        set(&message, "token", &token);
         let transfer = Array::new();
         if let Some(bytes) = snapshot {
             let buffer = Uint8Array::from(bytes).buffer();
