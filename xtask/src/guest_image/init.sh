@@ -32,11 +32,13 @@ export HOME=/root PATH=/bin:/sbin:/usr/bin:/usr/sbin TERM=xterm-256color
 export PS1='root@aether:\w# '
 cd /root
 echo "aether: guest ready"
-# The network, in the background (the prompt never waits for it): the NE2000's driver, then a
-# DHCP lease from v86 (192.168.86.100, gateway and DNS 192.168.86.1) that udhcpc's script
+# The network, in the background once the shell is up (the guest has one CPU: loading a driver
+# beside the shell's start would hold its prompt back): the NE2000's driver, then a DHCP lease
+# from v86 (192.168.86.100, gateway and DNS 192.168.86.1) that udhcpc's script
 # (/etc/udhcpc/default.script) puts on eth0, the default route and /etc/resolv.conf.
 # Every connection goes out through the Aether kernel's relay, under its egress list.
 {
+  sleep 2
   modprobe -a $net 2>/dev/null && udhcpc -q -b -i eth0 > /dev/null 2>&1
 } &
 while true; do
