@@ -5,6 +5,7 @@
 //! parsed in [`ingress`] (the edge) and handed to the bus's door, where the guardrails admit it
 //! before it is routed.
 
+mod admit;
 mod client_id;
 mod connection;
 pub mod ingress;
@@ -13,15 +14,15 @@ mod peer;
 use aether_shared::frame;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+pub use admit::admit;
 pub use peer::Peer;
 
 use crate::app::Kernel;
 use crate::guard::audit::{self, Reason};
-use crate::guard::{identity, origin};
 
 /// Read buffer of each socket, in bytes. Small on purpose: idle connections must stay cheap
 /// (target ≤ 16 KB each); larger frames are read in several chunks.
@@ -44,32 +45,9 @@ pub async fn ws_handler(
 ) -> Response {
     let config = &kernel.config;
     let stats = kernel.bus.stats();
-    let text = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok());
-    let token = identity::presented_token(&headers, query.token.as_deref());
-    let claimed = if token.is_some() { "token" } else { "local" };
-
-    let host = text(header::HOST);
-    if let Err(e) = origin::check_host(config, host) {
-        audit::refused(stats, Reason::Host, None, claimed, None, &e.to_string());
-        return (StatusCode::FORBIDDEN, e.to_string()).into_response();
-    }
-    if let Err(e) = origin::check_origin(config, host.unwrap_or(""), text(header::ORIGIN)) {
-        audit::refused(stats, Reason::Origin, None, claimed, None, &e.to_string());
-        return (StatusCode::FORBIDDEN, e.to_string()).into_response();
-    }
-    let principal = match identity::authenticate(config, token) {
+    let principal = match admit(config, stats, &headers, query.token.as_deref()) {
         Ok(p) => p,
-        Err(e) => {
-            audit::refused(
-                stats,
-                Reason::Unauthorized,
-                None,
-                claimed,
-                None,
-                &e.to_string(),
-            );
-            return (StatusCode::UNAUTHORIZED, e.to_string()).into_response();
-        }
+        Err(refused) => return refused.into_response(),
     };
     let max = config.limits.max_connections_per_principal.get();
     let min_idle = std::time::Duration::from_millis(config.limits.evict_idle_after_ms.get());

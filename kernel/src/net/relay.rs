@@ -26,8 +26,7 @@ use super::policy::{KernelPorts, Quota, Refusal};
 use super::stream::{self, BUFFER_PACKETS, Target};
 use super::wisp::{CloseReason, Packet, StreamKind};
 use crate::guard::audit::{self, Reason};
-use crate::guard::identity::{self, Principal};
-use crate::guard::origin;
+use crate::guard::identity::Principal;
 
 /// Packets queued to one machine's socket before its streams wait.
 const OUT_QUEUE_PACKETS: usize = 256;
@@ -40,32 +39,18 @@ pub struct TokenQuery {
     token: Option<String>,
 }
 
-/// Checks who is asking exactly as `/ws` does: `Host`, then `Origin`, then the token. `Err` is
-/// the refusal's status and sentence, already audited.
+/// Checks who is asking exactly as `/ws` does (`crate::hub::admit`).
 fn admit(
     relay: &Relay,
     headers: &HeaderMap,
     token: Option<&str>,
 ) -> Result<Principal, (StatusCode, String)> {
-    let config = &relay.kernel.config;
-    let stats = relay.kernel.bus.stats();
-    let text = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok());
-    let token = identity::presented_token(headers, token);
-    let claimed = if token.is_some() { "token" } else { "local" };
-    let host = text(header::HOST);
-    if let Err(e) = origin::check_host(config, host) {
-        audit::refused(stats, Reason::Host, None, claimed, None, &e.to_string());
-        return Err((StatusCode::FORBIDDEN, e.to_string()));
-    }
-    if let Err(e) = origin::check_origin(config, host.unwrap_or(""), text(header::ORIGIN)) {
-        audit::refused(stats, Reason::Origin, None, claimed, None, &e.to_string());
-        return Err((StatusCode::FORBIDDEN, e.to_string()));
-    }
-    identity::authenticate(config, token).map_err(|e| {
-        let message = e.to_string();
-        audit::refused(stats, Reason::Unauthorized, None, claimed, None, &message);
-        (StatusCode::UNAUTHORIZED, message)
-    })
+    crate::hub::admit(
+        &relay.kernel.config,
+        relay.kernel.bus.stats(),
+        headers,
+        token,
+    )
 }
 
 /// The port in a `Host` header (`127.0.0.1:8080`, `[::1]:8080`), if it names one.
