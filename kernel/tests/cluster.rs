@@ -335,3 +335,51 @@ async fn the_connection_cap_of_a_principal_holds_across_the_cluster() {
         );
     }
 }
+
+#[tokio::test]
+async fn letters_from_nats_reach_only_whom_the_rules_let_them() {
+    let nats = NatsServer::start();
+    let a = start(clustered(&nats.url(), "gw-a")).await;
+    let mut tab = Client::connect(a.addr).await;
+    wait_connected(&mut tab, true).await;
+    let before = support::refusals(&mut tab, "permission_denied").await;
+    let raw = async_nats::connect(nats.url()).await.unwrap();
+    let letter = |from: &str, kernel: &str, client: &str, principal: &str, n: &str| {
+        json!({"from": from, "relay": {"kind": "deliver",
+            "party": {"kernel": kernel, "client": client, "principal": principal,
+                      "acting_for": client},
+            "env": {"topic": "task.event", "to": tab.id, "from": "kernel",
+                    "payload": {"n": n}, "time": ""}}})
+    };
+    for forged in [
+        // A client of another kernel, of another principal: answered as absent.
+        letter(
+            "gw-evil",
+            "gw-evil",
+            "c-evil",
+            "token_holder",
+            "other principal",
+        ),
+        // A kernel claiming a program of one of A's clients, for another client than the tab.
+        letter(
+            "runner-x",
+            "gw-a",
+            "c-someone-else",
+            "local",
+            "not its client",
+        ),
+        // What a runner running the tab's own program sends: delivered.
+        letter("runner-x", "gw-a", &tab.id, "local", "its own"),
+    ] {
+        let bytes = serde_json::to_vec(&forged).unwrap();
+        raw.publish("aether.k.gw-a", bytes.into()).await.unwrap();
+    }
+    raw.flush().await.unwrap();
+    let got = tab.recv().await;
+    assert_eq!(payload(&got)["n"], "its own", "{got:?}");
+    assert_eq!(
+        support::refusals(&mut tab, "permission_denied").await,
+        before + 2,
+        "both refusals audited"
+    );
+}

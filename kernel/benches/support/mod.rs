@@ -7,6 +7,7 @@
 
 pub mod guest;
 pub mod nats;
+#[path = "../../tests/support/runner.rs"]
 pub mod runner;
 
 use std::net::{SocketAddr, TcpListener};

@@ -8,11 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aether_shared::Envelope;
 use aether_shared::catalog::TopicKind;
 use aether_shared::envelope::REQUEST_ID_FIELD;
+use aether_shared::{Envelope, ErrorCode, ErrorPayload};
 
-use super::inbox::unavailable;
 use super::wire::{Letter, Party, Relay, Taken, portable};
 use super::{ClusterLink, subject};
 use crate::bus::{Bus, ClientHandle, RouteError, is_file_request};
@@ -175,7 +174,7 @@ impl ClusterLink {
         subject: String,
         letter: Letter,
         nobody: &str,
-    ) -> Result<Taken, aether_shared::ErrorPayload> {
+    ) -> Result<Taken, ErrorPayload> {
         let Some(nats) = self.client.get().filter(|_| self.connected()) else {
             return Err(unavailable(
                 "This kernel cannot reach the cluster now (NATS is away); retry shortly.",
@@ -196,6 +195,11 @@ impl ClusterLink {
             )),
         }
     }
+}
+
+/// The error a request no kernel of the cluster can take is answered with.
+fn unavailable(why: impl Into<String>) -> ErrorPayload {
+    ErrorPayload::new(ErrorCode::BackendUnavailable, why)
 }
 
 /// A request cut down to what answering it needs: its topic, sender, and request id.

@@ -6,7 +6,7 @@
 
 use aether_shared::ai;
 use aether_shared::catalog::{self, TopicKind};
-use aether_shared::{ErrorCode, ErrorPayload, KERNEL_ADDRESS, Namespace};
+use aether_shared::{KERNEL_ADDRESS, Namespace};
 use async_nats::Subject;
 
 use super::ClusterLink;
@@ -122,9 +122,4 @@ impl ClusterLink {
         self.remote.observe(from, owner.id(), &env);
         bus.deliver(&owner, &env);
     }
-}
-
-/// The error a request that cannot reach the cluster's runners is answered with.
-pub(super) fn unavailable(why: impl Into<String>) -> ErrorPayload {
-    ErrorPayload::new(ErrorCode::BackendUnavailable, why)
 }

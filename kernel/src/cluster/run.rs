@@ -40,29 +40,31 @@ pub(super) async fn run(
     let _ = link.client.set(client.clone());
     let subscribed = async {
         let events = client.subscribe(subject::EVENTS_ALL).await?;
-        let letters = client
-            .subscribe(subject::kernel_subject(&link.kernel_id))
-            .await?;
         let beats = client.subscribe(subject::HEARTBEATS).await?;
-        let spawns = match link.plays(Role::Runner) {
-            true => Some(
+        // Letters: this kernel's own, and the requests of the queue groups it serves.
+        let mut letters = vec![
+            client
+                .subscribe(subject::kernel_subject(&link.kernel_id))
+                .await?,
+        ];
+        if link.plays(Role::Runner) {
+            letters.push(
                 client
                     .queue_subscribe(subject::RUNNERS, subject::RUNNERS_GROUP.into())
                     .await?,
-            ),
-            false => None,
-        };
-        let prompts = match link.serves_ai() {
-            true => Some(
+            );
+        }
+        if link.serves_ai() {
+            letters.push(
                 client
                     .queue_subscribe(subject::AI, subject::AI_GROUP.into())
                     .await?,
-            ),
-            false => None,
-        };
-        Ok::<_, async_nats::SubscribeError>((events, letters, beats, spawns, prompts))
+            );
+        }
+        let letters = futures_util::stream::select_all(letters);
+        Ok::<_, async_nats::SubscribeError>((events, letters, beats))
     };
-    let (mut events, mut letters, mut beats, mut spawns, mut prompts) = match subscribed.await {
+    let (mut events, mut letters, mut beats) = match subscribed.await {
         Ok(subscriptions) => subscriptions,
         Err(e) => {
             tracing::error!("cannot subscribe to the cluster: {e}; running alone");
@@ -80,10 +82,6 @@ pub(super) async fn run(
     let mut beat = tokio::time::interval(BEAT);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let beat_subject = subject::heartbeat_subject(&link.kernel_id);
-    let next_of = async |group: &mut Option<async_nats::Subscriber>| match group {
-        Some(group) => group.next().await,
-        None => std::future::pending().await,
-    };
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -95,16 +93,6 @@ pub(super) async fn run(
                 }
             }
             Some(message) = letters.next() => {
-                if let Some(letter) = Letter::from_bytes(&message.payload) {
-                    link.on_letter(&bus, &client, letter, message.reply).await;
-                }
-            }
-            Some(message) = next_of(&mut spawns) => {
-                if let Some(letter) = Letter::from_bytes(&message.payload) {
-                    link.on_letter(&bus, &client, letter, message.reply).await;
-                }
-            }
-            Some(message) = next_of(&mut prompts) => {
                 if let Some(letter) = Letter::from_bytes(&message.payload) {
                     link.on_letter(&bus, &client, letter, message.reply).await;
                 }

@@ -28,7 +28,6 @@ use self::agent::caller::Seat;
 
 use crate::bus::{Bus, ClientHandle};
 use crate::config::Config;
-use crate::config::cluster::Role;
 use crate::guard::Guards;
 
 /// Every service of the kernel.
@@ -149,6 +148,14 @@ impl Services {
 
     /// Handles one request from `client`.
     pub fn dispatch(&self, client: &Arc<ClientHandle>, env: Envelope) {
+        // What another kernel of the cluster serves goes there.
+        let env = match self.bus.cluster() {
+            Some(link) => match remote::route(&self.bus, link, || self.vm(), client, env) {
+                Some(env) => env,
+                None => return,
+            },
+            None => env,
+        };
         match env.topic.namespace() {
             Namespace::Kernel => {
                 let buckets = self.guards.rates.bucket_count() as u64;
@@ -170,37 +177,12 @@ impl Services {
                 }
                 _ => self.sessions(client, env),
             },
-            Namespace::Vm | Namespace::Wasm => {
-                // A gateway that is no runner: its clients' programs run on the runners.
-                let env = match self.bus.cluster().filter(|l| !l.plays(Role::Runner)) {
-                    Some(link) => match remote::route_vm(&self.bus, link, self.vm(), client, env) {
-                        Some(env) => env,
-                        None => return,
-                    },
-                    None => env,
-                };
-                match self.vm() {
-                    Some(vm) => vm.handle(client, env),
-                    None => request::refuse(&self.bus, &env, &vm::VmError::Unavailable),
-                }
-            }
-            Namespace::Task => {
-                let env = match self.bus.cluster() {
-                    Some(link) => match remote::route_task(&self.bus, link, client, env) {
-                        Some(env) => env,
-                        None => return,
-                    },
-                    None => env,
-                };
-                self.task.handle(client, env)
-            }
+            Namespace::Vm | Namespace::Wasm => match self.vm() {
+                Some(vm) => vm.handle(client, env),
+                None => request::refuse(&self.bus, &env, &vm::VmError::Unavailable),
+            },
+            Namespace::Task => self.task.handle(client, env),
             Namespace::Mcp => self.mcp.handle(client, env),
-            Namespace::Ai if self.bus.cluster().is_some_and(|l| !l.serves_ai()) => {
-                let link = self.bus.cluster().expect("checked");
-                if let Some(env) = remote::route_ai(&self.bus, link, client, env) {
-                    self.serve_ai(client, env)
-                }
-            }
             Namespace::Ai => self.serve_ai(client, env),
         }
     }

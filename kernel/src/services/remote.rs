@@ -16,7 +16,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use aether_shared::vm::{self, ListPrograms, Programs};
-use aether_shared::{Envelope, ai};
+use aether_shared::{Envelope, Namespace, ai};
 use serde_json::Value;
 
 use super::request::serve;
@@ -25,10 +25,11 @@ use super::vm::{VmService, module_label};
 use crate::bus::{Bus, ClientHandle};
 use crate::cluster::ClusterLink;
 use crate::cluster::forward::Group;
+use crate::config::cluster::Role;
 
 /// Sends a `task.*` request naming another kernel's task or run there; gives it back when
 /// this kernel serves it itself.
-pub fn route_task(
+fn route_task(
     bus: &Bus,
     link: &Arc<ClusterLink>,
     client: &Arc<ClientHandle>,
@@ -50,10 +51,31 @@ pub fn route_task(
     }
 }
 
+/// Sends `env` to the kernel of the cluster that serves it, when another one does; gives it
+/// back when this kernel serves it itself. `local_vm` is this kernel's own `vm.*` service (for
+/// the x86 machines `vm.list` tells beside the runners' programs).
+pub fn route<'a>(
+    bus: &Bus,
+    link: &Arc<ClusterLink>,
+    local_vm: impl FnOnce() -> Option<&'a VmService>,
+    client: &Arc<ClientHandle>,
+    env: Envelope,
+) -> Option<Envelope> {
+    match env.topic.namespace() {
+        // A gateway that is no runner: its clients' programs run on the runners.
+        Namespace::Vm | Namespace::Wasm if !link.plays(Role::Runner) => {
+            route_vm(bus, link, local_vm, client, env)
+        }
+        Namespace::Task => route_task(bus, link, client, env),
+        Namespace::Ai if !link.serves_ai() => route_ai(bus, link, client, env),
+        _ => Some(env),
+    }
+}
+
 /// Sends `ai.chat` and `ai.complete` to a kernel with an AI provider, and `ai.cancel` to the
 /// one streaming that answer; gives back what this kernel answers itself (the agent's topics,
 /// a cancel of nothing sent away).
-pub fn route_ai(
+fn route_ai(
     bus: &Bus,
     link: &Arc<ClusterLink>,
     client: &Arc<ClientHandle>,
@@ -81,10 +103,10 @@ pub fn route_ai(
 }
 
 /// Sends a `vm.*` request where it is served; gives it back when this kernel serves it itself.
-pub fn route_vm(
+fn route_vm<'a>(
     bus: &Bus,
     link: &Arc<ClusterLink>,
-    local: Option<&VmService>,
+    local: impl FnOnce() -> Option<&'a VmService>,
     client: &Arc<ClientHandle>,
     env: Envelope,
 ) -> Option<Envelope> {
@@ -112,7 +134,7 @@ pub fn route_vm(
         vm::LIST => {
             serve(bus, env, |ListPrograms {}, _| {
                 let mut programs = link.remote().list(client.id());
-                if let Some(local) = local {
+                if let Some(local) = local() {
                     programs.extend(local.list(client).programs);
                 }
                 programs.sort_by_key(|p| p.pid);

@@ -1,5 +1,6 @@
 //! A runner kernel in its own process (`aether --role runner`), on a cluster's NATS: killed
-//! when dropped, or on purpose (as a crash would) to see what its gateways do.
+//! when dropped, or on purpose (as a crash would) to see what its gateways do. The benches use
+//! it too (`kernel/benches/support`), where `AETHER_BENCH_KERNEL` may name another build.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -25,7 +26,10 @@ impl RunnerProcess {
             format!("cluster:\n  nats_url: {nats_url}\n  kernel_id: {kernel_id}\n"),
         )
         .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_aether"))
+        let binary = std::env::var_os("AETHER_BENCH_KERNEL")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_aether")));
+        let child = Command::new(binary)
             .arg("--config")
             .arg(&config)
             .args(["--role", "runner", "--data-dir"])
