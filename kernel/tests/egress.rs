@@ -1,210 +1,24 @@
 //! The guest network relay (`/wisp`, `/wisp/dns-query`) against a real kernel: a Wisp client
-//! written here speaks to it over a real WebSocket, and loopback TCP servers started by each test
+//! (`support/wisp.rs`) speaks to it over a real WebSocket, and loopback TCP servers started by each test
 //! stand for the destinations. The rules under test are `compute.v86.egress`'s: the allowlist,
-//! the quota, the stream cap, the kernel's own port, DNS for allowed names only, and the token.
+//! the quota, the stream cap, the kernel's own port, DNS for allowed names only, and the token
+//! (who may use the relay, and as whom: `egress_auth.rs`).
 
 mod support;
-
-use std::net::SocketAddr;
+#[path = "support/wisp.rs"]
+mod wisp;
 
 use aether_kernel::Config;
-use aether_kernel::config::egress::{EgressRules, HostPort};
+use aether_kernel::config::egress::EgressRules;
 use aether_kernel::net::wisp::{Packet, StreamKind};
-use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use support::{Client, Dial, Socket, TestKernel, WAIT};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use support::{Client, Dial};
 use tokio_tungstenite::connect_async;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::StatusCode;
-
-const BLOCKED: u8 = 0x48;
-const THROTTLED: u8 = 0x49;
-const VOLUNTARY: u8 = 0x02;
-
-/// A Wisp client, as v86's adapter is one: packets in binary messages, the server's budget first.
-struct Wisp {
-    ws: Socket,
-    /// The DATA packets a new stream may send before its first CONTINUE.
-    budget: u32,
-}
-
-impl Wisp {
-    /// Opens `/wisp` (with `token` in the query, if any) and reads the server's first CONTINUE.
-    async fn connect(addr: SocketAddr, token: Option<&str>) -> Wisp {
-        let ws = dial_wisp(addr, token)
-            .await
-            .expect("the upgrade was refused");
-        let mut wisp = Wisp { ws, budget: 0 };
-        match wisp.recv().await {
-            Packet::Continue {
-                stream: 0,
-                remaining,
-            } => wisp.budget = remaining,
-            other => panic!("expected the initial CONTINUE, got {other:?}"),
-        }
-        assert!(wisp.budget > 0);
-        wisp
-    }
-
-    async fn send(&mut self, packet: Packet) {
-        self.ws
-            .send(Message::binary(packet.encode().to_vec()))
-            .await
-            .unwrap();
-    }
-
-    async fn open(&mut self, stream: u32, host: &str, port: u16) {
-        self.send(Packet::Connect {
-            stream,
-            kind: StreamKind::Tcp,
-            port,
-            host: host.into(),
-        })
-        .await;
-    }
-
-    async fn data(&mut self, stream: u32, bytes: &[u8]) {
-        let payload = Bytes::copy_from_slice(bytes);
-        self.send(Packet::Data { stream, payload }).await;
-    }
-
-    /// The next packet other than a CONTINUE (the server's grants are not what tests look at).
-    async fn recv(&mut self) -> Packet {
-        loop {
-            let message = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("no Wisp packet in time")
-                .expect("the relay closed the socket")
-                .unwrap();
-            if let Message::Binary(bytes) = message {
-                return Packet::decode(bytes).unwrap();
-            }
-        }
-    }
-
-    async fn recv_past_grants(&mut self) -> Packet {
-        loop {
-            match self.recv().await {
-                Packet::Continue { .. } => continue,
-                other => return other,
-            }
-        }
-    }
-
-    /// Reads `stream`'s DATA until its CLOSE; returns the bytes and the close reason.
-    async fn read_to_close(&mut self, stream: u32) -> (Vec<u8>, u8) {
-        let mut bytes = Vec::new();
-        loop {
-            match self.recv_past_grants().await {
-                Packet::Data { stream: s, payload } if s == stream => {
-                    bytes.extend_from_slice(&payload)
-                }
-                Packet::Close { stream: s, reason } if s == stream => return (bytes, reason),
-                other => panic!("unexpected packet {other:?}"),
-            }
-        }
-    }
-
-    /// Reads `stream`'s DATA until `n` bytes came.
-    async fn read_exact(&mut self, stream: u32, n: usize) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        while bytes.len() < n {
-            match self.recv_past_grants().await {
-                Packet::Data { stream: s, payload } if s == stream => {
-                    bytes.extend_from_slice(&payload)
-                }
-                other => panic!("unexpected packet {other:?}"),
-            }
-        }
-        bytes
-    }
-
-    /// The reason of `stream`'s CLOSE, the next packet expected.
-    async fn closed(&mut self, stream: u32) -> u8 {
-        match self.recv_past_grants().await {
-            Packet::Close { stream: s, reason } if s == stream => reason,
-            other => panic!("expected stream {stream} to close, got {other:?}"),
-        }
-    }
-}
-
-/// Opens `/wisp` from the kernel's own origin; `Err` is the status of a refused upgrade.
-async fn dial_wisp(addr: SocketAddr, token: Option<&str>) -> Result<Socket, StatusCode> {
-    let url = match token {
-        Some(t) => format!("ws://{addr}/wisp?token={t}"),
-        None => format!("ws://{addr}/wisp"),
-    };
-    let mut request = url.into_client_request().unwrap();
-    let origin = format!("http://{addr}").parse().unwrap();
-    request.headers_mut().insert("origin", origin);
-    match connect_async(request).await {
-        Ok((ws, _)) => Ok(ws),
-        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status()),
-        Err(e) => panic!("connect failed: {e}"),
-    }
-}
-
-/// A kernel whose egress rules `rules` builds from the kernel's own address.
-async fn kernel(rules: impl FnOnce(SocketAddr) -> EgressRules) -> TestKernel {
-    support::start_with(|addr| {
-        let mut config = Config::default();
-        config.compute.v86.egress = rules(addr);
-        config
-    })
-    .await
-}
-
-fn allow(patterns: &[String]) -> EgressRules {
-    EgressRules {
-        allow: patterns
-            .iter()
-            .map(|p| HostPort::parse(p).unwrap())
-            .collect(),
-        ..EgressRules::default()
-    }
-}
-
-/// A loopback server that echoes every connection until its peer shuts its side.
-async fn echo_server() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let (mut r, mut w) = tcp.split();
-                let _ = tokio::io::copy(&mut r, &mut w).await;
-            });
-        }
-    });
-    addr
-}
-
-/// A loopback server that, once a connection sends two bytes, writes `n` bytes and stays open.
-async fn flood_server(n: usize) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut go = [0; 2];
-                if tcp.read_exact(&mut go).await.is_ok() {
-                    let _ = tcp.write_all(&vec![7; n]).await;
-                }
-                let mut rest = Vec::new();
-                let _ = tcp.read_to_end(&mut rest).await;
-            });
-        }
-    });
-    addr
-}
-
-async fn refusals(addr: SocketAddr, reason: &str) -> u64 {
-    let mut client = Client::connect(addr).await;
-    support::refusals(&mut client, reason).await
-}
+use wisp::{
+    BLOCKED, THROTTLED, VOLUNTARY, Wisp, allow, dial_wisp, dns_query, doh, echo_server,
+    flood_server, kernel, refusals,
+};
 
 #[tokio::test]
 async fn an_allowed_destination_moves_bytes_both_ways_and_closes_after_the_answer() {
@@ -333,35 +147,6 @@ async fn the_kernels_own_port_is_refused_even_when_the_list_allows_it() {
     wisp.open(2, "localhost", port).await;
     assert_eq!(wisp.closed(2).await, BLOCKED);
     assert_eq!(refusals(kernel.addr, "egress_denied").await, 2);
-}
-
-/// A DNS query for `name`'s A records, as a stub resolver sends it.
-fn dns_query(name: &str) -> Vec<u8> {
-    let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-    for label in name.split('.') {
-        q.push(label.len() as u8);
-        q.extend_from_slice(label.as_bytes());
-    }
-    q.extend_from_slice(&[0, 0, 1, 0, 1]);
-    q
-}
-
-/// POSTs `body` to `/wisp/dns-query` as v86's DoH client does; the status and the body.
-async fn doh(addr: SocketAddr, token: Option<&str>, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
-    let url = match token {
-        Some(t) => format!("http://{addr}/wisp/dns-query?token={t}"),
-        None => format!("http://{addr}/wisp/dns-query"),
-    };
-    let response = reqwest::Client::new()
-        .post(url)
-        .header("origin", format!("http://{addr}"))
-        .header("content-type", "application/dns-message")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
-    (status, response.bytes().await.unwrap().to_vec())
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Shared by the benchmarks: the real `aether` binary on a free loopback port (its config and
 //! data in temporary files), a WebSocket client that presents the kernel's own origin,
 //! [`nats`]: the NATS server and client the peers benchmark compares the bus with, [`runner`]: a
-//! runner kernel of a cluster in its own process, and [`guest`]: the `hello` guest a spawn runs.
+//! runner kernel of a cluster in its own process, [`guest`]: the `hello` guest a spawn runs, and
+//! [`wisp`]: a Wisp client of `/wisp` and the loopback servers it reaches (the relay benchmark).
 
 #![allow(dead_code)]
 
@@ -9,6 +10,7 @@ pub mod guest;
 pub mod nats;
 #[path = "../../tests/support/runner.rs"]
 pub mod runner;
+pub mod wisp;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
