@@ -10,11 +10,15 @@
 //! - an initramfs (newc cpio, written here with the `cpio` crate, so no system `cpio` is
 //!   needed; left uncompressed: inflating it cost the guest 60 million instructions) holding
 //!   Debian's `busybox-static:i386`, the kernel's virtio 9p modules ([`MODULES`], so the guest
-//!   can mount the tab's files), an `/etc/fstab` and [`INIT`].
+//!   can mount the tab's files), an `/etc/fstab`, [`INIT`] and links into the tools tree;
+//! - the tools tree ([`tools`]): git, python3, curl and the CA certificates from Debian's i386
+//!   packages, placed as content-named blobs in `tools/` and an index `tools-<hash>.json` (the
+//!   manifest's `tools`), which the desktop serves to the guest over 9p at `/mnt/host/tools`.
 //!
 //! The Debian part is cached in `target/guest-image/` under a key made of this recipe and the
-//! package versions apt would pick; an unchanged key skips apt entirely. Copying into `dist`
-//! happens on every build because Trunk empties `dist`.
+//! package versions apt would pick; an unchanged key skips apt entirely. The tools tree keeps its
+//! own key beside it (the versions and its recipe), so a new `/init` does not rebuild it.
+//! Copying into `dist` happens on every build because Trunk empties `dist`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -29,8 +33,14 @@ mod cmdline;
 mod flat_kernel;
 mod initramfs;
 mod load_order;
+mod tools;
+mod tools_deps;
+mod tools_index;
+mod tools_links;
+mod tools_tree;
 
 pub use cmdline::cmdline;
+pub use tools_index::{BLOB_DIR, is_blob_name};
 
 /// The guest's `/init`: mounts proc/sys/devtmpfs and the tab's files, keeps a shell on the serial
 /// console.
@@ -61,7 +71,7 @@ const MODULES: &[&str] = &[
 /// A kernel module: its file name and bytes.
 type Module = (String, Vec<u8>);
 /// Bump when the recipe changes in a way the key below cannot see.
-const RECIPE: &str = "aether-guest-7";
+const RECIPE: &str = "aether-guest-10";
 
 /// The Debian packages the guest is made of.
 const KERNEL_META: &str = "linux-image-686:i386";
@@ -108,7 +118,12 @@ pub fn place() -> Result<()> {
         manifest.insert(key.into(), format!("/v86/{name}").into());
         placed.push(name);
     }
-    // Earlier builds' files (other hashes) would otherwise be embedded in the kernel too.
+    let index = tools::place(&cache.join("tools"), &out)?;
+    manifest.insert("tools".into(), format!("/v86/{index}").into());
+    placed.push(index);
+    // Earlier builds' files (other hashes) would otherwise be embedded in the kernel too; the
+    // tools' folder is kept clean by `tools::place`.
+    placed.push(tools_index::BLOB_DIR.to_owned());
     for old in fs::read_dir(&out)? {
         let old = old?;
         if !placed.iter().any(|p| old.file_name() == p.as_str()) {
@@ -128,7 +143,8 @@ pub fn place() -> Result<()> {
 fn guest_cache() -> Result<PathBuf> {
     let dir = proc::root().join("target").join("guest-image");
     let outputs = ["bios.bin", "vgabios.bin", "bzimage.bin", "initrd.img"];
-    let have_outputs = outputs.iter().all(|f| dir.join(f).is_file());
+    let have_outputs =
+        outputs.iter().all(|f| dir.join(f).is_file()) && dir.join("tools/usr/bin/git").is_file();
     let stamp = dir.join("key");
     // Versions are known without the network only once the i386 archive is configured.
     let versions = i386_configured()
@@ -146,7 +162,9 @@ fn guest_cache() -> Result<PathBuf> {
         println!("    x86 guest image up to date (target/guest-image)");
         return Ok(dir);
     }
-    announce("assembling the x86 guest from Debian packages (kernel, busybox, seabios)");
+    announce(
+        "assembling the x86 guest from Debian packages (kernel, busybox, seabios, the tools tree)",
+    );
     ensure_i386()?;
     let versions = candidate_versions()?;
     let work = dir.join("debs");
@@ -175,9 +193,17 @@ fn guest_cache() -> Result<PathBuf> {
     let busybox =
         fs::read(root.join("bin/busybox")).context("busybox-static has no bin/busybox")?;
     let (version, modules) = kernel_modules(&root.join("lib/modules"))?;
+    let tree = dir.join("tools");
+    tools::cached_tree(&tree, &versions, &work)?;
+    let taken: Vec<&str> = initramfs::DIRS
+        .iter()
+        .chain(initramfs::FILES)
+        .copied()
+        .collect();
+    let links = tools_links::links(&tools_index::scan(&tree)?, &taken);
     fs::write(
         dir.join("initrd.img"),
-        initramfs::build(&busybox, &version, &modules)?,
+        initramfs::build(&busybox, &version, &modules, &links)?,
     )?;
     fs::remove_dir_all(&work)?;
     fs::write(&stamp, cache_key(Some(&versions)))?;
@@ -237,11 +263,16 @@ fn parse_depends(out: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `name=version` of each package apt would download, one a line.
+/// `name=version` of each package apt would download (the tools' too), one a line.
 fn candidate_versions() -> Result<String> {
     let kernel = kernel_package()?;
-    let out = probe(cmd("apt-cache").args(["policy", &kernel, BUSYBOX, SEABIOS]))
-        .context("apt-cache policy failed")?;
+    let tools = tools::packages()?;
+    let out = probe(
+        cmd("apt-cache")
+            .args(["policy", &kernel, BUSYBOX, SEABIOS])
+            .args(&tools),
+    )
+    .context("apt-cache policy failed")?;
     Ok(out
         .lines()
         .filter(|l| !l.starts_with(' ') || l.trim_start().starts_with("Candidate:"))

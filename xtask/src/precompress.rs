@@ -6,6 +6,14 @@
 //! desktop wasm comes out 10% smaller than at 9, for ~3 s) and at quality 9 above it, where 11 costs
 //! minutes for a few percent. This module never touches other files.
 //!
+//! The x86 guest's tools blobs (`v86/tools/t-<hash>.bin`, [`Profile::ToolBlob`]) are many MiB of
+//! i386 programs and libraries, fetched one by one by the guest's 9p share and never all at once:
+//! brotli 11 on them took minutes, and brotli at any quality saved only ~7% over gzip on them
+//! (q5: 33.7 MB, gzip -6: 36.5 MB of 84 MB) while a `.br` would grow the kernel that embeds it by as
+//! much again. So they get only a `.gz`, at level 6 (level 9 saves 0.3% for 1.7× the time), and
+//! only when it is at least 1/16 smaller than the blob ([`keeps_gzip`]); a cold run over them takes
+//! seconds, not minutes.
+//!
 //! Compression is keyed by content: each result is kept in a cache folder under the SHA-256 of the source,
 //! so a rebuild that produced the same bytes (Trunk rewrites every file) costs a hash, not a brotli run,
 //! and a sibling whose bytes did not change is not rewritten (its mtime, which the kernel's build goes by,
@@ -24,6 +32,8 @@ use brotli::enc::backward_references::BrotliEncoderMode;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
+
+use crate::guest_image::{BLOB_DIR, is_blob_name};
 
 /// Extensions of the files worth compressing: text, wasm, and the x86 guest's images (`bin`, `img`:
 /// its kernel is stored unpacked, 14.5 MiB that brotli takes to about a third).
@@ -51,6 +61,41 @@ pub fn brotli_quality(len: u64) -> i32 {
 
 /// Bumped when the compression settings change, so older cache entries are not reused.
 const RECIPE: &str = "br11-9.gz9.v1";
+/// The same for the tools' blobs.
+const BLOB_RECIPE: &str = "gz6.v1";
+/// The gzip level of the tools' blobs.
+pub const BLOB_GZIP_LEVEL: u32 = 6;
+
+/// How a file is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// The desktop's assets: brotli (quality by size) and gzip -9.
+    Asset,
+    /// A blob of the guest's tools (`tools/t-<16 hex>.bin`): gzip -6 only, kept when it shrinks.
+    ToolBlob,
+}
+
+/// The profile of a file, by its name and folder.
+pub fn profile(path: &Path) -> Profile {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let folder = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str());
+    if folder == Some(BLOB_DIR) && is_blob_name(name) {
+        Profile::ToolBlob
+    } else {
+        Profile::Asset
+    }
+}
+
+/// Whether a tools blob of `len` bytes keeps a `.gz` of `gz` bytes: when that saves 1/16 at least.
+pub fn keeps_gzip(len: u64, gz: u64) -> bool {
+    gz <= len - len / 16
+}
 
 /// What [`precompress_dir`] did.
 #[derive(Debug, Default)]
@@ -60,6 +105,12 @@ pub struct Summary {
     pub bytes_in: u64,
     pub bytes_br: u64,
     pub bytes_gz: u64,
+    /// Tools blobs compressed in this run (not counted in `compressed`), their bytes, their `.gz`
+    /// bytes, and those found in the cache (not counted in `cached`).
+    pub blobs: usize,
+    pub blobs_cached: usize,
+    pub blob_bytes_in: u64,
+    pub blob_bytes_gz: u64,
 }
 
 /// Writes `.br` and `.gz` siblings for every compressible file under `dir` (recursively), compressing only
@@ -73,23 +124,33 @@ pub fn precompress_dir(dir: &Path, cache: &Path) -> Result<Summary> {
 
     let mut summary = Summary::default();
     let mut todo: Vec<Job> = Vec::new();
-    let mut keyed: Vec<(PathBuf, String)> = Vec::new();
+    let mut keyed: Vec<Keyed> = Vec::new();
     for path in files {
         let len = fs::metadata(&path)?.len();
         if !is_compressible(&path, len) {
             continue;
         }
         let data = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let key = cache_key(&data);
+        let profile = profile(&path);
+        let key = cache_key(&data, profile);
         let job = Job {
-            br: cache.join(format!("{key}.br")),
+            br: (profile == Profile::Asset).then(|| cache.join(format!("{key}.br"))),
             gz: cache.join(format!("{key}.gz")),
             path: path.clone(),
             len,
+            profile,
         };
-        keyed.push((path, key));
-        if job.br.is_file() && job.gz.is_file() {
-            summary.cached += 1;
+        keyed.push(Keyed {
+            path,
+            key,
+            len,
+            profile,
+        });
+        if job.br.as_ref().is_none_or(|br| br.is_file()) && job.gz.is_file() {
+            match profile {
+                Profile::Asset => summary.cached += 1,
+                Profile::ToolBlob => summary.blobs_cached += 1,
+            }
         } else {
             todo.push(job);
         }
@@ -118,6 +179,12 @@ pub fn precompress_dir(dir: &Path, cache: &Path) -> Result<Summary> {
 
     for result in results.into_inner().expect("workers finished") {
         let done = result?;
+        if done.profile == Profile::ToolBlob {
+            summary.blobs += 1;
+            summary.blob_bytes_in += done.len;
+            summary.blob_bytes_gz += done.gz;
+            continue;
+        }
         println!(
             "    {:<40} {:>9} -> br {:>9} (q{}), gz {:>9}  {:.1}s",
             done.path.strip_prefix(dir).unwrap_or(&done.path).display(),
@@ -132,35 +199,73 @@ pub fn precompress_dir(dir: &Path, cache: &Path) -> Result<Summary> {
         summary.bytes_br += done.br;
         summary.bytes_gz += done.gz;
     }
+    if summary.blobs > 0 {
+        println!(
+            "    {:<40} {:>9} -> gz {:>9} (gzip -{BLOB_GZIP_LEVEL} only, kept where it saves 1/16), {} more cached",
+            format!("{BLOB_DIR}/: {} blobs compressed", summary.blobs),
+            size(summary.blob_bytes_in),
+            size(summary.blob_bytes_gz),
+            summary.blobs_cached
+        );
+    }
     place_siblings(&keyed, cache)?;
     prune(cache, &keyed)?;
     Ok(summary)
 }
 
-/// One file to compress and where its cached results go.
+/// A compressible file of this run and its cache key.
+struct Keyed {
+    path: PathBuf,
+    key: String,
+    len: u64,
+    profile: Profile,
+}
+
+/// One file to compress and where its cached results go (no `.br` for a tools blob).
 struct Job {
     path: PathBuf,
     len: u64,
-    br: PathBuf,
+    br: Option<PathBuf>,
     gz: PathBuf,
+    profile: Profile,
 }
 
 /// The cache name of a source's compressed forms: its SHA-256 and the settings.
-fn cache_key(data: &[u8]) -> String {
+fn cache_key(data: &[u8], profile: Profile) -> String {
+    let recipe = match profile {
+        Profile::Asset => RECIPE,
+        Profile::ToolBlob => BLOB_RECIPE,
+    };
     let digest = Sha256::new()
-        .chain_update(RECIPE)
+        .chain_update(recipe)
         .chain_update(data)
         .finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Copies each file's cached `.br`/`.gz` beside it, rewriting a sibling only when it differs.
-fn place_siblings(keyed: &[(PathBuf, String)], cache: &Path) -> Result<()> {
-    for (path, key) in keyed {
+/// Copies each file's cached `.br`/`.gz` beside it, rewriting a sibling only when it differs (a
+/// tools blob's `.gz` only when it shrinks enough, its `.br` never).
+fn place_siblings(keyed: &[Keyed], cache: &Path) -> Result<()> {
+    for Keyed {
+        path,
+        key,
+        len,
+        profile,
+    } in keyed
+    {
         for ext in ["br", "gz"] {
+            let sibling = sibling(path, ext);
+            if *profile == Profile::ToolBlob {
+                let gz = fs::metadata(cache.join(format!("{key}.gz")))?.len();
+                if ext == "br" || !keeps_gzip(*len, gz) {
+                    if sibling.is_file() {
+                        fs::remove_file(&sibling)?;
+                    }
+                    continue;
+                }
+            }
             let cached = fs::read(cache.join(format!("{key}.{ext}")))
                 .with_context(|| format!("reading the cached .{ext} of {}", path.display()))?;
-            let sibling = sibling(path, ext);
             if fs::read(&sibling).is_ok_and(|old| old == cached) {
                 continue;
             }
@@ -172,9 +277,8 @@ fn place_siblings(keyed: &[(PathBuf, String)], cache: &Path) -> Result<()> {
 }
 
 /// Removes cache entries no file used in this run.
-fn prune(cache: &Path, keyed: &[(PathBuf, String)]) -> Result<()> {
-    let used: std::collections::BTreeSet<&str> =
-        keyed.iter().map(|(_, key)| key.as_str()).collect();
+fn prune(cache: &Path, keyed: &[Keyed]) -> Result<()> {
+    let used: std::collections::BTreeSet<&str> = keyed.iter().map(|k| k.key.as_str()).collect();
     for entry in fs::read_dir(cache).with_context(|| format!("listing {}", cache.display()))? {
         let path = entry?.path();
         let stem = path
@@ -195,12 +299,30 @@ struct Done {
     br: u64,
     gz: u64,
     secs: f64,
+    profile: Profile,
 }
 
 fn compress_file(job: &Job) -> Result<Done> {
     let started = Instant::now();
     let (path, len) = (job.path.as_path(), job.len);
     let data = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let Some(br_path) = &job.br else {
+        let mut gz = GzEncoder::new(
+            Vec::with_capacity(data.len() / 2),
+            Compression::new(BLOB_GZIP_LEVEL),
+        );
+        gz.write_all(&data)?;
+        let gz = gz.finish()?;
+        write_entry(&gz, &job.gz)?;
+        return Ok(Done {
+            path: path.to_path_buf(),
+            len,
+            br: 0,
+            gz: gz.len() as u64,
+            secs: started.elapsed().as_secs_f64(),
+            profile: job.profile,
+        });
+    };
 
     let is_wasm = path.extension().is_some_and(|e| e == "wasm");
     let params = BrotliEncoderParams {
@@ -223,19 +345,24 @@ fn compress_file(job: &Job) -> Result<Done> {
     gz.write_all(&data)?;
     let gz = gz.finish()?;
 
-    // Written under a temporary name and renamed, so an interrupted run never leaves half an entry.
-    for (bytes, to) in [(&br, &job.br), (&gz, &job.gz)] {
-        let partial = sibling(to, "partial");
-        fs::write(&partial, bytes).with_context(|| format!("writing {}", partial.display()))?;
-        fs::rename(&partial, to).with_context(|| format!("writing {}", to.display()))?;
-    }
+    write_entry(&br, br_path)?;
+    write_entry(&gz, &job.gz)?;
     Ok(Done {
         path: path.to_path_buf(),
         len,
         br: br.len() as u64,
         gz: gz.len() as u64,
         secs: started.elapsed().as_secs_f64(),
+        profile: job.profile,
     })
+}
+
+/// Writes a cache entry under a temporary name and renames it, so an interrupted run never leaves
+/// half an entry.
+fn write_entry(bytes: &[u8], to: &Path) -> Result<()> {
+    let partial = sibling(to, "partial");
+    fs::write(&partial, bytes).with_context(|| format!("writing {}", partial.display()))?;
+    fs::rename(&partial, to).with_context(|| format!("writing {}", to.display()))
 }
 
 /// `app.js` → `app.js.br`.
@@ -378,6 +505,62 @@ mod tests {
             2,
             "one .br and one .gz"
         );
+        fs::remove_dir_all(&dir).unwrap();
+        fs::remove_dir_all(&cache).unwrap();
+    }
+
+    #[test]
+    fn tools_blobs_get_only_a_gzip_that_shrinks_them() {
+        let blob = Path::new("v86/tools/t-0123456789abcdef.bin");
+        assert_eq!(profile(blob), Profile::ToolBlob);
+        assert!(is_compressible(blob, 4096));
+        assert_eq!(
+            profile(Path::new("v86/t-0123456789abcdef.bin")),
+            Profile::Asset
+        );
+        assert_eq!(
+            profile(Path::new("v86/bzimage-0123456789abcdef.bin")),
+            Profile::Asset
+        );
+        assert!(keeps_gzip(1600, 1500));
+        assert!(!keeps_gzip(1600, 1501));
+
+        let dir =
+            std::env::temp_dir().join(format!("xtask-precompress-blobs-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let tools = dir.join("v86/tools");
+        fs::create_dir_all(&tools).unwrap();
+        let text = "def main():\n    print('hello')\n".repeat(200);
+        let shrinks = tools.join("t-00000000000000aa.bin");
+        fs::write(&shrinks, &text).unwrap();
+        // Bytes that do not compress (a xorshift stream).
+        let mut x: u32 = 2463534242;
+        let noise: Vec<u8> = (0..8192)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        let stays = tools.join("t-00000000000000bb.bin");
+        fs::write(&stays, &noise).unwrap();
+        // A stale sibling of a blob that no longer shrinks goes.
+        fs::write(sibling(&stays, "gz"), "old").unwrap();
+        let cache = dir.with_extension("cache");
+        let _ = fs::remove_dir_all(&cache);
+        let summary = precompress_dir(&dir, &cache).unwrap();
+        assert_eq!((summary.blobs, summary.compressed), (2, 0));
+        assert!(!sibling(&shrinks, "br").exists());
+        assert!(!sibling(&stays, "gz").exists());
+        let mut gz = String::new();
+        flate2::read::GzDecoder::new(fs::File::open(sibling(&shrinks, "gz")).unwrap())
+            .read_to_string(&mut gz)
+            .unwrap();
+        assert_eq!(gz, text);
+        let again = precompress_dir(&dir, &cache).unwrap();
+        assert_eq!((again.blobs, again.blobs_cached, again.cached), (0, 2, 0));
+        assert!(sibling(&shrinks, "gz").exists());
         fs::remove_dir_all(&dir).unwrap();
         fs::remove_dir_all(&cache).unwrap();
     }

@@ -1,7 +1,8 @@
 //! The guest's initramfs: an uncompressed newc cpio (written with the `cpio` crate, so no
 //! system `cpio` is needed) of busybox, the 9p and network kernel modules, `/etc/fstab`, udhcpc's
-//! script and `/init`. Left
-//! uncompressed: inflating it cost the guest 60 million instructions of every boot.
+//! script, `/init`, `/mnt/files` (a link to the tab's files in the 9p share at `/mnt/host`) and
+//! the links into the tools tree the desktop serves there ([`super::tools_links`]). Left uncompressed: inflating it cost the guest 60 million
+//! instructions of every boot.
 
 use std::io::Write as _;
 
@@ -38,30 +39,54 @@ case "$1" in
 esac
 "#;
 
+/// The folders of the archive, parents first.
+pub const DIRS: &[&str] = &[
+    "bin",
+    "sbin",
+    "usr",
+    "usr/bin",
+    "usr/sbin",
+    "usr/lib",
+    "usr/share",
+    "proc",
+    "sys",
+    "dev",
+    "tmp",
+    "root",
+    "etc",
+    "etc/udhcpc",
+    "mnt",
+    "mnt/host",
+    "lib",
+    "lib/modules",
+];
+
+/// The desktop's 9p share (`/mnt/host`) holds the tab's files in `files/`; `/mnt/files` is where
+/// the guest's users find them.
+pub const FILES_LINK: (&str, &str) = ("mnt/files", "host/files");
+
+/// The files of the archive but the kernel modules (under `lib/modules/<version>/`), and its own
+/// links.
+pub const FILES: &[&str] = &[
+    FILES_LINK.0,
+    "bin/busybox",
+    "lib/modules/order",
+    "etc/fstab",
+    "etc/udhcpc/default.script",
+    "init",
+];
+
 /// The archive: the directories, busybox, the kernel modules of kernel `version` (in
 /// `lib/modules/<version>/` with a `modules.dep` for busybox `modprobe`, in load order in
-/// `lib/modules/order`), `/etc/fstab` and `/init`.
-pub fn build(busybox: &[u8], version: &str, modules: &[(String, Vec<u8>)]) -> Result<Vec<u8>> {
+/// `lib/modules/order`), `/etc/fstab`, `/init` and the `(path, target)` symlinks in `links`.
+pub fn build(
+    busybox: &[u8],
+    version: &str,
+    modules: &[(String, Vec<u8>)],
+    links: &[(String, String)],
+) -> Result<Vec<u8>> {
     const DIR: u32 = 0o040_755;
     const EXEC: u32 = 0o100_755;
-    let dirs = [
-        "bin",
-        "sbin",
-        "usr",
-        "usr/bin",
-        "usr/sbin",
-        "proc",
-        "sys",
-        "dev",
-        "tmp",
-        "root",
-        "etc",
-        "etc/udhcpc",
-        "mnt",
-        "mnt/files",
-        "lib",
-        "lib/modules",
-    ];
     let mut cpio = Vec::new();
     let mut ino = 1;
     let mut entry = |cpio: Vec<u8>, name: &str, mode: u32, body: &[u8]| -> Result<Vec<u8>> {
@@ -75,8 +100,13 @@ pub fn build(busybox: &[u8], version: &str, modules: &[(String, Vec<u8>)]) -> Re
         Ok(w.finish()?)
     };
     const FILE: u32 = 0o100_644;
-    for d in dirs {
+    const LINK: u32 = 0o120_777;
+    for d in DIRS {
         cpio = entry(cpio, d, DIR, &[])?;
+    }
+    cpio = entry(cpio, FILES_LINK.0, LINK, FILES_LINK.1.as_bytes())?;
+    for (path, target) in links {
+        cpio = entry(cpio, path, LINK, target.as_bytes())?;
     }
     let module_dir = format!("lib/modules/{version}");
     cpio = entry(cpio, &module_dir, DIR, &[])?;
@@ -118,7 +148,11 @@ mod tests {
     #[test]
     fn the_initramfs_holds_busybox_and_an_executable_init() {
         let modules = vec![("9p.ko".to_owned(), b"\x7fELF-9p".to_vec())];
-        let cpio = build(b"\x7fELF-busybox", "6.1.0-9-686", &modules).unwrap();
+        let links = vec![(
+            "lib/ld-linux.so.2".to_owned(),
+            "/mnt/host/tools/usr/lib/i386-linux-gnu/ld-linux.so.2".to_owned(),
+        )];
+        let cpio = build(b"\x7fELF-busybox", "6.1.0-9-686", &modules, &links).unwrap();
         let mut reader = &cpio[..];
         let mut seen = Vec::new();
         loop {
@@ -131,6 +165,15 @@ mod tests {
             let mut entry = entry;
             entry.read_to_end(&mut body).unwrap();
             seen.push((name.clone(), mode));
+            if name == "mnt/files" {
+                assert_eq!(body, b"host/files");
+            }
+            if name == "lib/ld-linux.so.2" {
+                assert_eq!(
+                    body,
+                    b"/mnt/host/tools/usr/lib/i386-linux-gnu/ld-linux.so.2"
+                );
+            }
             if name == "init" {
                 assert_eq!(mode, 0o100_755);
                 assert!(body.starts_with(b"#!/bin/busybox sh"));
@@ -154,8 +197,12 @@ mod tests {
         );
         assert!(
             seen.iter()
-                .any(|(n, m)| n == "mnt/files" && *m == 0o040_755)
+                .any(|(n, m)| n == "mnt/files" && *m == 0o120_777)
         );
         assert!(seen.iter().any(|(n, m)| n == "dev" && *m == 0o040_755));
+        assert!(
+            seen.iter()
+                .any(|(n, m)| n == "lib/ld-linux.so.2" && *m == 0o120_777)
+        );
     }
 }
