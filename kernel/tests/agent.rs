@@ -198,7 +198,7 @@ async fn the_agent_reads_writes_and_runs_a_program_in_the_callers_tab() {
 
     // The model was offered the contract's tools and read each result by its call id.
     let first = &provider.requests()[0].body;
-    assert_eq!(first["tools"].as_array().unwrap().len(), 6);
+    assert_eq!(first["tools"].as_array().unwrap().len(), 7);
     assert_eq!(first["tools"][0]["function"]["name"], "list_files");
     let last = sent(&provider, 3);
     let read = last

@@ -224,14 +224,15 @@ async fn the_agent_calls_echo_of_a_real_stdio_server_and_reads_its_answer() {
     let tools = &provider.requests()[0].body["tools"];
     let names = offered(&provider, 0);
     assert_eq!(
-        &names[..6],
+        &names[..7],
         [
             "list_files",
             "read_file",
             "search_files",
             "write_file",
             "run_program",
-            "run_task"
+            "run_task",
+            "shell"
         ]
     );
     let echo = tools

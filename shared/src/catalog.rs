@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn the_catalog_holds_every_spec_topic() {
-        assert_eq!(requests().count(), 44);
+        assert_eq!(requests().count(), 46);
         assert_eq!(events().count(), 13);
     }
 

@@ -8,6 +8,11 @@
 //! and its one `vm.exit` or `vm.error`, so a v86 machine keeps the WASM runner's contract. A
 //! machine the requesting window of the same tab reads directly sends no [`Output`]; its
 //! [`Exit`] says how many bytes went that way.
+//!
+//! [`Exec`] (kernel → tab) runs one shell command in machine `pid` on the guest's third serial
+//! port, answered with [`Executed`] (`timed_out` when the guest killed it at its limit): what
+//! `vm.exec` becomes. Only the kernel reaches it (the router keeps it private to the tab, like
+//! its file session), so no other tab, even of the same principal, types into a machine this way.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +28,7 @@ crate::contract! {
         KILL = "compute:kill": Kill => Ack(Accepted);
         OUTPUT = "compute:output": Output => Ack(Accepted);
         EXIT = "compute:exit": Exit => Ack(Accepted);
+        EXEC = "compute:exec": Exec => Ack(Executed);
     }
     aliases {}
     events {}
@@ -76,6 +82,33 @@ pub struct Exit {
     pub direct_output_bytes: u64,
 }
 
+/// `compute:exec` (kernel → tab) → `:ack` ([`Executed`]): run `command` with `sh -c` in machine
+/// `pid` (once its guest is ready) and answer when it ends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exec {
+    pub pid: u64,
+    pub command: String,
+    /// The guest kills the command after this long (whole seconds, rounded up) and the tab
+    /// answers `timed_out`.
+    pub timeout_ms: u64,
+    /// Output past this many bytes is left out (and `truncated` set).
+    pub max_output_bytes: u64,
+}
+
+/// The answer to [`Exec`]: the command's exit status and its stdout and stderr together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Executed {
+    pub status: i32,
+    /// UTF-8, invalid bytes replaced; at most `max_output_bytes` bytes of the command's output.
+    pub output: String,
+    /// The command wrote more than `max_output_bytes`.
+    pub truncated: bool,
+    /// The guest killed the command at `timeout_ms` (the kernel answers `vm.exec` with
+    /// `timeout` then).
+    #[serde(default)]
+    pub timed_out: bool,
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
@@ -97,6 +130,7 @@ mod tests {
             (Kill::topic(), Kill::reply_topic()),
             (Output::topic(), Output::reply_topic()),
             (Exit::topic(), Exit::reply_topic()),
+            (Exec::topic(), Exec::reply_topic()),
         ] {
             assert!(
                 matches!(classify(&topic), Some(TopicKind::Request(_))),

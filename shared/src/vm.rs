@@ -6,6 +6,11 @@
 //! together, from 0, so a client can order chunks and see gaps), and it ends with exactly one of
 //! `vm.exit` or `vm.error` (with `details.pid`). All of them carry the spawn's `_request_id` and
 //! are addressed to the requester only.
+//!
+//! `vm.exec` runs one shell command in the requester's own tab's x86 machine and answers with its
+//! status and output ([`exec`]).
+
+pub mod exec;
 
 use std::collections::BTreeMap;
 
@@ -16,6 +21,8 @@ use crate::error::ErrorPayload;
 use crate::request::BusRequest;
 use crate::stream::BusStream;
 
+pub use self::exec::{Exec, Executed};
+
 crate::contract! {
     namespace: Vm, error: ERROR = "vm.error";
     requests {
@@ -23,6 +30,7 @@ crate::contract! {
         STDIN = "vm.stdin": Stdin => Ack(Accepted);
         KILL = "vm.kill": Kill => Ack(Accepted);
         LIST = "vm.list": ListPrograms => Resp(Programs);
+        EXEC = "vm.exec": Exec => Ack(Executed);
     }
     aliases {
         /// Legacy: a [`Spawn`] with the `wasm` backend, answered on `vm.spawn:ack`.

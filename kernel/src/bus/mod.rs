@@ -26,7 +26,7 @@ use aether_shared::{BusRequest, Envelope, ErrorPayload, KERNEL_ADDRESS};
 pub use client::{ClientHandle, Delivery, Queued};
 use pending::Pending;
 pub use pending::{Answered, RequestError};
-pub use route::{Refused, RouteError, Routed, is_file_request, stamp};
+pub use route::{Refused, RouteError, Routed, is_private_request, stamp};
 pub use stats::BusStats;
 
 use crate::cluster::ClusterLink;

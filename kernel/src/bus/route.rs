@@ -20,7 +20,9 @@
 //!    addressed to it is dropped and counted as `forged_answer`.
 //! 3. A VFS session is private to the tab that registered it: a `vfs:` request reaches it only
 //!    from that tab itself or from the kernel acting for it (`ClientHandle::acting_for`). Stricter
-//!    than, and so within, SPEC §3's same-principal rule, which `compute:` sessions keep.
+//!    than, and so within, SPEC §3's same-principal rule, which `compute:` sessions keep, but for
+//!    `compute:exec` (a shell command in the tab's machine), private to the tab in the same way:
+//!    the kernel sends it for `vm.exec`, which reaches only the requester's own tab.
 //!
 //! An answer addressed to `kernel` settles the kernel's request only when it comes from the
 //! client that request was sent to (see `pending`). Delivery never waits: a client whose queue is
@@ -33,7 +35,7 @@ use std::time::Duration;
 
 use aether_shared::catalog::TopicKind;
 use aether_shared::{
-    BusRequest, Envelope, ErrorCode, ErrorPayload, KERNEL_ADDRESS, Namespace, Topic,
+    BusRequest, Envelope, ErrorCode, ErrorPayload, KERNEL_ADDRESS, Namespace, Topic, compute,
 };
 
 use super::wire::Frames;
@@ -42,9 +44,11 @@ use crate::clock::now_rfc3339;
 use crate::guard::audit::{self, Reason};
 use crate::guard::{Guards, Refusal};
 
-/// True for a request to a tab's files (`vfs:` of kind request): what rule 3 keeps to the tab.
-pub fn is_file_request(topic: &Topic, kind: TopicKind) -> bool {
-    matches!(kind, TopicKind::Request(_)) && topic.namespace() == Namespace::Vfs
+/// True for what rule 3 keeps to the tab: a request for its files (`vfs:` of kind request) or
+/// a shell command for its x86 machines (`compute:exec`).
+pub fn is_private_request(topic: &Topic, kind: TopicKind) -> bool {
+    matches!(kind, TopicKind::Request(_))
+        && (topic.namespace() == Namespace::Vfs || topic.as_str() == compute::EXEC)
 }
 
 /// Writes who sent an envelope and when: whatever the sender wrote there is overwritten.
@@ -89,6 +93,11 @@ pub enum RouteError {
         "`{0}` is another tab's file session; only that tab (and the kernel acting for it) may use it. Read your own tab's files, or have that tab share them."
     )]
     PrivateSession(String),
+    /// A `compute:exec` to another tab's machine host (or that tab's client id).
+    #[error(
+        "`{0}` is another tab's x86 machine host; only that tab runs commands in its machines (send `vm.exec` from it)."
+    )]
+    PrivateMachine(String),
 }
 
 impl RouteError {
@@ -96,7 +105,9 @@ impl RouteError {
     pub fn code(&self) -> ErrorCode {
         match self {
             RouteError::NoSuchAddress(_) | RouteError::KernelOnly(_) => ErrorCode::SessionNotFound,
-            RouteError::PrivateSession(_) => ErrorCode::PermissionDenied,
+            RouteError::PrivateSession(_) | RouteError::PrivateMachine(_) => {
+                ErrorCode::PermissionDenied
+            }
         }
     }
 }
@@ -281,8 +292,11 @@ impl Bus {
                 ),
             );
         }
-        if is_file_request(topic, kind) && owner.id() != sender.acting_for() {
-            let error = RouteError::PrivateSession(to.to_owned());
+        if is_private_request(topic, kind) && owner.id() != sender.acting_for() {
+            let error = match topic.namespace() {
+                Namespace::Vfs => RouteError::PrivateSession(to.to_owned()),
+                _ => RouteError::PrivateMachine(to.to_owned()),
+            };
             let why = error.to_string();
             return refused(Reason::PermissionDenied, error, why);
         }

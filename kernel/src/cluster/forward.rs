@@ -14,7 +14,7 @@ use aether_shared::{Envelope, ErrorCode, ErrorPayload};
 
 use super::wire::{Letter, Party, Relay, Taken, portable};
 use super::{ClusterLink, subject};
-use crate::bus::{Bus, ClientHandle, RouteError, is_file_request};
+use crate::bus::{Bus, ClientHandle, RouteError, is_private_request};
 use crate::guard::audit::{self, Reason};
 
 /// How long a kernel may take to say it took a request.
@@ -136,8 +136,11 @@ impl ClusterLink {
             );
             return Err(absent());
         }
-        if is_file_request(&env.topic, kind) && record.client != sender.acting_for() {
-            return Err(RouteError::PrivateSession(to.to_owned()));
+        if is_private_request(&env.topic, kind) && record.client != sender.acting_for() {
+            return Err(match env.topic.namespace() {
+                aether_shared::Namespace::Vfs => RouteError::PrivateSession(to.to_owned()),
+                _ => RouteError::PrivateMachine(to.to_owned()),
+            });
         }
         let relay = Relay::Deliver {
             party: self.party_of(sender),

@@ -11,7 +11,7 @@ use async_nats::Subject;
 
 use super::ClusterLink;
 use super::wire::{Letter, Party, Relay, Taken};
-use crate::bus::{Answered, Bus, ClientHandle, is_file_request};
+use crate::bus::{Answered, Bus, ClientHandle, is_private_request};
 use crate::guard::audit::{self, Reason};
 
 impl ClusterLink {
@@ -94,7 +94,7 @@ impl ClusterLink {
             // acting for one): that client, or the tab's own sessions; nobody else, whatever the
             // principal.
             false => {
-                let for_whom = match is_file_request(&env.topic, kind) {
+                let for_whom = match is_private_request(&env.topic, kind) {
                     true => owner.id() == party.acting_for,
                     false => owner.id() == party.client || owner.id() == party.acting_for,
                 };

@@ -170,6 +170,7 @@ mod tests {
         assert_eq!(config.action_for("search_files"), ToolAction::Allow);
         assert_eq!(config.action_for("write_file"), ToolAction::Ask);
         assert_eq!(config.action_for("run_program"), ToolAction::Ask);
+        assert_eq!(config.action_for("shell"), ToolAction::Ask);
     }
 
     #[test]

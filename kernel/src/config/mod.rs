@@ -162,6 +162,12 @@ pub struct V86Limits {
     pub boot_timeout_ms: NonZeroU64,
     /// Machines one client may run at once (each is a whole emulated PC in its tab).
     pub max_machines_per_client: NonZeroU32,
+    /// How long a `vm.exec` command may run when the request asks for no `timeout_ms`.
+    pub exec_timeout_ms: NonZeroU64,
+    /// The longest `timeout_ms` a `vm.exec` may ask for (a longer one is cut to this).
+    pub max_exec_timeout_ms: NonZeroU64,
+    /// Output of one `vm.exec` command kept, in bytes; the rest is left out (`truncated`).
+    pub max_exec_output_bytes: NonZeroU64,
     /// The guest network (`/wisp`): allowed destinations, byte quota and caps per machine.
     pub egress: egress::EgressRules,
 }
@@ -173,6 +179,9 @@ impl Default for V86Limits {
             max_memory_bytes: nz64(512 * 1024 * 1024),
             boot_timeout_ms: nz64(300_000),
             max_machines_per_client: nz32(4),
+            exec_timeout_ms: nz64(30_000),
+            max_exec_timeout_ms: nz64(300_000),
+            max_exec_output_bytes: nz64(64 * 1024),
             egress: egress::EgressRules::default(),
         }
     }

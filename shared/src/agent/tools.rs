@@ -8,6 +8,7 @@
 //! | `write_file`   | `vfs:write`    | [`WriteFile`] `{path, content}`    |
 //! | `run_program`  | `vm.spawn`     | [`RunProgram`] `{path | wat, args?, stdin?}` |
 //! | `run_task`     | `task.parse` + `task.define` + `task.run` | [`RunTask`] `{definition}` |
+//! | `shell`        | `vm.exec`      | [`Shell`] `{command, timeout_ms?}` |
 //!
 //! With the `schema` feature (the kernel's), [`parameters`] derives each tool's JSON Schema from
 //! these types, so what the model is offered is what the bus accepts.
@@ -93,6 +94,18 @@ pub struct RunTask {
     pub definition: String,
 }
 
+/// `shell`: a shell command in the x86 Linux machine of the user's tab (busybox).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Shell {
+    /// The command line, run with `sh -c` (busybox); stdin is empty.
+    pub command: String,
+    /// How long it may run, in milliseconds (the kernel's default when absent, e.g. 30000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
 /// A tool call with typed arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ToolCall {
@@ -102,6 +115,7 @@ pub enum ToolCall {
     WriteFile(WriteFile),
     RunProgram(RunProgram),
     RunTask(RunTask),
+    Shell(Shell),
 }
 
 /// A tool as the model is told about it.
@@ -145,6 +159,11 @@ pub const TOOLS: &[Tool] = &[
         description: "Define and run a task graph of bus requests (YAML or JSON) and return its results.",
         read_only: false,
     },
+    Tool {
+        name: "shell",
+        description: "Run a shell command (sh -c, busybox) in the x86 Linux machine of the user's tab (the Terminal's when it runs); returns its exit status and its output (stdout and stderr together, cut at a limit).",
+        read_only: false,
+    },
 ];
 
 impl ToolCall {
@@ -168,6 +187,16 @@ impl ToolCall {
                 ToolCall::RunProgram(run)
             }
             "run_task" => ToolCall::RunTask(args(tool, arguments)?),
+            "shell" => {
+                let shell: Shell = args(tool, arguments)?;
+                if shell.command.trim().is_empty() {
+                    return Err("`shell` needs a `command` to run.".into());
+                }
+                if shell.timeout_ms == Some(0) {
+                    return Err("`timeout_ms` of `shell` must be more than 0.".into());
+                }
+                ToolCall::Shell(shell)
+            }
             other => {
                 let names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
                 return Err(format!(
@@ -187,6 +216,7 @@ impl ToolCall {
             ToolCall::WriteFile(_) => "write_file",
             ToolCall::RunProgram(_) => "run_program",
             ToolCall::RunTask(_) => "run_task",
+            ToolCall::Shell(_) => "shell",
         }
     }
 }
@@ -251,6 +281,17 @@ impl From<RunProgram> for vm::Spawn {
     }
 }
 
+impl From<Shell> for vm::Exec {
+    /// Runs in the machine the kernel picks for the caller's tab.
+    fn from(a: Shell) -> vm::Exec {
+        vm::Exec {
+            command: a.command,
+            timeout_ms: a.timeout_ms,
+            pid: None,
+        }
+    }
+}
+
 /// The JSON Schema of a tool's arguments (an object schema with its subschemas inlined, as
 /// OpenAI-compatible servers expect), or `None` for an unknown tool.
 #[cfg(feature = "schema")]
@@ -274,6 +315,7 @@ pub fn parameters(tool: &str) -> Option<Value> {
         "write_file" => of::<WriteFile>(),
         "run_program" => of::<RunProgram>(),
         "run_task" => of::<RunTask>(),
+        "shell" => of::<Shell>(),
         _ => return None,
     })
 }
@@ -304,6 +346,39 @@ mod tests {
                     .unwrap_or(tool.name),
                 tool.name
             );
+        }
+    }
+
+    #[test]
+    fn shell_takes_a_command_and_an_optional_timeout_and_becomes_a_vm_exec() {
+        let call = ToolCall::parse(
+            "shell",
+            &json!({"command": "echo $((6*7)); uname -m", "timeout_ms": 5000}),
+        )
+        .unwrap();
+        let ToolCall::Shell(shell) = call else {
+            panic!("not a shell call: {call:?}");
+        };
+        let exec = vm::Exec::from(shell);
+        assert_eq!(exec.command, "echo $((6*7)); uname -m");
+        assert_eq!((exec.timeout_ms, exec.pid), (Some(5000), None));
+        let plain = ToolCall::parse("shell", &json!({"command": "ls"})).unwrap();
+        assert!(matches!(
+            plain,
+            ToolCall::Shell(Shell {
+                timeout_ms: None,
+                ..
+            })
+        ));
+        for bad in [
+            json!({}),
+            json!({"command": "  "}),
+            json!({"command": "ls", "timeout_ms": 0}),
+            json!({"command": "ls", "timeout_ms": -1}),
+            json!({"command": "ls", "pid": 3}),
+        ] {
+            let err = ToolCall::parse("shell", &bad).unwrap_err();
+            assert!(err.contains("shell"), "{bad}: {err}");
         }
     }
 

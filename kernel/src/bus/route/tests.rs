@@ -102,6 +102,32 @@ fn a_compute_session_answers_every_client_of_its_principal() {
 }
 
 #[test]
+fn a_shell_command_reaches_a_compute_session_only_from_its_own_tab() {
+    let (bus, tab) = bus_with_tab();
+    let (sibling, _) = connect(&bus, "c-sibling", Principal::Local);
+    let (admin, _) = connect(&bus, "c-admin", Principal::Admin);
+    let (stranger, _) = connect(&bus, "c-stranger", Principal::TokenHolder);
+    let (agent, _inbox) =
+        ClientHandle::agent("agent-r".into(), Principal::Local, "c-tab".into(), 4);
+    let exec = Topic::from_static(aether_shared::compute::Exec::TOPIC);
+    let kind = TopicKind::Request(ReplyKind::Ack);
+    assert_eq!(reach(&bus, &tab, "s-box", &exec, kind).unwrap(), "c-tab");
+    assert_eq!(reach(&bus, &agent, "s-box", &exec, kind).unwrap(), "c-tab");
+    for other in [&sibling, &admin] {
+        let refused = reach(&bus, other, "s-box", &exec, kind).unwrap_err();
+        assert_eq!(refused, RouteError::PrivateMachine("s-box".into()));
+        assert_eq!(refused.code(), ErrorCode::PermissionDenied);
+    }
+    assert_eq!(
+        reach(&bus, &stranger, "s-box", &exec, kind).unwrap_err(),
+        RouteError::NoSuchAddress("s-box".into())
+    );
+    // The tab's answer to the kernel is no request: it passes.
+    let answer = Topic::from_static("compute:exec:ack");
+    assert!(reach(&bus, &tab, "c-sibling", &answer, TopicKind::Reply).is_ok());
+}
+
+#[test]
 fn another_principals_session_answers_exactly_as_an_absent_one() {
     let (bus, _tab) = bus_with_tab();
     let (stranger, _) = connect(&bus, "c-stranger", Principal::TokenHolder);

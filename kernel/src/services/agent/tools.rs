@@ -2,12 +2,13 @@
 //! `list_files`, `read_file`, `search_files`, `write_file` as `vfs:*` to the caller's own tab;
 //! `run_program` as a `vm.spawn` followed to its end (exit code, stdout and stderr, each kept to
 //! a bound); `run_task` as `task.parse`, `task.define`, `task.run` followed to `task.done` or
-//! `task.error`. A tool's result is its reply as JSON; its failure is the error payload the bus
+//! `task.error`; `shell` as one `vm.exec` in the caller's own tab's x86 machine (its output kept
+//! to the same bound). A tool's result is its reply as JSON; its failure is the error payload the bus
 //! answered (or the kernel's own sentence), which the model reads. Whether a call may run is
 //! decided before this module is reached.
 
 use aether_shared::agent::WritePreview;
-use aether_shared::agent::tools::{RunProgram, RunTask, ToolCall, WriteFile};
+use aether_shared::agent::tools::{RunProgram, RunTask, Shell, ToolCall, WriteFile};
 use aether_shared::stream::BusStream;
 use aether_shared::task::{self, run::RunEvent};
 use aether_shared::vfs::{self, Encoding};
@@ -43,6 +44,7 @@ pub async fn execute(
         ToolCall::WriteFile(a) => json_of(caller.vfs(&vfs::Write::from(a)).await?),
         ToolCall::RunProgram(a) => run_program(caller, a, kept_chars, program).await,
         ToolCall::RunTask(a) => run_task(caller, a).await,
+        ToolCall::Shell(a) => shell(caller, a, kept_chars).await,
     }
 }
 
@@ -220,6 +222,41 @@ pub async fn stop_program(caller: &mut Caller, program: &mut Option<RunningProgr
             _ => {}
         }
     }
+}
+
+/// `shell`: a `vm.exec` of the caller's; its output kept to `kept_chars` as well as the kernel's
+/// `max_exec_output_bytes`, and the model told when and where it was cut.
+async fn shell(
+    caller: &mut Caller,
+    shell: Shell,
+    kept_chars: usize,
+) -> Result<Value, ErrorPayload> {
+    let done = caller.ask(&vm::Exec::from(shell)).await?;
+    let mut output = Kept::new(kept_chars);
+    output.push(&done.output);
+    let note = if done.truncated {
+        Some(format!(
+            "The command wrote more than {} bytes; only the first {} are shown.",
+            done.max_output_bytes, done.max_output_bytes
+        ))
+    } else if output.cut {
+        Some(format!(
+            "The output was longer than {kept_chars} characters; only the first {kept_chars} are shown."
+        ))
+    } else {
+        None
+    };
+    let mut result = json!({
+        "status": done.status,
+        "output": output.text,
+        "truncated": done.truncated || output.cut,
+        "pid": done.pid,
+        "duration_ms": done.duration_ms,
+    });
+    if let Some(note) = note {
+        result["note"] = note.into();
+    }
+    Ok(result)
 }
 
 /// `run_task`: the definition parsed, defined and run as the caller's, to its end.

@@ -119,6 +119,15 @@ pub enum VmError {
     )]
     TabUnreachable { what: &'static str, reason: String },
 
+    #[error(
+        "The command ran longer than its limit of {limit_ms} ms (timeout_ms) and was killed; ask for a longer timeout_ms (at most max_exec_timeout_ms) or make it do less."
+    )]
+    ExecTimeout { pid: u64, limit_ms: u64 },
+    #[error("`timeout_ms` must be more than 0; leave it out for the kernel's default.")]
+    ExecTimeoutZero,
+    #[error("Machine {pid} stopped before the command could run; run it again.")]
+    MachineGone { pid: u64 },
+
     /// An error the tab hosting a machine answered, passed on with its code, sentence and
     /// details.
     #[error("{}", .0.error)]
@@ -170,7 +179,7 @@ impl ServiceError for VmError {
         match self {
             Unavailable | NoMachineHost | TabUnreachable { .. } => ErrorCode::BackendUnavailable,
             MissingModule | BadModule(_) | DoesNotCompile(_) | Unrunnable(_) | MachineTooSmall
-            | MachineModule => ErrorCode::BadRequest,
+            | MachineModule | ExecTimeoutZero => ErrorCode::BadRequest,
             SpawnStdinTooLarge { .. }
             | TooManyPrograms { .. }
             | StdinFull { .. }
@@ -180,10 +189,12 @@ impl ServiceError for VmError {
             NoSuchProgram { .. } | NotHosted { .. } | UnknownModule(_) => ErrorCode::NotFound,
             StdinEnded { .. } => ErrorCode::Conflict,
             CompilerCrashed(_) | ThreadCrashed(_) => ErrorCode::Internal,
-            Killed { .. } | Abandoned { .. } | MachineKilled { .. } | HostLeft { .. } => {
-                ErrorCode::Cancelled
-            }
-            WallTimeout { .. } | IdleTimeout { .. } => ErrorCode::Timeout,
+            Killed { .. }
+            | Abandoned { .. }
+            | MachineKilled { .. }
+            | HostLeft { .. }
+            | MachineGone { .. } => ErrorCode::Cancelled,
+            WallTimeout { .. } | IdleTimeout { .. } | ExecTimeout { .. } => ErrorCode::Timeout,
             Source(error) => error.code(),
             Relayed(payload) => payload.code,
         }
@@ -212,6 +223,9 @@ impl ServiceError for VmError {
                 .with_detail("value", *limit_ms),
             IdleTimeout { limit_ms, .. } => error
                 .with_detail("limit", "idle_timeout_ms")
+                .with_detail("value", *limit_ms),
+            ExecTimeout { limit_ms, .. } => error
+                .with_detail("limit", "timeout_ms")
                 .with_detail("value", *limit_ms),
             MachineTooSmall => error.with_detail("limit", "max_memory_bytes"),
             TooManyMachines { cap, .. } => error
@@ -287,6 +301,14 @@ mod tests {
                 VmError::TooManyMachines { running: 2, cap: 2 },
                 "max_machines_per_client",
                 2,
+            ),
+            (
+                VmError::ExecTimeout {
+                    pid: 3,
+                    limit_ms: 2000,
+                },
+                "timeout_ms",
+                2000,
             ),
         ];
         for (error, limit, value) in cases {

@@ -1,7 +1,7 @@
 //! The `vm.*` service (and legacy `wasm.run`): programs on wasmtime, or x86 machines in a tab.
 //!
 //! This file is the handler: each `vm.*` topic goes to the WASM [`runner`] or, for
-//! `vm.spawn {backend: v86}` and the pids of x86 machines, to the [`bridge`]; every refusal is a
+//! `vm.spawn {backend: v86}`, `vm.exec` and the pids of x86 machines, to the [`bridge`]; every refusal is a
 //! [`VmError`]. `vm.spawn` is checked (payload, backend, concurrency caps, stdin bound) and
 //! acknowledged with a pid at once (its `module`, up to a frame of text, is moved out of the
 //! payload rather than copied with it); a [`job`] then gets the compiled module (from the
@@ -30,7 +30,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use aether_shared::vm::{
-    self, Accepted, Backend, Kill, ListPrograms, Programs, Spawn, Spawned, Stdin, WasmRun,
+    self, Accepted, Backend, Exec, Kill, ListPrograms, Programs, Spawn, Spawned, Stdin, WasmRun,
 };
 use aether_shared::{ContractError, Envelope};
 
@@ -96,6 +96,9 @@ impl VmService {
             vm::KILL => serve(bus, env, |req, _| self.kill(client, req)),
             vm::LIST => serve(bus, env, |ListPrograms {}, _| {
                 Ok::<_, Infallible>(self.list(client))
+            }),
+            vm::EXEC => serve(bus, env, |req: Exec, _| {
+                self.bridge.exec(client, req, || self.runner.allot_pid())
             }),
             _ => unknown(bus, &env),
         }

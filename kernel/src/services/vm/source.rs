@@ -248,7 +248,9 @@ fn session_for(
     let kind = TopicKind::Request(Read::REPLY);
     match bus.reach(requester, &session, &read, kind) {
         Ok(_) => Ok(session),
-        Err(RouteError::PrivateSession(_)) => Err(SourceError::OthersSession(session)),
+        Err(RouteError::PrivateSession(_) | RouteError::PrivateMachine(_)) => {
+            Err(SourceError::OthersSession(session))
+        }
         Err(RouteError::NoSuchAddress(_) | RouteError::KernelOnly(_)) => {
             Err(SourceError::NoSuchSession(session))
         }

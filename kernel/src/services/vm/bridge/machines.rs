@@ -1,5 +1,7 @@
 //! The x86 machines the bridge knows about, by pid: who asked for each (its requester, who gets
-//! the `vm.*` stream and may feed or kill it), which tab runs it, and its stream's counters.
+//! the `vm.*` stream and may feed or kill it), which tab runs it, and its stream's counters. A
+//! machine the kernel started for `vm.exec` has no stream: its serial output is dropped and its
+//! end announced to nobody.
 //!
 //! Whoever takes a machine out of the table sends its final message ([`Machine::end`], or the
 //! `vm.exit` of its report), so there is exactly one. The table never sends anything itself.
@@ -11,6 +13,7 @@ use std::time::Instant;
 
 use aether_shared::Envelope;
 use aether_shared::vm::ProgramInfo;
+use tokio::sync::watch;
 
 use super::keys::Keys;
 use crate::bus::Bus;
@@ -26,21 +29,27 @@ pub struct Machine {
     /// The tab's compute session id.
     pub session: String,
     pub label: String,
-    /// The `vm.spawn` envelope: every stream message answers it.
-    pub spawn: Envelope,
+    /// The `vm.spawn` envelope: every stream message answers it. `None` for a machine the
+    /// kernel started for `vm.exec` (no window, no stream).
+    pub spawn: Option<Envelope>,
     /// The `seq` of the next `vm.stdout` chunk.
     pub seq: AtomicU64,
     pub output_bytes: AtomicU64,
     pub started: Instant,
     /// `vm.stdin` requests, forwarded to the tab one after another.
     pub keys: Keys,
+    /// Becomes true once the tab acknowledged `compute:spawn` (the machine exists there), so a
+    /// `compute:exec` never overtakes it; dropped with the machine.
+    pub hosted: watch::Sender<bool>,
 }
 
 impl Machine {
     /// Ends the machine's stream with `error` on the requester's `vm.error` (with `details.pid`).
     /// Only whoever took the machine out of the table calls this.
     pub fn end(&self, bus: &Bus, error: &VmError) {
-        bus.emit_error(&self.spawn, error.of_program(self.pid));
+        if let Some(spawn) = &self.spawn {
+            bus.emit_error(spawn, error.of_program(self.pid));
+        }
     }
 
     /// The machine as `vm.list` shows it.
@@ -66,6 +75,11 @@ impl Machines {
         self.lock().insert(machine.pid, machine);
     }
 
+    /// Machine `pid`, whoever asked for it.
+    pub fn get(&self, pid: u64) -> Option<Arc<Machine>> {
+        self.lock().get(&pid).cloned()
+    }
+
     /// Machine `pid` if `owner` asked for it (others' machines are invisible).
     pub fn owned(&self, pid: u64, owner: &str) -> Option<Arc<Machine>> {
         self.lock().get(&pid).filter(|m| m.owner == owner).cloned()
@@ -74,6 +88,25 @@ impl Machines {
     /// Machine `pid` if `host`'s tab runs it.
     pub fn hosted(&self, pid: u64, host: &str) -> Option<Arc<Machine>> {
         self.lock().get(&pid).filter(|m| m.host == host).cloned()
+    }
+
+    /// Where a `vm.exec` of `tab` (a client id) runs when it names no machine: the newest
+    /// machine that client spawned itself in its own tab (the Terminal's), else the one the
+    /// kernel started there for `vm.exec`.
+    pub fn exec_target(&self, tab: &str) -> Option<Arc<Machine>> {
+        self.lock()
+            .values()
+            .filter(|m| m.owner == tab && m.host == tab)
+            .max_by_key(|m| (m.spawn.is_some(), m.pid))
+            .cloned()
+    }
+
+    /// Machine `pid` if `tab`'s own client asked for it and that tab runs it.
+    pub fn of_tab(&self, pid: u64, tab: &str) -> Option<Arc<Machine>> {
+        self.lock()
+            .get(&pid)
+            .filter(|m| m.owner == tab && m.host == tab)
+            .cloned()
     }
 
     /// Takes machine `pid` out of the table, whoever runs it.

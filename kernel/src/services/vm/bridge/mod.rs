@@ -7,9 +7,11 @@
 //! `vm.stdin` and `vm.kill` for the pid go to the tab that hosts it; the tab's `compute:exit`
 //! becomes the one `vm.exit` (or `vm.error`) ([`reports`]). Whoever removes a machine from the
 //! table ([`machines`]) sends its final message, so there is exactly one. Keys waiting for the tab
-//! are bounded per machine ([`keys`]). This file is the requester's side: spawn, kill, list and
-//! forgetting a client that left.
+//! are bounded per machine ([`keys`]). `vm.exec` runs one shell command in a machine of the
+//! requester's own tab, starting one without a window when the tab runs none ([`exec`]). This
+//! file is the requester's side: spawn, kill, list and forgetting a client that left.
 
+mod exec;
 mod keys;
 mod machines;
 mod reports;
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 use aether_shared::Envelope;
 use aether_shared::compute;
 use aether_shared::vm::{Accepted, Kill, ModuleSource, ProgramInfo, Spawn, Spawned};
+use tokio::sync::watch;
 
 use self::keys::Keys;
 pub use self::machines::Machine;
@@ -101,58 +104,71 @@ impl Bridge {
             }) => Some(path),
             Some(_) => return Err(VmError::MachineModule),
         };
-        let cap = self.limits.max_machines_per_client.get();
-        let running = self.machines.count_of(client.id());
-        if running >= cap as usize {
-            return Err(VmError::TooManyMachines { running, cap });
-        }
-        let pid = allot_pid();
-        let keys = Keys::start(
-            self.bus.clone(),
-            session.clone(),
-            pid,
-            self.max_pending_stdin_bytes,
-            TAB_TIMEOUT,
-        );
-        self.machines.insert(Arc::new(Machine {
-            pid,
-            owner: client.id().to_owned(),
-            host: client.id().to_owned(),
-            session: session.clone(),
-            label: snapshot
-                .clone()
-                .map_or_else(|| "x86 (v86)".to_owned(), |p| format!("x86 (v86) {p}")),
-            spawn: env.clone(),
-            seq: AtomicU64::new(0),
-            output_bytes: AtomicU64::new(0),
-            started: Instant::now(),
-            keys,
-        }));
-        let start = compute::Spawn {
-            pid,
-            memory_bytes,
-            boot_timeout_ms,
-            snapshot,
-        };
+        let label = snapshot
+            .clone()
+            .map_or_else(|| "x86 (v86)".to_owned(), |p| format!("x86 (v86) {p}"));
+        let start = self.admit(
+            client.id(),
+            &session,
+            Some(env.clone()),
+            label,
+            compute::Spawn {
+                pid: 0,
+                memory_bytes,
+                boot_timeout_ms,
+                snapshot,
+            },
+            allot_pid,
+        )?;
+        let pid = start.pid;
         let (bus, machines) = (self.bus.clone(), self.machines.clone());
         Ok(Answer::ReplyThen(
             Spawned { pid },
             Box::new(move |_| {
-                tracing::debug!(
-                    pid,
-                    session,
-                    memory_bytes,
-                    "starting an x86 machine in the tab"
-                );
-                tokio::spawn(async move {
-                    if let Err(e) = bus.request(&session, &start, TAB_TIMEOUT).await
-                        && let Some(machine) = machines.take(pid)
-                    {
-                        machine.end(&bus, &VmError::tab_failed(e, "start the machine"));
-                    }
-                });
+                tokio::spawn(start_in_tab(bus, machines, session, start));
             }),
         ))
+    }
+
+    /// Puts a machine of `owner` (hosted by `owner`'s own tab, serving `session`) in the table
+    /// under the runner's next pid, within `max_machines_per_client`; returns `start` with that
+    /// pid, for [`start_in_tab`].
+    fn admit(
+        &self,
+        owner: &str,
+        session: &str,
+        spawn: Option<Envelope>,
+        label: String,
+        mut start: compute::Spawn,
+        allot_pid: impl FnOnce() -> u64,
+    ) -> Result<compute::Spawn, VmError> {
+        let cap = self.limits.max_machines_per_client.get();
+        let running = self.machines.count_of(owner);
+        if running >= cap as usize {
+            return Err(VmError::TooManyMachines { running, cap });
+        }
+        start.pid = allot_pid();
+        let keys = Keys::start(
+            self.bus.clone(),
+            session.to_owned(),
+            start.pid,
+            self.max_pending_stdin_bytes,
+            TAB_TIMEOUT,
+        );
+        self.machines.insert(Arc::new(Machine {
+            pid: start.pid,
+            owner: owner.to_owned(),
+            host: owner.to_owned(),
+            session: session.to_owned(),
+            label,
+            spawn,
+            seq: AtomicU64::new(0),
+            output_bytes: AtomicU64::new(0),
+            started: Instant::now(),
+            keys,
+            hosted: watch::Sender::new(false),
+        }));
+        Ok(start)
     }
 
     /// `vm.kill` for `machine`: the tab powers it off and reports `compute:exit`; the kill is
@@ -184,6 +200,30 @@ impl Bridge {
         for machine in self.machines.take_of(client_id) {
             if machine.owner != client_id {
                 machine.end(&self.bus, &VmError::HostLeft { pid: machine.pid });
+            }
+        }
+    }
+}
+
+/// Asks the tab serving `session` to start machine `start.pid`: once it acknowledged, the machine
+/// is hosted (a `compute:exec` may follow); if it refused or did not answer, the machine ends here.
+async fn start_in_tab(bus: Bus, machines: Machines, session: String, start: compute::Spawn) {
+    let pid = start.pid;
+    tracing::debug!(
+        pid,
+        session,
+        memory_bytes = start.memory_bytes,
+        "starting an x86 machine in the tab"
+    );
+    match bus.request(&session, &start, TAB_TIMEOUT).await {
+        Ok(_) => {
+            if let Some(machine) = machines.get(pid) {
+                machine.hosted.send_replace(true);
+            }
+        }
+        Err(e) => {
+            if let Some(machine) = machines.take(pid) {
+                machine.end(&bus, &VmError::tab_failed(e, "start the machine"));
             }
         }
     }

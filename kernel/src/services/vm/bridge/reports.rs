@@ -4,7 +4,8 @@
 //! `vm.error` when the tab reports one (its stats count the output the tab delivered straight to
 //! the requesting window of its own, `direct_output_bytes`). A tab reports only on machines it
 //! runs: anything else is `not_found` on `compute:error`. The report is acknowledged before the
-//! requester hears of it.
+//! requester hears of it. A machine started for `vm.exec` has no requester's stream: its output
+//! is counted and dropped.
 
 use std::sync::atomic::Ordering;
 
@@ -40,16 +41,20 @@ impl Bridge {
         Ok(Answer::ReplyThen(
             Accepted {},
             Box::new(move |_| {
-                let seq = machine.seq.fetch_add(1, Ordering::Relaxed);
                 machine
                     .output_bytes
                     .fetch_add(out.data.len() as u64, Ordering::Relaxed);
+                // A machine started for `vm.exec` has no stream to number its output into.
+                let Some(spawn) = &machine.spawn else {
+                    return;
+                };
+                let seq = machine.seq.fetch_add(1, Ordering::Relaxed);
                 let chunk = Output {
                     pid: out.pid,
                     seq,
                     data: out.data,
                 };
-                let stdout = machine.spawn.reply(Topic::from_static(vm::STDOUT), &chunk);
+                let stdout = spawn.reply(Topic::from_static(vm::STDOUT), &chunk);
                 let _ = bus.publish_from_kernel(stdout);
             }),
         ))
@@ -79,8 +84,10 @@ impl Bridge {
                         ..ExitStats::default()
                     },
                 };
-                let _ = bus
-                    .publish_from_kernel(machine.spawn.reply(Topic::from_static(vm::EXIT), &done));
+                if let Some(spawn) = &machine.spawn {
+                    let _ =
+                        bus.publish_from_kernel(spawn.reply(Topic::from_static(vm::EXIT), &done));
+                }
             }),
         ))
     }
