@@ -5,7 +5,9 @@
 //!   (`support::wisp`, as v86's adapter: one stream, the request as one DATA packet within the
 //!   granted budget) over a WebSocket to the real `aether` binary, from CONNECT to the stream's
 //!   CLOSE; MB/s (10⁶ bytes a second) median, min and max over the runs, each on a fresh `/wisp`
-//!   connection (a fresh machine). Beside it the same download straight over loopback TCP;
+//!   connection (a fresh machine), and the kernel's CPU time per download (steadier than MB/s on
+//!   a busy machine: client, kernel and server share its cores). Beside it the same download
+//!   straight over loopback TCP;
 //! - stream open: CONNECT to the first byte of a destination that writes as soon as it accepts,
 //!   on one machine, stream after stream; beside it a plain TCP connect to the first byte.
 
@@ -19,7 +21,7 @@ use tokio::net::TcpStream;
 mod support;
 
 use support::wisp::{GREETING, WispClient, download_server, greeting_server, http_get};
-use support::{KernelProcess, Row, print_table};
+use support::{KernelProcess, Row, cpu_ns_of, print_table};
 
 /// Bytes of the download's body.
 const DOWNLOAD_BYTES: usize = 10 * 1000 * 1000;
@@ -47,10 +49,19 @@ fn main() {
     let kernel = KernelProcess::start(&config);
     let rows = runtime.block_on(async {
         let mut rows = Vec::new();
+        let cpu_before = cpu_ns_of(kernel.pid());
         let relayed = rates(|| relay_download(kernel.addr, download)).await;
+        // Every download of `rates`, the warm-up's too.
+        let cpu_ms =
+            (cpu_ns_of(kernel.pid()) - cpu_before) as f64 / 1e6 / (DOWNLOAD_RUNS + 1) as f64;
         let direct = rates(|| tcp_download(download)).await;
         rows.push(rate_row("relay (/wisp), 10 MB download, MB/s", &relayed));
         rows.push(rate_row("loopback TCP, same download, MB/s", &direct));
+        rows.push((
+            "kernel CPU time per 10 MB relayed, ms (mean of the downloads)".into(),
+            format!("{cpu_ms:.1}"),
+            "—".into(),
+        ));
         rows.push((
             "relay ÷ loopback TCP (medians)".into(),
             format!("{:.2}", median(&relayed) / median(&direct)),

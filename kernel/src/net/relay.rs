@@ -30,6 +30,8 @@ use crate::guard::identity::Principal;
 
 /// Packets queued to one machine's socket before its streams wait.
 const OUT_QUEUE_PACKETS: usize = 256;
+/// Packets written to a machine's socket before a flush, at most (fewer when no more are queued).
+const FLUSH_EVERY_PACKETS: usize = 32;
 /// Largest DNS query `/wisp/dns-query` reads, in bytes.
 const MAX_DNS_QUERY_BYTES: usize = 4096;
 
@@ -183,8 +185,20 @@ async fn run(
     tracing::debug!("guest network connected");
 
     let writer = tokio::spawn(async move {
-        while let Some(packet) = out_rx.recv().await {
-            if sink.send(Message::Binary(packet.encode())).await.is_err() {
+        // What is queued goes out in one flush (a write per burst, not per packet).
+        'write: while let Some(first) = out_rx.recv().await {
+            let mut next = Some(first);
+            let mut fed = 0;
+            while let Some(packet) = next.take() {
+                if sink.feed(Message::Binary(packet.encode())).await.is_err() {
+                    break 'write;
+                }
+                fed += 1;
+                if fed < FLUSH_EVERY_PACKETS {
+                    next = out_rx.try_recv().ok();
+                }
+            }
+            if sink.flush().await.is_err() {
                 break;
             }
         }
