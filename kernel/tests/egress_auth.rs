@@ -320,3 +320,19 @@ async fn another_principals_machine_spends_neither_the_first_ones_quota_nor_its_
     assert_eq!(refusals_as(addr, &how, "egress_quota").await, 3);
     assert_eq!(refusals_as(addr, &how, "connection_limit").await, 2);
 }
+
+#[tokio::test]
+async fn a_token_carried_percent_encoded_as_the_page_keeps_it_is_read_as_ws_reads_it() {
+    // The desktop keeps the page's `?token=` as it came (still percent-encoded) and the worker
+    // appends it to `/wisp` and `/wisp/dns-query` unchanged.
+    let token = "s=cret+tab/token-0123456789";
+    let kernel = kernel_with((Some(token), None), |_| EgressRules::default()).await;
+    let encoded = query("s%3Dcret%2Btab%2Ftoken-0123456789");
+    assert_eq!(answers(kernel.addr, &encoded).await, [StatusCode::OK; 3]);
+    // Not encoded, its `+` reads as a space on all three: the wrong token.
+    let raw = query(token);
+    assert_eq!(
+        answers(kernel.addr, &raw).await,
+        [StatusCode::UNAUTHORIZED; 3]
+    );
+}
