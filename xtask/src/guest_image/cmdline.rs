@@ -4,11 +4,12 @@
 /// The kernel command line but for [`SKIPPED_INITCALLS`] ([`cmdline`] adds them): the console
 /// on the first serial port, a quiet boot, and no work an emulated PC does not need (crypto
 /// self-tests, PnP BIOS and ISA PnP probing, machine-check setup, CPU vulnerability mitigations,
-/// probing for the three serial ports v86 does not have, IPv6 for a machine without a network
-/// card: 0.1–0.25 s each under `initcall_debug`).
+/// probing for serial ports v86 does not have, IPv6 for a machine without a network
+/// card: 0.1–0.25 s each under `initcall_debug`). Three serial ports: the shell (ttyS0), the
+/// terminal's size (ttyS1) and the agent's commands (ttyS2, `vm.exec`).
 const BOOT_OPTIONS: &str = concat!(
     "console=ttyS0 quiet loglevel=3 tsc=reliable mitigations=off nowatchdog random.trust_cpu=on ",
-    "cryptomgr.notests pnpbios=off noisapnp mce=off rdinit=/init 8250.nr_uarts=2 ipv6.disable=1"
+    "cryptomgr.notests pnpbios=off noisapnp mce=off rdinit=/init 8250.nr_uarts=3 ipv6.disable=1"
 );
 /// What `initcall_blacklist=` in [`cmdline`] skips, each measured under v86 with `initcall_debug`
 /// (2026-12-06; together about 3.5 s of a cold boot), and why the guest does not miss it:

@@ -2,7 +2,8 @@
 //!
 //! At start the tab registers a compute session (`compute:register`, again after every
 //! reconnect) and the kernel's VM bridge then sends it `compute:spawn` / `compute:stdin` /
-//! `compute:kill` for the machines this tab's own client asked for. Each machine runs v86 in its
+//! `compute:kill` for the machines this tab's own client asked for, and `compute:exec` for a
+//! shell command in one of them ([`shell`]). Each machine runs v86 in its
 //! own dedicated Web Worker (`worker.js`, started on the first spawn, so the desktop's start stays
 //! fast) from the files `cargo xtask` placed under `/v86/` (named by `/v86/manifest.json`). Serial
 //! output goes back to the kernel as `compute:output` (in order, without waiting for each ack),
@@ -15,6 +16,7 @@
 
 mod direct;
 pub mod manifest;
+mod shell;
 mod worker;
 
 use std::cell::RefCell;
@@ -177,6 +179,9 @@ impl V86Host {
 
     /// Answers one `compute:*` request the kernel addressed to this tab.
     async fn answer(&self, env: Envelope) {
+        if env.topic.as_str() == compute::Exec::TOPIC {
+            return self.answer_exec(env).await;
+        }
         let result = match env.topic.as_str() {
             compute::Spawn::TOPIC => match env.decode::<compute::Spawn>() {
                 Ok(req) => self.spawn(req).await,

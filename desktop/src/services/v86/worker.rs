@@ -1,5 +1,6 @@
 //! One x86 machine: a dedicated Web Worker running v86 (`worker.js`), and the messages to and
-//! from it. The worker's protocol is described at the top of `worker.js`.
+//! from it. The worker's protocol is described at the top of `worker.js`; shell commands
+//! (`compute:exec`) are [`exec`]'s.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,8 +14,11 @@ use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker};
 
+mod exec;
+
 use super::Manifest;
 use crate::services::web_storage::Area;
+use exec::ExecResult;
 
 /// Where the bus client keeps the tab's token (`services/bus/page_token.rs`).
 const TOKEN_KEY: &str = "aether.token";
@@ -36,6 +40,9 @@ pub type Shared = (String, Option<Vec<u8>>);
 struct State {
     saves: HashMap<u32, oneshot::Sender<SaveResult>>,
     next_save: u32,
+    /// Shell commands waiting for their end, by id ([`exec`]).
+    execs: HashMap<u32, oneshot::Sender<ExecResult>>,
+    next_exec: u32,
 }
 
 /// A running machine.
@@ -179,6 +186,7 @@ fn handle(state: &Rc<RefCell<State>>, on_event: &Rc<impl Fn(Event) + 'static>, d
     let field = |name: &str| Reflect::get(data, &name.into()).unwrap_or(JsValue::UNDEFINED);
     match field("type").as_string().as_deref() {
         Some("output") => on_event(Event::Output(field("data").as_string().unwrap_or_default())),
+        Some("executed") => exec::executed(&mut state.borrow_mut(), data),
         Some("saved") => {
             let id = field("id").as_f64().unwrap_or_default() as u32;
             let bytes = Uint8Array::new(&field("state")).to_vec();
@@ -195,6 +203,7 @@ fn handle(state: &Rc<RefCell<State>>, on_event: &Rc<impl Fn(Event) + 'static>, d
             for (_, tx) in state.borrow_mut().saves.drain() {
                 let _ = tx.send(Err(error.error.clone()));
             }
+            exec::fail_all(&mut state.borrow_mut(), &error);
             // Stopping the machine drops this closure: do it after the callback returns.
             let on_event = Rc::clone(on_event);
             wasm_bindgen_futures::spawn_local(async move { on_event(Event::Failed(error)) });
