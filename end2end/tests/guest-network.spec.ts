@@ -10,14 +10,13 @@
 import * as http from 'node:http';
 import * as os from 'node:os';
 import type { AddressInfo } from 'node:net';
-import type { Locator, Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { test, expect } from './support/fixtures';
 import { openDesktop } from './support/aether';
 import { dockItem, windows } from './support/desktop';
 import { Kernel } from './support/kernel';
+import { BOOT_WAIT_MS, PROMPT, screenText, typeLine, waitForAnswers } from './support/terminal';
 
-const PROMPT = 'root@aether:';
-const BOOT_WAIT_MS = 240_000;
 /** What the allowed server answers (never typed in the guest, so it can only come over the network). */
 const BODY = 'the host answered the guest over the relay';
 
@@ -66,30 +65,6 @@ test.afterAll(async () => {
     if (s) await new Promise<void>((resolve) => s.server.close(() => resolve()));
   }
 });
-
-/** The text on the terminal's screen (xterm's DOM rows). */
-const screenText = (win: Locator) => win.locator('.xterm-rows');
-
-/** Types a line at the shell. */
-async function typeLine(page: Page, win: Locator, line: string): Promise<void> {
-  await win.getByTestId('terminal-screen').click();
-  await page.keyboard.type(line);
-  await page.keyboard.press('Enter');
-}
-
-/** Waits until the shell answers what is typed (keys typed while the shell starts may be lost). */
-async function waitForAnswers(page: Page, win: Locator): Promise<void> {
-  for (let probe = 1; probe <= 10; probe++) {
-    await typeLine(page, win, `echo probe-$((2000+${probe}))`);
-    try {
-      await expect(screenText(win)).toContainText(`probe-${2000 + probe}`, { timeout: 5_000 });
-      return;
-    } catch {
-      // Not answering yet: probe again.
-    }
-  }
-  throw new Error('the guest shell never answered a probe');
-}
 
 /** The kernel's `egress_denied` count. */
 async function egressDenied(page: Page): Promise<number> {

@@ -4,59 +4,21 @@
 // and restore figures are printed (median of 3), never asserted.
 import { test, expect } from './support/fixtures';
 import { openDesktop } from './support/aether';
-import { boxOf, dockItem, dragEdge, windows } from './support/desktop';
+import { dockItem, dragEdge, windows } from './support/desktop';
 import { ECHO_WAT } from './support/wat';
+import {
+  BOOT_WAIT_MS,
+  openTerminal as openTerminalOn,
+  screenText,
+  typeLine,
+  waitForAnswers,
+  waitForShell,
+} from './support/terminal';
 import type { Locator, Page } from '@playwright/test';
 
-const PROMPT = 'root@aether:';
-const BOOT_WAIT_MS = 240_000;
-
 /** Opens the desktop and a Terminal window; returns the window. */
-async function openTerminal(page: Page): Promise<Locator> {
-  await openDesktop(page);
-  await dockItem(page, 'terminal').click();
-  const win = windows(page, 'terminal');
-  await expect(win).toHaveCount(1);
-  return win;
-}
+const openTerminal = (page: Page): Promise<Locator> => openTerminalOn(page, '/');
 
-/** The text on the terminal's screen (xterm's DOM rows). */
-const screenText = (win: Locator) => win.locator('.xterm-rows');
-
-/** Waits for the machine to run with a shell prompt on screen; returns how long it took. */
-async function waitForShell(win: Locator, since: number): Promise<number> {
-  await expect(win.getByTestId('terminal-status')).toHaveAttribute('data-state', 'running', { timeout: BOOT_WAIT_MS });
-  await expect(screenText(win)).toContainText(PROMPT, { timeout: 30_000 });
-  return Date.now() - since;
-}
-
-/** Types a line at the shell. */
-async function typeLine(page: Page, win: Locator, line: string): Promise<void> {
-  await win.getByTestId('terminal-screen').click();
-  await page.keyboard.type(line);
-  await page.keyboard.press('Enter');
-}
-
-let probes = 0;
-
-/**
- * Waits until the shell answers what is typed: the prompt on screen may still be the previous
- * boot's, and keys typed while the guest's shell is still starting can be lost (as on any Linux
- * console). Each probe asks for a sum the screen cannot already hold.
- */
-async function waitForAnswers(page: Page, win: Locator): Promise<void> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    probes += 1;
-    await typeLine(page, win, `echo probe-$((1000+${probes}))`);
-    try {
-      await expect(screenText(win)).toContainText(`probe-${1000 + probes}`, { timeout: 5_000 });
-      return;
-    } catch {
-      // Not answering yet: probe again.
-    }
-  }
-  throw new Error('the guest shell never answered a probe');
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

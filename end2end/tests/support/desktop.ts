@@ -51,6 +51,14 @@ export async function dragTitleBar(page: Page, win: Locator, dx: number, dy: num
   await dragBy(page, bar.x + 60, bar.y + bar.height / 2, dx, dy);
 }
 
+/**
+ * Brings window `win` to the front, as a press anywhere on it does (sent to the window itself:
+ * another window may cover all of it).
+ */
+export async function raise(win: Locator): Promise<void> {
+  await win.dispatchEvent('pointerdown');
+}
+
 /** Drags the resize handle `edge` (`n`, `se`, …) of window `win`. */
 export async function dragEdge(page: Page, win: Locator, edge: string, dx: number, dy: number): Promise<void> {
   const handle = await boxOf(win.locator(`.window-resize[data-edge="${edge}"]`));

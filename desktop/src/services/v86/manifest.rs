@@ -25,6 +25,9 @@ pub struct Manifest {
     pub xterm_js: String,
     pub xterm_css: String,
     pub fit_js: String,
+    /// The index of the guest's tools (absent from builds without them).
+    #[serde(default)]
+    pub tools: Option<String>,
 }
 
 thread_local! {

@@ -10,13 +10,14 @@
 //! or straight to the window of this tab that claimed the machine ([`direct`]: the Terminal's
 //! keys and echo never cross the socket); the machine's end as one `compute:exit`.
 //! [`V86Host::save`] snapshots a machine (v86's state save); a `compute:spawn` with a `snapshot`
-//! path resumes one from this tab's files. A fresh machine gets a copy of the tab's files at
-//! `/mnt/files` (v86's virtio 9p file system, filled when the machine starts; later edits on
-//! either side are not synchronised).
+//! path resumes one from this tab's files. Each machine's guest sees the tab's files live at
+//! `/mnt/files` (and its tools under `/mnt/host/tools`) through a 9p server in the page
+//! ([`share`]); its fid table is saved with the machine's state.
 
 mod direct;
-pub mod manifest;
+pub mod share;
 mod shell;
+pub mod manifest;
 mod worker;
 
 use std::cell::RefCell;
@@ -30,14 +31,11 @@ use aether_shared::vm::Accepted;
 use aether_shared::{BusRequest, Envelope, ErrorCode, ErrorPayload, Namespace, Pattern, Topic};
 use send_wrapper::SendWrapper;
 
-use aether_shared::vfs::EntryKind;
 use direct::Claims;
 pub use direct::DirectLine;
 pub use manifest::Manifest;
-use worker::{Event, MachineWorker, Shared};
-
-/// The largest file of the tab copied into a new machine's `/mnt/files`, in bytes.
-const MAX_SHARED_FILE_BYTES: u64 = 16 * 1024 * 1024;
+use share::{Share, snapshot};
+use worker::{Event, MachineWorker};
 
 use crate::services::bus::{BusClient, DEFAULT_TIMEOUT_MS, namespace_pattern};
 use crate::services::vfs::VfsProxy;
@@ -53,6 +51,8 @@ struct Inner {
     vfs: VfsProxy,
     session_id: String,
     machines: RefCell<HashMap<u64, MachineWorker>>,
+    /// Each running machine's 9p server.
+    shares: RefCell<HashMap<u64, Share>>,
     /// Keys for machines still starting (their snapshot or files being read), by pid.
     starting: RefCell<HashMap<u64, String>>,
     /// Machines claimed by a window of this tab, whose serial line bypasses the bus.
@@ -70,6 +70,7 @@ pub fn start(bus: BusClient, vfs: VfsProxy) -> V86Host {
             vfs,
             session_id,
             machines: RefCell::new(HashMap::new()),
+            shares: RefCell::new(HashMap::new()),
             starting: RefCell::new(HashMap::new()),
             claims: Claims::default(),
             sizes: RefCell::new(HashMap::new()),
@@ -144,8 +145,14 @@ impl V86Host {
         }
     }
 
-    /// Snapshots machine `pid` (v86's state save) and returns the state.
+    /// Snapshots machine `pid` (v86's state save) and returns the state, with the fid table of
+    /// its 9p server (what the guest held open for writing is written back first).
     pub async fn save(&self, pid: u64) -> Result<Vec<u8>, String> {
+        let saving = self.inner.shares.borrow().get(&pid).map(Share::save);
+        let fids = match saving {
+            Some(saving) => saving.await,
+            None => None,
+        };
         let waiting = {
             let machines = self.inner.machines.borrow();
             let machine = machines
@@ -153,7 +160,8 @@ impl V86Host {
                 .ok_or_else(|| format!("machine {pid} is not running in this tab"))?;
             machine.save()
         };
-        waiting.await
+        let state = waiting.await?;
+        Ok(snapshot::attach(state, fids.as_deref().unwrap_or("[]")))
     }
 
     /// Resets machine `pid` (the guest reboots).
@@ -236,6 +244,7 @@ impl V86Host {
         match keys {
             // Powered off while it was starting: it already reported its exit.
             None => {
+                self.inner.shares.borrow_mut().remove(&req.pid);
                 if let Some(machine) = self.inner.machines.borrow_mut().remove(&req.pid) {
                     machine.terminate();
                 }
@@ -259,26 +268,30 @@ impl V86Host {
                 ),
             )
         })?;
-        // A resumed machine has the files of its state; a fresh one gets the tab's files now.
-        let share = match &req.snapshot {
-            None => self.shared_files().await,
-            Some(_) => Vec::new(),
-        };
-        let state = match &req.snapshot {
-            None => None,
-            Some(path) => Some(
-                self.inner
-                    .vfs
-                    .read(path)
-                    .await
-                    .map_err(|e| e.to_payload())?
-                    .bytes,
-            ),
+        let (state, fids) = match &req.snapshot {
+            None => (None, None),
+            Some(path) => {
+                let saved = self.inner.vfs.read(path).await.map_err(|e| e.to_payload())?;
+                let (state, fids) = snapshot::detach(saved.bytes);
+                // Earlier builds gave the guest a copy of the files on another 9p device: such
+                // a guest cannot run on this one.
+                let Some(fids) = fids else {
+                    return Err(ErrorPayload::new(
+                        ErrorCode::BadRequest,
+                        format!(
+                            "`{path}` was saved by an earlier version of Aether, whose machine \
+                             shared the tab's files differently; power the machine on fresh and \
+                             save its state again."
+                        ),
+                    ));
+                };
+                (Some(state), Some(fids))
+            }
         };
         let pid = req.pid;
         let host = self.clone();
         let on_event = move |event: Event| host.on_event(pid, event);
-        let machine = MachineWorker::boot(&manifest, req, state.as_deref(), &share, on_event)
+        let machine = MachineWorker::boot(&manifest, req, state.as_deref(), on_event)
             .map_err(|e| {
                 ErrorPayload::new(
                     ErrorCode::Internal,
@@ -288,33 +301,15 @@ impl V86Host {
         if let Some((rows, cols)) = self.inner.sizes.borrow().get(&pid) {
             machine.send_size(*rows, *cols);
         }
+        let share = Share::start(
+            self.inner.vfs.clone(),
+            manifest.tools.clone(),
+            fids,
+            machine.replier(),
+        );
+        self.inner.shares.borrow_mut().insert(pid, share);
         self.inner.machines.borrow_mut().insert(pid, machine);
         Ok(())
-    }
-
-    /// The tab's files for the guest's `/mnt/files`, folders first (saved machine states and
-    /// files over [`MAX_SHARED_FILE_BYTES`] stay out).
-    async fn shared_files(&self) -> Vec<Shared> {
-        let Ok(mut entries) = self.inner.vfs.walk().await else {
-            return Vec::new();
-        };
-        entries.sort_by(|a, b| a.path.cmp(&b.path));
-        let mut shared = Vec::new();
-        for entry in entries {
-            match entry.kind {
-                EntryKind::Dir => shared.push((entry.path, None)),
-                EntryKind::File
-                    if entry.size <= MAX_SHARED_FILE_BYTES
-                        && !entry.path.ends_with(".v86state") =>
-                {
-                    if let Ok(file) = self.inner.vfs.read(&entry.path).await {
-                        shared.push((entry.path, Some(file.bytes)));
-                    }
-                }
-                EntryKind::File => {}
-            }
-        }
-        shared
     }
 
     fn kill(&self, pid: u64) -> Result<(), ErrorPayload> {
@@ -327,6 +322,7 @@ impl V86Host {
             });
             return Ok(());
         }
+        self.inner.shares.borrow_mut().remove(&pid);
         let machine = self.inner.machines.borrow_mut().remove(&pid);
         let Some(machine) = machine else {
             return Err(ErrorPayload::new(
@@ -351,7 +347,13 @@ impl V86Host {
                     self.report(&compute::Output { pid, data });
                 }
             }
+            Event::NineP(request) => {
+                if let Some(share) = self.inner.shares.borrow().get(&pid) {
+                    share.request(request);
+                }
+            }
             Event::Failed(error) => {
+                self.inner.shares.borrow_mut().remove(&pid);
                 if let Some(machine) = self.inner.machines.borrow_mut().remove(&pid) {
                     machine.terminate();
                 }

@@ -3,12 +3,14 @@
 //
 // Messages in (from the page's adapter, `services/v86/`):
 //   {type: "boot", files, cmdline, ready_marker, memory_bytes, boot_timeout_ms, state?: ArrayBuffer,
-//    share: [{path, data: Uint8Array | null}],   the tab's files for the guest's /mnt/files (9p)
 //    token: string | null}              the tab's token, for the kernel's /wisp and its DNS
 //   {type: "serial", data: string}     keys for the serial port
 //   {type: "size", rows, cols}         the terminal's size, for the guest (second serial port)
 //   {type: "save", id}                 snapshot the machine
 //   {type: "reset"}                    reset the machine
+//   {type: "exec", id, command, timeout_ms, max_output_bytes}   a shell command for the guest's
+//                                      third serial port (one at a time, queued until it listens)
+//   {type: "9p", buf: Uint8Array}      the page's answer to a 9p request (transferred)
 // Messages out:
 //   {type: "output", data}             serial output: what one run of the emulator wrote, at once
 //                                      after it, when the line was quiet for FLUSH_MS (a typed
@@ -16,11 +18,16 @@
 //   {type: "ready", ms}                the guest's /init printed its ready marker (or a restore ran)
 //   {type: "saved", id, state}         the snapshot (transferred)
 //   {type: "failed", code, error}      boot timeout or an emulator error
+//   {type: "executed", id, status, output, truncated, timed_out} | {type: "executed", id, error}
+//                                      a command's end (output: UTF-8 text, at most max_output_bytes)
+//   {type: "9p", buf: Uint8Array}      a 9p request of the guest, for the page's server (transferred)
 "use strict";
 
 // Under a flood of output, the least time between two output messages.
 const FLUSH_MS = 16;
 let emulator = null;
+// v86's answer function for 9p requests (any of them: it routes a reply by its tag).
+let reply9p = null;
 let pending = [];
 let flushScheduled = false;
 let lastFlush = -Infinity;
@@ -92,15 +99,23 @@ function boot(m) {
     disable_keyboard: true,
     // The second serial port carries the terminal's size to the guest.
     uart1: true,
+    // The third carries the agent's commands (`vm.exec`), apart from what the user types.
+    uart2: true,
     disable_mouse: true,
     disable_speaker: true,
     // The boot runs on v86's interpreter: compiling code that runs once (the kernel's start-up,
     // each of /init's first programs) cost more than it saved, half the boot. markReady turns
     // the JIT on.
     disable_jit: true,
-    // A virtio 9p device (tag host9p), mounted by the guest's /init at /mnt/files. Always present,
-    // so a saved state (which includes the device) restores onto the same hardware.
-    filesystem: {},
+    // A virtio 9p device (tag host9p), mounted by the guest's /init at /mnt/host: each request
+    // goes to the page, whose server answers from the tab's files and the guest's tools
+    // (`services/v86/share/`). Always present, so a saved state restores onto the same hardware.
+    filesystem: {
+      handle9p: (buf, reply) => {
+        reply9p = reply;
+        postMessage({ type: "9p", buf }, [buf.buffer]);
+      },
+    },
     net_device: network(m.token),
   };
   if (m.state) settings.initial_state = { buffer: m.state };
@@ -126,6 +141,7 @@ function boot(m) {
     }
     line1 = "";
   });
+  listenExec(m);
   if (m.state) {
     emulator.add_listener("emulator-started", () => {
       markReady(started);
@@ -133,8 +149,6 @@ function boot(m) {
       listening = true;
       sendSize();
     });
-  } else if (m.share && m.share.length) {
-    emulator.add_listener("emulator-loaded", () => share(m.share));
   }
   setTimeout(() => {
     if (!ready) {
@@ -158,28 +172,6 @@ function scheduleFlush() {
   else setTimeout(flush, wait);
 }
 
-// Copies the tab's files into the 9p file system (parents before children).
-async function share(entries) {
-  const fs = emulator.fs9p;
-  if (!fs) return;
-  const dir = (path) => {
-    let id = 0;
-    for (const part of path.split("/").filter(Boolean)) {
-      const found = fs.Search(id, part);
-      id = found !== -1 ? found : fs.CreateDirectory(part, id);
-    }
-    return id;
-  };
-  for (const entry of entries) {
-    if (entry.data === null) {
-      dir(entry.path);
-    } else {
-      dir(entry.path.slice(0, entry.path.lastIndexOf("/")));
-      await emulator.create_file(entry.path, entry.data);
-    }
-  }
-}
-
 function markReady(started) {
   if (ready) return;
   ready = true;
@@ -191,6 +183,103 @@ function markReady(started) {
     emulator.serial0_send(typedEarly);
     typedEarly = "";
   }
+}
+
+// The agent's commands (`vm.exec`) on the guest's third serial port, one at a time. /init's loop
+// says "exec" once it listens; a command goes as "run <id> <seconds> <bytes>", its base64 in
+// lines of EXEC_LINE_CHARS (the port stays in the tty's line mode, whose lines end at 4095
+// bytes) and "."; the answer comes as "out <id>", the first <bytes> of the output in base64
+// lines, "end <id> <status>". The line echoes what it is sent: echoed lines come before the
+// answer's "out", and are skipped. A command the guest never answers fails after its limit and
+// EXEC_GRACE_MS (a guest resumed from a state saved before the loop existed, say).
+const EXEC_LINE_CHARS = 1024;
+const EXEC_GRACE_MS = 10000;
+let execListening = false;
+let execQueue = [];
+let execCurrent = null;
+let line2 = "";
+
+function listenExec(m) {
+  emulator.add_listener("serial2-output-byte", (byte) => {
+    if (byte !== 10) {
+      line2 += String.fromCharCode(byte);
+      return;
+    }
+    const line = line2.replace(/\r$/, "");
+    line2 = "";
+    execLine(line);
+  });
+  // A resumed guest's loop listens already.
+  if (m.state) {
+    emulator.add_listener("emulator-started", () => {
+      execListening = true;
+      execNext();
+    });
+  }
+}
+
+function execLine(line) {
+  if (line === "exec") {
+    execListening = true;
+    execNext();
+    return;
+  }
+  const job = execCurrent;
+  if (!job) return;
+  const [op, id, status] = line.split(" ");
+  if (op === "out" && id === String(job.id)) {
+    job.chunks = [];
+  } else if (op === "end" && id === String(job.id) && job.chunks) {
+    execEnd(job, Number.parseInt(status, 10));
+  } else if (job.chunks && !line.includes(" ")) {
+    job.chunks.push(line);
+  }
+}
+
+function execNext() {
+  if (!emulator || !execListening || execCurrent || execQueue.length === 0) return;
+  const job = execQueue.shift();
+  job.seconds = Math.max(1, Math.ceil(job.timeout_ms / 1000));
+  job.chunks = null;
+  job.sent = performance.now();
+  job.timer = setTimeout(() => {
+    execDone(job, {
+      error: {
+        code: "timeout",
+        error: `The machine did not answer the command within its limit of ${job.timeout_ms} ms (timeout_ms) and ${EXEC_GRACE_MS} ms more; it may not listen for commands (a state saved before they existed): power it off and on.`,
+      },
+    });
+  }, job.seconds * 1000 + EXEC_GRACE_MS);
+  execCurrent = job;
+  let bytes = "";
+  for (const b of encoder.encode(job.command)) bytes += String.fromCharCode(b);
+  const command = btoa(bytes);
+  let text = `run ${job.id} ${job.seconds} ${job.max_output_bytes + 1}\n`;
+  for (let i = 0; i < command.length; i += EXEC_LINE_CHARS) {
+    text += `${command.slice(i, i + EXEC_LINE_CHARS)}\n`;
+  }
+  emulator.serial_send_bytes(2, encoder.encode(`${text}.\n`));
+}
+
+// The guest sends one byte more than the limit, so a cut is seen; KILL (137) at the limit's
+// time is `timeout`'s.
+function execEnd(job, status) {
+  const raw = atob(job.chunks.join(""));
+  const bytes = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  const truncated = bytes.length > job.max_output_bytes;
+  const output = new TextDecoder().decode(truncated ? bytes.subarray(0, job.max_output_bytes) : bytes);
+  const elapsed = performance.now() - job.sent;
+  const timed_out = status === 137 && elapsed >= job.seconds * 1000 - 1000;
+  execDone(job, { status, output, truncated, timed_out });
+}
+
+function execDone(job, answer) {
+  if (execCurrent !== job) return;
+  clearTimeout(job.timer);
+  execCurrent = null;
+  postMessage({ type: "executed", id: job.id, ...answer });
+  execNext();
 }
 
 onmessage = async (event) => {
@@ -209,7 +298,15 @@ onmessage = async (event) => {
         size = { rows: m.rows, cols: m.cols };
         if (listening) sendSize();
         break;
+      case "exec":
+        execQueue.push(m);
+        execNext();
+        break;
+      case "9p":
+        if (reply9p) reply9p(m.buf);
+        break;
       case "reset":
+        execListening = false;
         if (emulator) emulator.restart();
         break;
       case "save": {

@@ -29,12 +29,11 @@ pub enum Event {
     Output(String),
     /// The machine stopped on an error (boot timeout, emulator failure).
     Failed(ErrorPayload),
+    /// A 9p request of the guest (answer it with [`MachineWorker::replier`]).
+    NineP(Vec<u8>),
 }
 
 type SaveResult = Result<Vec<u8>, String>;
-
-/// A file (`Some(bytes)`) or folder (`None`) of the tab shared with the guest, by path.
-pub type Shared = (String, Option<Vec<u8>>);
 
 #[derive(Default)]
 struct State {
@@ -58,7 +57,6 @@ impl MachineWorker {
         manifest: &Manifest,
         req: &compute::Spawn,
         snapshot: Option<&[u8]>,
-        share: &[Shared],
         on_event: impl Fn(Event) + 'static,
     ) -> Result<MachineWorker, String> {
         let worker = Worker::new(&manifest.worker).map_err(|e| format!("{e:?}"))?;
@@ -95,17 +93,6 @@ impl MachineWorker {
             "boot_timeout_ms",
             &(req.boot_timeout_ms as f64).into(),
         );
-        let shared = Array::new();
-        for (path, data) in share {
-            let entry = Object::new();
-            set(&entry, "path", &path.as_str().into());
-            let data = data
-                .as_deref()
-                .map_or(JsValue::NULL, |b| Uint8Array::from(b).into());
-            set(&entry, "data", &data);
-            shared.push(&entry);
-        }
-        set(&message, "share", &shared);
         // The guest's network goes through the kernel's /wisp, authenticated like the bus: the
         // tab's token (kept in sessionStorage by the bus client, still percent-encoded).
         let token = Area::Session
@@ -147,6 +134,18 @@ impl MachineWorker {
         let _ = self.worker.post_message(&message);
     }
 
+    /// Sends the 9p server's answers to the guest.
+    pub fn replier(&self) -> impl Fn(Vec<u8>) + 'static {
+        let worker = self.worker.clone();
+        move |reply: Vec<u8>| {
+            let message = Object::new();
+            let buf = Uint8Array::from(reply.as_slice());
+            set(&message, "type", &"9p".into());
+            set(&message, "buf", &buf);
+            let _ = worker.post_message_with_transfer(&message, &Array::of1(&buf.buffer()));
+        }
+    }
+
     /// Resets the machine.
     pub fn reset(&self) {
         let message = Object::new();
@@ -186,6 +185,7 @@ fn handle(state: &Rc<RefCell<State>>, on_event: &Rc<impl Fn(Event) + 'static>, d
     let field = |name: &str| Reflect::get(data, &name.into()).unwrap_or(JsValue::UNDEFINED);
     match field("type").as_string().as_deref() {
         Some("output") => on_event(Event::Output(field("data").as_string().unwrap_or_default())),
+        Some("9p") => on_event(Event::NineP(Uint8Array::new(&field("buf")).to_vec())),
         Some("executed") => exec::executed(&mut state.borrow_mut(), data),
         Some("saved") => {
             let id = field("id").as_f64().unwrap_or_default() as u32;
