@@ -1,10 +1,10 @@
-//! Getting module bytes in the browser: a sample over HTTP (`fetch`), or a file the user picked
-//! (`Blob.arrayBuffer`). Browser glue only; what the bytes mean is decided in `module`.
+//! Getting module bytes in the browser: a sample over HTTP (gloo-net's `fetch`), or a file the
+//! user picked (`Blob.arrayBuffer`). Browser glue only; what the bytes mean is decided in `module`.
 
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{File, Response};
+use web_sys::File;
 
 use aether_shared::ErrorCode;
 
@@ -31,14 +31,13 @@ impl LoadError {
 
 /// The body of `GET url`.
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, LoadError> {
-    let unreadable = |e: JsValue| LoadError::Unreadable {
+    let unreadable = |e: gloo_net::Error| LoadError::Unreadable {
         what: url.to_owned(),
-        why: describe(&e),
+        why: e.to_string(),
     };
-    let window = web_sys::window().ok_or_else(|| unreadable(JsValue::from_str("no window")))?;
-    let response: Response = JsFuture::from(window.fetch_with_str(url))
+    let response = gloo_net::http::Request::get(url)
+        .send()
         .await
-        .and_then(JsCast::dyn_into)
         .map_err(unreadable)?;
     if !response.ok() {
         return Err(LoadError::Missing {
@@ -46,10 +45,7 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, LoadError> {
             status: response.status(),
         });
     }
-    let buffer = JsFuture::from(response.array_buffer().map_err(unreadable)?)
-        .await
-        .map_err(unreadable)?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+    response.binary().await.map_err(unreadable)
 }
 
 /// The bytes of a file the user picked.

@@ -4,9 +4,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use gloo_net::http::Request;
 use serde::Deserialize;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 /// Where the manifest is served.
 pub const URL: &str = "/v86/manifest.json";
@@ -39,20 +38,14 @@ pub async fn load() -> Result<Rc<Manifest>, String> {
     if let Some(m) = LOADED.with(|l| l.borrow().clone()) {
         return Ok(m);
     }
-    let window = web_sys::window().ok_or("no window")?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(URL))
+    let response = Request::get(URL)
+        .send()
         .await
-        .map_err(|e| format!("{URL}: {e:?}"))?
-        .dyn_into()
-        .map_err(|_| "not a Response".to_owned())?;
+        .map_err(|e| format!("{URL}: {e}"))?;
     if !response.ok() {
         return Err(format!("{URL} answered {}", response.status()));
     }
-    let text = JsFuture::from(response.text().map_err(|e| format!("{e:?}"))?)
-        .await
-        .map_err(|e| format!("{e:?}"))?
-        .as_string()
-        .unwrap_or_default();
+    let text = response.text().await.map_err(|e| format!("{URL}: {e}"))?;
     let manifest: Manifest = serde_json::from_str(&text).map_err(|e| format!("{URL}: {e}"))?;
     let manifest = Rc::new(manifest);
     LOADED.with(|l| *l.borrow_mut() = Some(Rc::clone(&manifest)));

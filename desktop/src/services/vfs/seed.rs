@@ -5,9 +5,6 @@
 //! (a user who deletes everything is not re-seeded on reload). Seeding never fails the start-up:
 //! a failure is logged and the store is used as it is.
 
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-
 use super::ops;
 use super::store::VfsStore;
 use crate::services::web_storage::Area;
@@ -85,17 +82,11 @@ pub async fn seed_new_session<S: VfsStore>(store: &S, session_id: &str) {
 
 /// The bytes at `url` when it answers 200 with a WebAssembly module (not, say, an HTML page).
 async fn fetch_module(url: &str) -> Option<Vec<u8>> {
-    let window = web_sys::window()?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
-        .await
-        .ok()?
-        .dyn_into()
-        .ok()?;
+    let response = gloo_net::http::Request::get(url).send().await.ok()?;
     if !response.ok() {
         return None;
     }
-    let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
-    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+    let bytes = response.binary().await.ok()?;
     bytes.starts_with(b"\0asm").then_some(bytes)
 }
 

@@ -210,26 +210,19 @@ impl<F: Fetch> Tree for Tools<F> {
     }
 }
 
-/// Fetches with the page's `fetch`.
+/// Fetches with the page's `fetch` (gloo-net).
 pub struct PageFetch;
 
 impl Fetch for PageFetch {
     async fn get(&self, url: &str) -> Result<Vec<u8>, String> {
-        use wasm_bindgen::JsCast;
-        use wasm_bindgen_futures::JsFuture;
-        let window = web_sys::window().ok_or("no window")?;
-        let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        let response = gloo_net::http::Request::get(url)
+            .send()
             .await
-            .map_err(|e| format!("{url}: {e:?}"))?
-            .dyn_into()
-            .map_err(|_| "not a Response".to_owned())?;
+            .map_err(|e| format!("{url}: {e}"))?;
         if !response.ok() {
             return Err(format!("{url} answered {}", response.status()));
         }
-        let buffer = JsFuture::from(response.array_buffer().map_err(|e| format!("{e:?}"))?)
-            .await
-            .map_err(|e| format!("{url}: {e:?}"))?;
-        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+        response.binary().await.map_err(|e| format!("{url}: {e}"))
     }
 }
 
