@@ -9,6 +9,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 
+#[path = "src/assets/kind.rs"]
+mod kind;
+
 fn main() {
     println!("cargo:rerun-if-env-changed=AETHER_DIST_DIR");
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -37,13 +40,13 @@ fn main() {
         let name = url.rsplit('/').next().unwrap_or("");
         writeln!(
             code,
-            "    Asset {{ path: {url:?}, body: include_bytes!({:?}), brotli: {}, gzip: {}, content_type: {:?}, immutable: {}, etag: \"\\\"{:016x}\\\"\" }},",
+            "    Asset {{ path: {url:?}, body: include_bytes!({:?}), brotli: {}, gzip: {}, content_type: {:?}, immutable: {}, etag: {:?} }},",
             path.display().to_string(),
             variant("br"),
             variant("gz"),
-            content_type(name),
-            is_hashed(name),
-            fnv1a(&body),
+            kind::content_type(name),
+            kind::is_hashed(name),
+            kind::etag(&body),
         )
         .unwrap();
     }
@@ -69,35 +72,4 @@ fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<String, PathBuf>) {
             files.insert(format!("/{rel}"), fs::canonicalize(&path).unwrap());
         }
     }
-}
-
-fn content_type(name: &str) -> &'static str {
-    match name.rsplit('.').next().unwrap_or("") {
-        "html" => "text/html; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "wasm" => "application/wasm",
-        "json" | "map" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "ico" => "image/x-icon",
-        "woff2" => "font/woff2",
-        "ttf" => "font/ttf",
-        "txt" | "md" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
-
-/// Trunk's hashed names carry `-<16 hex digits>` before the extension.
-fn is_hashed(name: &str) -> bool {
-    let stem = name.split('.').next().unwrap_or("");
-    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }

@@ -1,7 +1,7 @@
 //! The kernel's HTTP application: shared state, the router, and [`serve`] with graceful
 //! shutdown. Routes: `/ws` (the hub), `/healthz`, `/mcp` (MCP for granted outside agents),
-//! `/wisp` and `/wisp/dns-query` (the guest network, `crate::net`), and
-//! everything else from the embedded desktop.
+//! `/wisp` and `/wisp/dns-query` (the guest network, `crate::net`), `/sw.js` (the desktop's
+//! service worker, `assets::service_worker`), and everything else from the desktop's files.
 //! The connections under the router (header-read timeout, `TCP_NODELAY`) are in `connections`;
 //! the open-file limit raised at start is in `open_files`.
 
@@ -86,6 +86,7 @@ impl Kernel {
             .route("/ws", get(hub::ws_handler))
             .route("/healthz", get(|| async { "ok" }))
             .merge(crate::net::router(self))
+            .merge(assets::service_worker::router(self.assets))
             .merge(crate::services::mcp::http::router(
                 Arc::clone(&self.config),
                 Arc::clone(&self.services),

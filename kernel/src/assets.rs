@@ -6,7 +6,11 @@
 //! (Content-Security-Policy, `nosniff`, `no-referrer`); its policy allows the embedded pages'
 //! inline scripts by hash.
 //!
-//! This module never compresses at run time and never reads the file system.
+//! `/sw.js` is served apart ([`service_worker`]): the desktop's service worker with this build's
+//! id and shell filled in, always revalidated. The table is embedded, or read from a folder once
+//! at start ([`folder`], config `desktop_dir`).
+//!
+//! This module never compresses at run time and never reads the file system after start-up.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -14,9 +18,13 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::Kernel;
 
+pub mod folder;
+mod kind;
 mod security;
+pub mod service_worker;
 
 pub use security::SecurityHeaders;
+pub use service_worker::ServiceWorker;
 
 /// One embedded file.
 #[derive(Debug)]

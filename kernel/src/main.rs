@@ -119,7 +119,14 @@ async fn main() -> anyhow::Result<()> {
     })?;
     let addr = listener.local_addr()?;
 
-    let kernel = Kernel::new(config, shutdown);
+    let kernel = match config.desktop_dir.clone() {
+        Some(dir) => {
+            let table = aether_kernel::assets::folder::load(&dir)?;
+            tracing::info!("serving the desktop from {}", dir.display());
+            Kernel::with_assets(config, shutdown, table)
+        }
+        None => Kernel::new(config, shutdown),
+    };
     if kernel.assets.is_empty() {
         tracing::warn!("the desktop is not embedded; build it with `cargo xtask run`");
     }

@@ -73,6 +73,9 @@ pub struct Config {
     /// Where the kernel keeps its data (compiled modules, task history). Default:
     /// `$XDG_DATA_HOME/aether`, else `~/.local/share/aether`.
     pub data_dir: Option<std::path::PathBuf>,
+    /// Serve the desktop from this folder (a built desktop such as `target/dist`), read once at
+    /// start, instead of the one embedded at build time. Absent: the embedded desktop.
+    pub desktop_dir: Option<std::path::PathBuf>,
     /// The AI provider behind `ai.*` and its limits.
     pub ai: AiConfig,
     /// Other kernels to share events with, over NATS ([`ClusterConfig`]). Absent: this
@@ -240,6 +243,7 @@ impl Default for Config {
             task: TaskLimits::default(),
             shutdown_grace_ms: 5_000,
             data_dir: None,
+            desktop_dir: None,
             ai: AiConfig::default(),
             cluster: None,
         }
