@@ -1,6 +1,7 @@
 //! The Aether desktop: a Leptos (CSR) app, built to wasm32 by Trunk and served by the kernel.
 //!
-//! Start-up order: panic hook, the bus client (connecting at once), `window.aether` for the
+//! Start-up order: panic hook, the service worker's registration (in the background), the bus
+//! client (connecting at once), `window.aether` for the
 //! console and end-to-end tests, the VFS proxy (opening its store, then serving it), then the
 //! shell. `services/` holds the UI-free parts, `shell/`
 //! the desktop chrome, `apps/` one folder per app. On a native host the crate only builds (for
@@ -28,6 +29,7 @@ fn main() {
 /// Connects the bus, installs the devtools hook, starts this tab's VFS and mounts the desktop.
 fn start() {
     console_error_panic_hook::set_once();
+    services::service_worker::register();
     let bus = BusClient::connect_from_page();
     services::devtools::install(bus.clone());
     let vfs = services::vfs::start(bus.clone());

@@ -4,13 +4,15 @@
 //! browser console and to end-to-end tests as `window.aether`; `web_storage` is `localStorage`
 //! and `sessionStorage` as plain strings; `vfs` is this tab's files (IndexedDB, served to the bus
 //! under the tab's session id); `monaco` loads the code editor lazily and binds it; `v86` hosts
-//! this tab's x86 machines (the `v86` backend of `vm.spawn`, in Web Workers). Services never
+//! this tab's x86 machines (the `v86` backend of `vm.spawn`, in Web Workers); `service_worker`
+//! registers the worker that lets the desktop load without the kernel. Services never
 //! render; the shell and the apps read
 //! them through signals.
 
 pub mod bus;
 pub mod devtools;
 pub mod monaco;
+pub mod service_worker;
 pub mod v86;
 pub mod vfs;
 pub mod web_storage;

@@ -2,8 +2,10 @@
 //!
 //! DOM contract for tests: `[data-testid=bus-state]` with `data-state` =
 //! `connecting|connected|reconnecting|offline` and a label such as `Connected · c-1a2b`;
-//! `[data-testid=open-launcher]`, `[data-testid=open-help]`. It only reads the bus; it never
-//! sends.
+//! `[data-testid=kernel-unreachable]`, present only while the kernel cannot be reached (the
+//! desktop may then be the copy the service worker kept: it keeps retrying, and the badge goes
+//! when the kernel answers); `[data-testid=open-launcher]`, `[data-testid=open-help]`. It only
+//! reads the bus; it never sends.
 
 use leptos::prelude::*;
 
@@ -53,6 +55,16 @@ pub fn TopBar() -> impl IntoView {
                 >
                     <Icon path=icons::KEYBOARD />
                 </button>
+                <Show when=move || state.get().is_unreachable()>
+                    <div
+                        class="kernel-unreachable"
+                        data-testid="kernel-unreachable"
+                        role="alert"
+                        title="The kernel does not answer: the desktop keeps retrying. Files, apps and windows of this tab stay as they are; requests fail until it is back."
+                    >
+                        "Kernel unreachable"
+                    </div>
+                </Show>
                 <div
                     class="bus-state"
                     data-testid="bus-state"

@@ -51,6 +51,12 @@ impl BusState {
     pub fn is_connected(&self) -> bool {
         matches!(self, BusState::Connected { .. })
     }
+
+    /// True when the last attempt to reach the kernel failed (the connection dropped or never
+    /// opened, or the browser is offline) and the client is waiting to try again.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, BusState::Reconnecting { .. } | BusState::Offline)
+    }
 }
 
 #[cfg(test)]
@@ -82,5 +88,20 @@ mod tests {
         assert_eq!(connected.client_id(), Some("c-1a2b"));
         assert!(connected.is_connected());
         assert_eq!(BusState::Offline.client_id(), None);
+    }
+
+    #[test]
+    fn the_kernel_is_unreachable_only_after_an_attempt_failed() {
+        let reconnecting = BusState::Reconnecting {
+            attempt: 1,
+            next_retry_ms: 250,
+        };
+        assert!(reconnecting.is_unreachable());
+        assert!(BusState::Offline.is_unreachable());
+        assert!(!BusState::Connecting.is_unreachable());
+        let connected = BusState::Connected {
+            client_id: "c-1".into(),
+        };
+        assert!(!connected.is_unreachable());
     }
 }
