@@ -11,11 +11,35 @@ use wasm_bindgen::JsCast;
 
 use super::overlay::{Overlay, Overlays};
 use super::shortcuts::{Command, KeyPress, command_for};
+use super::theme::{self, ActiveTheme};
 use super::window_frame::focus_contents;
 use super::windows::WindowManager;
+use crate::services::preferences::Preferences;
+
+/// What the desktop's commands act on. `Copy`; [`Controls::from_context`] inside the desktop.
+#[derive(Clone, Copy, Debug)]
+pub struct Controls {
+    pub wm: WindowManager,
+    pub overlays: Overlays,
+    pub preferences: Preferences,
+    pub theme: ActiveTheme,
+}
+
+impl Controls {
+    /// The desktop's controls, from the context the desktop provides.
+    pub fn from_context() -> Controls {
+        Controls {
+            wm: expect_context(),
+            overlays: expect_context(),
+            preferences: expect_context(),
+            theme: expect_context(),
+        }
+    }
+}
 
 /// Starts handling shortcuts; the handle stops it.
-pub fn install(wm: WindowManager, overlays: Overlays) -> WindowListenerHandle {
+pub fn install(controls: Controls) -> WindowListenerHandle {
+    let overlays = controls.overlays;
     window_event_listener(ev::keydown, move |ev| {
         if ev.is_composing() {
             return;
@@ -34,12 +58,14 @@ pub fn install(wm: WindowManager, overlays: Overlays) -> WindowListenerHandle {
         if let Some(command) = command_for(&press) {
             ev.prevent_default();
             ev.stop_propagation();
-            run(command, wm, overlays);
+            run(command, controls);
         }
     })
 }
 
-fn run(command: Command, wm: WindowManager, overlays: Overlays) {
+/// Carries out `command` (a shortcut's, or one picked in the palette).
+pub fn run(command: Command, controls: Controls) {
+    let Controls { wm, overlays, .. } = controls;
     let front = wm.focused_untracked();
     match command {
         Command::NextWindow | Command::PreviousWindow => {
@@ -66,6 +92,7 @@ fn run(command: Command, wm: WindowManager, overlays: Overlays) {
         Command::ToggleLauncher => overlays.toggle(Overlay::Launcher),
         Command::ToggleHelp => overlays.toggle(Overlay::Help),
         Command::CloseOverlay => overlays.close(),
+        Command::ToggleTheme => theme::toggle(controls.preferences, controls.theme),
     }
 }
 

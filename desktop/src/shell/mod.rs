@@ -39,6 +39,7 @@ pub mod launcher;
 pub mod layout;
 pub mod overlay;
 pub mod shortcuts;
+pub mod theme;
 pub mod toast_stack;
 pub mod toasts;
 pub mod top_bar;
@@ -50,6 +51,7 @@ use leptos::prelude::*;
 
 use crate::apps::{self, START_APPS};
 use crate::services::bus::BusClient;
+use crate::services::preferences::Preferences;
 use dock::Dock;
 use front_file::FrontFile;
 use geometry::Size;
@@ -71,6 +73,9 @@ pub fn Desktop() -> impl IntoView {
     provide_context(overlays);
     provide_context(notifier);
     provide_context(FrontFile::new());
+    let preferences = Preferences::load();
+    provide_context(preferences);
+    provide_context(theme::install(preferences));
 
     match layout::load() {
         Some(saved) => wm.restore(layout::plan(&saved, viewport(), apps::find)),
@@ -83,7 +88,7 @@ pub fn Desktop() -> impl IntoView {
     // Runs again whenever a window opens, closes, moves or changes state.
     Effect::new(move |_| layout::save(&wm.snapshot()));
     let resize = window_event_listener(ev::resize, move |_| wm.fit_to(viewport()));
-    let keys = keyboard::install(wm, overlays);
+    let keys = keyboard::install(keyboard::Controls::from_context());
     let bus = expect_context::<BusClient>();
     let asks = ask_watch::install(&bus, wm, notifier);
     on_cleanup(move || {

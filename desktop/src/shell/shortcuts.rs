@@ -22,6 +22,8 @@ pub enum Command {
     ToggleLauncher,
     /// Open (or close) the shortcut help.
     ToggleHelp,
+    /// Switch between the light and the dark theme (and remember it).
+    ToggleTheme,
     /// Close the open overlay.
     CloseOverlay,
 }
@@ -53,6 +55,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("Alt+W", "Close the front window"),
     ("Alt+M", "Minimize the front window to the dock"),
     ("Alt+↑", "Maximize or restore the front window"),
+    ("Alt+Shift+T", "Switch between the light and dark themes"),
     (
         "Ctrl+K  ·  Alt+Space",
         "Open the launcher: type to filter, Enter opens",
@@ -89,6 +92,7 @@ pub fn command_for(press: &KeyPress<'_>) -> Option<Command> {
             ("KeyM", false) => Some(Command::MinimizeWindow),
             ("ArrowUp", false) => Some(Command::ToggleMaximize),
             ("Space", false) => Some(Command::ToggleLauncher),
+            ("KeyT", true) => Some(Command::ToggleTheme),
             _ => None,
         };
     }
@@ -137,6 +141,7 @@ mod tests {
             ("KeyM", false, Command::MinimizeWindow),
             ("ArrowUp", false, Command::ToggleMaximize),
             ("Space", false, Command::ToggleLauncher),
+            ("KeyT", true, Command::ToggleTheme),
         ];
         for (code, shift, command) in cases {
             let press = KeyPress {

@@ -11,7 +11,8 @@
 //!
 //! Files: `screen` is the xterm.js screen, `machine` the x86 machine and its `vm.spawn` stream,
 //! `attach` the attachment to a program; this module wires them to the window and routes keys
-//! (to the program when attached, else to the machine).
+//! (to the program when attached, else to the machine). The screen takes the desktop's colours
+//! again whenever the theme changes.
 //!
 //! DOM contract: `[data-testid=terminal-screen]` (xterm's own DOM inside),
 //! `[data-testid=terminal-status]` with `data-state` `off|booting|running|failed|attached`,
@@ -36,6 +37,7 @@ use crate::services::v86::V86Host;
 use crate::services::vfs::VfsProxy;
 use crate::shell::geometry::Size;
 use crate::shell::intents::{Intent, receive_intents};
+use crate::shell::theme::ActiveTheme;
 use attach::Attachment;
 use machine::{ACK_TIMEOUT_MS, Machine};
 use screen::Screen;
@@ -117,9 +119,9 @@ impl Parts {
         match self.screen.open(&el, move |data| self.keys(data)) {
             Ok(()) if self.attached.is_attached() => self.attached.show(),
             Ok(()) => self.machine.power_on(None),
-            Err(e) => self
-                .view
-                .fail(format!("The terminal did not start ({e}); reload the page.")),
+            Err(e) => self.view.fail(format!(
+                "The terminal did not start ({e}); reload the page."
+            )),
         }
     }
 
@@ -201,6 +203,13 @@ pub fn Terminal() -> impl IntoView {
             }
         },
     );
+    // The desktop's theme changed: the screen takes its colours again.
+    if let Some(theme) = use_context::<ActiveTheme>() {
+        Effect::new(move |_| {
+            theme.get();
+            screen.recolour();
+        });
+    }
     on_cleanup(move || parts.close());
     let programs = RwSignal::new(Vec::<(u64, String)>::new());
     // The list is read when the select is pressed (and once at open).

@@ -113,9 +113,7 @@ impl Screen {
 
     /// True once the terminal is open.
     pub fn is_open(self) -> bool {
-        self.term
-            .try_with_value(Option::is_some)
-            .unwrap_or(false)
+        self.term.try_with_value(Option::is_some).unwrap_or(false)
     }
 
     /// Writes `text` (terminal control sequences included).
@@ -126,6 +124,11 @@ impl Screen {
     /// Clears the screen and the terminal's state.
     pub fn reset(self) {
         self.with(|t| t.xterm.reset());
+    }
+
+    /// Takes the desktop's current colours (the theme changed).
+    pub fn recolour(self) {
+        self.with(|t| t.xterm.recolour());
     }
 
     pub fn focus(self) {

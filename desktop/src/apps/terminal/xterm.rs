@@ -51,6 +51,10 @@ extern "C" {
     #[wasm_bindgen(method, js_class = "Terminal")]
     pub fn dispose(this: &XTerm);
 
+    /// The terminal's live options (setting a key on it changes the terminal at once).
+    #[wasm_bindgen(method, getter, js_class = "Terminal")]
+    fn options(this: &XTerm) -> Object;
+
     /// Rows of the terminal.
     #[wasm_bindgen(method, getter, js_class = "Terminal")]
     pub fn rows(this: &XTerm) -> u32;
@@ -77,14 +81,10 @@ impl XTerm {
     /// A terminal in the desktop's colours, with a monospace font.
     pub fn create() -> XTerm {
         let options = Object::new();
-        let theme = Object::new();
         let set = |o: &Object, k: &str, v: JsValue| {
             let _ = Reflect::set(o, &k.into(), &v);
         };
-        set(&theme, "background", "#11131a".into());
-        set(&theme, "foreground", "#d6dbe6".into());
-        set(&theme, "cursor", "#7aa2f7".into());
-        set(&options, "theme", theme.into());
+        set(&options, "theme", colours().into());
         set(&options, "fontSize", 13.into());
         set(
             &options,
@@ -95,13 +95,46 @@ impl XTerm {
         set(&options, "scrollback", 5000.into());
         XTerm::new_with(&options)
     }
+
+    /// Takes the desktop's current colours (`terminal.options.theme`), e.g. after the theme
+    /// changed; xterm.js redraws with them.
+    pub fn recolour(&self) {
+        let _ = Reflect::set(&self.options(), &"theme".into(), &colours());
+    }
+}
+
+/// xterm.js's theme (`ITheme`) from the desktop's `--terminal-*` variables (style/themes.css),
+/// so the terminal's colours are the theme's and live only in the stylesheet. A variable that is
+/// missing is left out: xterm.js keeps its own default for it.
+fn colours() -> Object {
+    let theme = Object::new();
+    let style = web_sys::window().and_then(|w| {
+        let root = w.document()?.document_element()?;
+        w.get_computed_style(&root).ok().flatten()
+    });
+    let Some(style) = style else {
+        return theme;
+    };
+    for (key, variable) in [
+        ("background", "--terminal-bg"),
+        ("foreground", "--terminal-fg"),
+        ("cursor", "--terminal-cursor"),
+        ("cursorAccent", "--terminal-bg"),
+        ("selectionBackground", "--terminal-selection"),
+    ] {
+        let value = style.get_property_value(variable).unwrap_or_default();
+        if !value.trim().is_empty() {
+            let _ = Reflect::set(&theme, &key.into(), &value.trim().into());
+        }
+    }
+    theme
 }
 
 impl FitAddon {
     /// `new FitAddon.FitAddon()` (the UMD build puts the class inside a namespace object).
     pub fn create() -> Result<FitAddon, String> {
-        let namespace = Reflect::get(&js_sys::global(), &"FitAddon".into())
-            .map_err(|e| format!("{e:?}"))?;
+        let namespace =
+            Reflect::get(&js_sys::global(), &"FitAddon".into()).map_err(|e| format!("{e:?}"))?;
         let class: js_sys::Function = Reflect::get(&namespace, &"FitAddon".into())
             .map_err(|e| format!("{e:?}"))?
             .dyn_into()
@@ -154,7 +187,9 @@ pub async fn load(manifest: &Manifest) -> Result<(), String> {
         .and_then(|w| w.document())
         .ok_or("no document")?;
     let head = document.head().ok_or("no <head>")?;
-    let css = document.create_element("link").map_err(|e| format!("{e:?}"))?;
+    let css = document
+        .create_element("link")
+        .map_err(|e| format!("{e:?}"))?;
     let _ = css.set_attribute("rel", "stylesheet");
     let _ = css.set_attribute("href", &manifest.xterm_css);
     let _ = head.append_child(&css);

@@ -4,8 +4,9 @@
 //! [`load`] adds the AMD loader (`/monaco/vs/loader.js`, placed there by `cargo xtask`) to the
 //! page, points it at `/monaco/vs`, and requires `vs/editor/editor.main`; every caller waiting at
 //! the same time shares that one load. The typed surface is in [`bindings`]; option bags are
-//! typed structs ([`options`]); [`wat`] teaches Monaco the WebAssembly text format. This module
-//! never renders and never evaluates JavaScript source.
+//! typed structs ([`options`]); [`wat`] teaches Monaco the WebAssembly text format. The desktop's
+//! theme reaches every editor through [`follow_theme`] (Monaco's theme is global), before or
+//! after the load. This module never renders and never evaluates JavaScript source.
 //!
 //! Once the loader has run, its `define.amd` flag is taken off (see [`hide_amd_flag`]): Monaco's
 //! own modules never read it, and a UMD script the page adds later (xterm.js, for the Terminal)
@@ -16,7 +17,7 @@ pub mod bindings;
 pub mod options;
 pub mod wat;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use futures_channel::oneshot;
 use wasm_bindgen::JsCast;
@@ -42,6 +43,22 @@ enum LoadState {
 
 thread_local! {
     static STATE: RefCell<LoadState> = const { RefCell::new(LoadState::Idle) };
+    /// The Monaco theme the desktop's theme asks for (`vs-dark` until told otherwise).
+    static THEME: Cell<&'static str> = const { Cell::new(DARK_THEME) };
+}
+
+/// Monaco's built-in themes matching the desktop's dark and light themes.
+pub const DARK_THEME: &str = "vs-dark";
+pub const LIGHT_THEME: &str = "vs";
+
+/// Sets the theme of every Monaco editor of the page (`vs` or `vs-dark`): at once when Monaco
+/// is loaded, else when it loads. Loads nothing itself.
+pub fn follow_theme(light: bool) {
+    let name = if light { LIGHT_THEME } else { DARK_THEME };
+    THEME.with(|theme| theme.set(name));
+    if STATE.with(|s| matches!(*s.borrow(), LoadState::Ready)) {
+        bindings::set_theme(name);
+    }
 }
 
 /// Loads Monaco once (later calls return at once); after a failure the next call tries again.
@@ -87,7 +104,7 @@ fn finish(result: Result<(), MonacoError>) {
     });
     if result.is_ok() {
         wat::register();
-        bindings::set_theme("vs-dark");
+        bindings::set_theme(THEME.with(Cell::get));
     }
     for waiter in waiters {
         let _ = waiter.send(result.clone());
