@@ -2,7 +2,8 @@
 //!
 //! An app is one Leptos component plus an [`AppMeta`], in its own folder (`apps/<id>/mod.rs`
 //! exporting `pub const META: AppMeta`). The one [`registry!`] line below declares the module
-//! and puts the app in the dock, the launcher and the saved layout. The registry only
+//! and puts the app in the dock, the launcher and the saved layout; its `commands` (one
+//! [`AppCommand`] line each) go to the command palette. The registry only
 //! describes apps; the shell decides where and when they are shown. See the README, "Add an app".
 //! Heavy apps write their `render` with [`on_demand::on_demand!`]: their code then loads when
 //! their first window opens, not with the page.
@@ -10,7 +11,9 @@
 use leptos::prelude::AnyView;
 
 use crate::shell::geometry::Size;
+pub use command::AppCommand;
 
+pub mod command;
 pub mod on_demand;
 
 /// What the shell knows about an app.
@@ -30,6 +33,9 @@ pub struct AppMeta {
     /// True when the app may have several windows at once; otherwise opening it again focuses
     /// its window.
     pub multi_instance: bool,
+    /// What the app offers the command palette, one line each; the app carries a command out
+    /// when its window receives `Intent::Command(id)`.
+    pub commands: &'static [AppCommand],
     /// Builds the app's view inside its window. The window's [`crate::shell::windows::WindowId`]
     /// is in context while it runs.
     pub render: fn() -> AnyView,
@@ -91,6 +97,32 @@ mod tests {
             );
             assert!(!app.title.is_empty() && !app.icon.is_empty());
             assert!(app.id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+        }
+    }
+
+    #[test]
+    fn every_app_command_has_a_unique_id_a_title_and_well_formed_keys() {
+        for app in APPS {
+            let ids: HashSet<&str> = app.commands.iter().map(|c| c.id).collect();
+            assert_eq!(ids.len(), app.commands.len(), "{}", app.id);
+            for command in app.commands {
+                let what = format!("{}.{}", app.id, command.id);
+                assert!(!command.id.is_empty(), "{what}");
+                assert!(
+                    command
+                        .id
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'-'),
+                    "{what}"
+                );
+                assert!(!command.title.is_empty(), "{what}");
+                if let Some(keys) = command.keys {
+                    assert!(
+                        crate::shell::chord::Chord::parse(keys).is_some(),
+                        "{what}: {keys}"
+                    );
+                }
+            }
         }
     }
 }

@@ -177,11 +177,6 @@ impl Preferences {
             read_approval: self.read_approval.get(),
         }
     }
-
-    /// The model to name in AI requests, without tracking (`None`: the kernel's default).
-    pub fn model_untracked(self) -> Option<String> {
-        self.model.get_untracked()
-    }
 }
 
 #[cfg(test)]

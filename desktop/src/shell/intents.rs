@@ -19,6 +19,8 @@ pub enum Intent {
     AttachProgram { pid: u64 },
     /// Load the task definition at `path` of this tab's files and run it (Tasks).
     RunTask { path: String },
+    /// Carry out the app's palette command `id` (one of its `AppMeta::commands`).
+    Command(&'static str),
 }
 
 /// A window's intents not taken yet. `Copy`; the window frame provides it as context.

@@ -19,8 +19,10 @@
 //!   `.focused`, `.window-titlebar`, `.window-minimize`, `.window-maximize`, `.window-close`,
 //!   `.window-resize[data-edge=n|s|e|w|ne|nw|se|sw]`
 //! - dock: `button.dock-item[data-testid=dock-<app>][data-windows][data-minimized]`
-//! - launcher: `[data-testid=launcher]`, `[data-testid=launcher-input]`,
-//!   `[data-testid=launcher-item-<app>][aria-selected]`
+//! - launcher and command palette: `[data-testid=launcher][data-mode=apps|commands]`,
+//!   `[data-testid=launcher-input]`, `[data-testid=launcher-item-<app>][aria-selected]`,
+//!   `[data-testid=launcher-command-<id>][aria-selected][data-keys]`
+//! - theme: `html[data-theme=light|dark]` (details in `theme`)
 //! - help: `[data-testid=help]`
 //! - toasts: `[data-testid=toasts]`, `.toast[data-kind=error|notice][data-code][data-topic]`,
 //!   `.toast-count`, `.toast-dismiss`
@@ -28,8 +30,10 @@
 //!   `[data-testid=notes-text]`
 
 pub mod ask_watch;
+pub mod chord;
 pub mod dock;
 pub mod front_file;
+pub mod fuzzy;
 pub mod geometry;
 pub mod help;
 pub mod icons;
@@ -38,6 +42,7 @@ pub mod keyboard;
 pub mod launcher;
 pub mod layout;
 pub mod overlay;
+pub mod palette;
 pub mod shortcuts;
 pub mod theme;
 pub mod toast_stack;
@@ -99,6 +104,7 @@ pub fn Desktop() -> impl IntoView {
 
     let overlay = move || match overlays.current() {
         Some(Overlay::Launcher) => view! { <Launcher /> }.into_any(),
+        Some(Overlay::Palette) => view! { <Launcher commands=true /> }.into_any(),
         Some(Overlay::Help) => view! { <Help /> }.into_any(),
         None => ().into_any(),
     };

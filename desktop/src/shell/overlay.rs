@@ -14,6 +14,8 @@ pub enum Overlay {
     Launcher,
     /// The keyboard shortcuts.
     Help,
+    /// The launcher as the command palette (its query starting with `>`).
+    Palette,
 }
 
 /// The open overlay. `Copy`: take it from context.

@@ -24,6 +24,8 @@ pub enum Command {
     ToggleHelp,
     /// Switch between the light and the dark theme (and remember it).
     ToggleTheme,
+    /// Open (or close) the command palette (the launcher with `>`).
+    TogglePalette,
     /// Close the open overlay.
     CloseOverlay,
 }
@@ -61,6 +63,10 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
         "Open the launcher: type to filter, Enter opens",
     ),
     (
+        "Ctrl+Shift+P",
+        "Open the command palette (or type > in the launcher): every command, with its keys",
+    ),
+    (
         "?  ·  F1",
         "Show these shortcuts (? only outside text fields)",
     ),
@@ -95,6 +101,9 @@ pub fn command_for(press: &KeyPress<'_>) -> Option<Command> {
             ("KeyT", true) => Some(Command::ToggleTheme),
             _ => None,
         };
+    }
+    if (ctrl || meta) && !alt && shift && code == "KeyP" {
+        return Some(Command::TogglePalette);
     }
     if (ctrl || meta) && !alt && !shift && code == "KeyK" {
         return Some(Command::ToggleLauncher);
@@ -185,6 +194,29 @@ mod tests {
             };
             assert_eq!(command_for(&press), Some(Command::ToggleLauncher));
         }
+    }
+
+    #[test]
+    fn the_palette_opens_with_ctrl_shift_p_even_from_a_text_field() {
+        for (ctrl, meta) in [(true, false), (false, true)] {
+            let press = KeyPress {
+                key: "P",
+                code: "KeyP",
+                ctrl,
+                meta,
+                shift: true,
+                in_text_field: true,
+                ..KeyPress::default()
+            };
+            assert_eq!(command_for(&press), Some(Command::TogglePalette));
+        }
+        // Ctrl+P (print, or the Editor's quick open) is not the palette.
+        let ctrl_p = KeyPress {
+            code: "KeyP",
+            ctrl: true,
+            ..KeyPress::default()
+        };
+        assert_eq!(command_for(&ctrl_p), None);
     }
 
     #[test]

@@ -171,6 +171,22 @@ impl WindowManager {
         id
     }
 
+    /// Hands `intent` to `app`'s frontmost window, brought forward (restored if minimized), or
+    /// to a new window when it has none; unlike [`WindowManager::open_with`], a multi-instance
+    /// app gets no extra window (a palette command acts on the window in front). Returns the
+    /// window id.
+    pub fn send(&self, app: &'static AppMeta, intent: Intent) -> u32 {
+        let id = match self.bring_forward(app) {
+            BroughtForward::AlreadyFocused(id)
+            | BroughtForward::Raised(id)
+            | BroughtForward::Opened(id) => id,
+        };
+        if let Some(window) = self.find(id) {
+            window.inbox.post(intent);
+        }
+        id
+    }
+
     /// Puts `app` in front of the user, unlike the dock's click never moving on to another of
     /// its windows: nothing when one of its windows has the focus; otherwise its frontmost
     /// window is brought forward (restored if minimized), or one is opened when it has none.

@@ -26,6 +26,7 @@ pub const META: AppMeta = AppMeta {
         height: 240.0,
     },
     multi_instance: false,
+    commands: &[],
     render,
 };
 

@@ -8,7 +8,8 @@
 //! **Connect an agent** lets an outside agent (Claude Code, Cursor, Zed, any MCP client) use the
 //! same tools on this tab over MCP (`mcp.*`): a grant made in a panel that takes the place of the
 //! transcript, its token shown once with set-up lines, the tab's grants and their calls; calls
-//! that ask wait as cards above the transcript, panel open or not.
+//! that ask wait as cards above the transcript, panel open or not. The palette's "Connect an
+//! agent" opens that panel in the window in front (`Intent::Command`).
 //!
 //! Files: `session` is the window's state and its talk with the bus; `transcript` the shown run
 //! (pure, moved by events); `diff` the line diff of a write (pure); `goal` the goal box (the
@@ -46,9 +47,10 @@ use aether_shared::mcp::GrantState;
 use leptos::html::Div;
 use leptos::prelude::*;
 
-use super::AppMeta;
+use super::{AppCommand, AppMeta};
 use crate::services::bus::BusClient;
 use crate::shell::geometry::Size;
+use crate::shell::intents::{Intent, receive_intents};
 use crate::shell::windows::WindowManager;
 use asks::Asks;
 use card::{entry_view, path_link};
@@ -58,6 +60,9 @@ use history::History;
 use link::McpLink;
 use session::Session;
 use transcript::{Entry, Phase, Transcript};
+
+/// The palette command that opens the "Connect an agent" panel.
+const CONNECT: &str = "connect";
 
 /// The registry entry.
 pub const META: AppMeta = AppMeta {
@@ -73,6 +78,7 @@ pub const META: AppMeta = AppMeta {
         height: 360.0,
     },
     multi_instance: true,
+    commands: &[AppCommand::new(CONNECT, "Connect an agent (MCP)")],
     render,
 };
 
@@ -124,6 +130,15 @@ pub fn Agent() -> impl IntoView {
         });
     }
 
+    // The palette's commands, in the window in front.
+    receive_intents(
+        || true,
+        move |intent| {
+            if intent == Intent::Command(CONNECT) {
+                panel_open.set(true);
+            }
+        },
+    );
     on_cleanup(move || session.abandon());
 
     let start = Callback::new(move |()| {

@@ -52,6 +52,7 @@ pub const META: AppMeta = AppMeta {
         height: 300.0,
     },
     multi_instance: true,
+    commands: &[],
     render,
 };
 

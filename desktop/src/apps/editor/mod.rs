@@ -21,6 +21,7 @@
 //! `editor-close-save|discard|cancel`, and the AI panel's (see `ai::panel`, `ai::diff`).
 
 mod ai;
+mod commands;
 mod drafts;
 mod host;
 mod language;
@@ -70,6 +71,7 @@ pub const META: AppMeta = AppMeta {
         height: 300.0,
     },
     multi_instance: false,
+    commands: commands::COMMANDS,
     render,
 };
 
@@ -103,9 +105,10 @@ fn start_host(
     state.ready.set(true);
 }
 
-/// Ctrl+S, Ctrl+Enter and Ctrl+P, caught before Monaco and the browser see them.
+/// Ctrl+S, Ctrl+Enter and Ctrl+P, caught before Monaco and the browser see them (with Shift they
+/// are left alone: Ctrl+Shift+P is the desktop's command palette).
 fn on_shortcut(state: EditorState, ev: &web_sys::KeyboardEvent) {
-    if !(ev.ctrl_key() || ev.meta_key()) || ev.alt_key() {
+    if !(ev.ctrl_key() || ev.meta_key()) || ev.alt_key() || ev.shift_key() {
         return;
     }
     let handled = match ev.key().to_ascii_lowercase().as_str() {
@@ -166,8 +169,10 @@ pub fn Editor() -> impl IntoView {
     receive_intents(
         move || state.restored.get(),
         move |intent| {
-            if let Intent::OpenFile { path } = intent {
-                state.open(path);
+            match intent {
+                Intent::OpenFile { path } => state.open(path),
+                Intent::Command(id) => commands::run(state, id),
+                _ => {}
             }
         },
     );

@@ -7,7 +7,8 @@
 //! with the VFS's own sentence. The state and its actions live in `state`, pure helpers in
 //! `format`, browser glue in `transfer`, the
 //! toolbar in `toolbar` (Edit and Run task hand the file to the Editor and Tasks apps as
-//! intents), the panes in `tree`, `list` and `viewer`.
+//! intents), the panes in `tree`, `list` and `viewer`. The palette's "Export files" reaches the
+//! window in front as `Intent::Command`.
 //!
 //! DOM contract for tests: entries `[data-testid=vfs-entry][data-path][data-kind]` (the list),
 //! `[data-testid=vfs-tree-entry][data-path]` (the tree), buttons `files-new-file`,
@@ -17,7 +18,7 @@
 //! `[data-testid=confirm-delete]` with `confirm-delete-yes|no`, `[data-testid=files-viewer]`
 //! with `files-viewer-text`, `[data-testid=files-status]`, `[data-testid=files-cwd]`.
 
-mod format;
+pub(crate) mod format;
 mod list;
 mod state;
 mod toolbar;
@@ -29,15 +30,19 @@ use aether_shared::vfs::EntryKind;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::AppMeta;
+use super::{AppCommand, AppMeta};
 use crate::services::vfs::{VfsError, VfsProxy};
 use crate::shell::geometry::Size;
+use crate::shell::intents::{Intent, receive_intents};
 use format::crumbs;
 use list::EntryList;
 use state::{DRAG_TYPE, FilesState, allow_drop};
 use toolbar::Toolbar;
 use tree::FolderTree;
 use viewer::Viewer;
+
+/// The palette command that downloads every file as a `.zip` (as the Export button).
+const EXPORT: &str = "export";
 
 /// The registry entry.
 pub const META: AppMeta = AppMeta {
@@ -53,6 +58,7 @@ pub const META: AppMeta = AppMeta {
         height: 260.0,
     },
     multi_instance: true,
+    commands: &[AppCommand::new(EXPORT, "Export files (.zip)")],
     render,
 };
 
@@ -93,6 +99,15 @@ pub fn Files() -> impl IntoView {
             }
         });
     });
+    // The palette's commands, in the window in front.
+    receive_intents(
+        || true,
+        move |intent| {
+            if intent == Intent::Command(EXPORT) {
+                state.export();
+            }
+        },
+    );
     // A folder that disappeared (deleted elsewhere) sends the list back to the root.
     Effect::new(move |_| {
         let cwd = state.cwd.get();

@@ -26,6 +26,7 @@ pub const META: AppMeta = AppMeta {
         height: 160.0,
     },
     multi_instance: true,
+    commands: &[],
     render,
 };
 

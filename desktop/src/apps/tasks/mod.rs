@@ -53,6 +53,7 @@ pub const META: AppMeta = AppMeta {
         height: 320.0,
     },
     multi_instance: true,
+    commands: &[],
     render,
 };
 

@@ -59,6 +59,7 @@ pub const META: AppMeta = AppMeta {
         height: 220.0,
     },
     multi_instance: true,
+    commands: &[],
     render,
 };
 

@@ -191,6 +191,42 @@ fn open_with_posts_the_intent_to_the_single_window_or_a_new_one() {
 }
 
 #[test]
+fn send_hands_the_intent_to_the_frontmost_window_of_the_app_or_opens_one() {
+    use crate::shell::intents::Intent;
+    let wm = WindowManager::new(SCREEN);
+    let files = apps::find("files").unwrap();
+    let opened = wm.send(files, Intent::Command("export"));
+    assert_eq!(
+        wm.count("files").open,
+        1,
+        "a window is opened when there is none"
+    );
+    let second = wm.open(files);
+    wm.open(notes());
+    wm.minimize(second);
+    let sent = wm.send(files, Intent::Command("export"));
+    assert_eq!(
+        sent, second,
+        "the frontmost window of the app, even minimized"
+    );
+    assert_eq!(
+        wm.count("files").open,
+        2,
+        "no window more for a multi-instance app"
+    );
+    assert_eq!(wm.focused(), Some(second), "brought forward and restored");
+    let mail = |id: u32| {
+        wm.windows()
+            .into_iter()
+            .find(|w| w.id == id)
+            .map(|w| w.inbox.take())
+            .unwrap()
+    };
+    assert_eq!(mail(opened), [Intent::Command("export")]);
+    assert_eq!(mail(second), [Intent::Command("export")]);
+}
+
+#[test]
 fn bring_forward_opens_raises_or_restores_the_app_but_leaves_a_focused_window_be() {
     let wm = WindowManager::new(SCREEN);
     let BroughtForward::Opened(a) = wm.bring_forward(notes()) else {
