@@ -231,6 +231,48 @@ async fn the_agent_reads_writes_and_runs_a_program_in_the_callers_tab() {
 }
 
 #[tokio::test]
+async fn a_run_that_asks_before_reads_waits_for_each_read_and_a_denied_one_is_not_read() {
+    let provider = FakeProvider::start().await;
+    let kernel = start(config(&provider)).await;
+    let mut tab = Tab::open(kernel.addr, "s-ask-reads").await;
+    tab.put("/secret.txt", "mine");
+    provider.script([
+        Turn::call("read_file", json!({"path": "/secret.txt"})),
+        Turn::call("list_files", json!({"path": "/"})),
+        Turn::say("I was not let read it."),
+    ]);
+    let (id, _) = begin(
+        &mut tab,
+        json!({"goal": "read /secret.txt", "ask_before_reads": true}),
+    )
+    .await;
+    // The first read is denied, the second allowed.
+    let mut asked = 0;
+    let out = follow(&mut tab, &id, |_| {
+        asked += 1;
+        Some(if asked == 1 { "deny" } else { "allow" })
+    })
+    .await;
+    assert_eq!(out.end.topic.as_str(), "ai.agent.done", "{}", out.end());
+    let calls = out.of_kind("tool_call");
+    assert_eq!(calls.len(), 2);
+    assert!(
+        calls.iter().all(|c| c["needs_approval"] == true),
+        "reads the policy allows wait when the request asks so: {calls:?}"
+    );
+    let results = out.of_kind("tool_result");
+    assert_eq!(results[0]["ok"], false);
+    assert_eq!(results[0]["error"]["code"], "permission_denied");
+    assert!(
+        !Value::Array(sent(&provider, 1))
+            .to_string()
+            .contains("mine"),
+        "the denied read never reached the model"
+    );
+    assert_eq!(results[1]["ok"], true, "{:?}", results[1]);
+}
+
+#[tokio::test]
 async fn a_task_the_agent_runs_reads_programs_from_the_callers_tab() {
     let provider = FakeProvider::start().await;
     let kernel = start(trusting(&provider)).await;

@@ -60,6 +60,7 @@ registry! {
     editor,
     agent,
     terminal,
+    settings,
 }
 
 /// Apps opened when the desktop starts without a saved layout.

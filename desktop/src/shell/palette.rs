@@ -155,6 +155,7 @@ mod tests {
             "agent.connect",
             "shell.toggle-theme",
             "open.terminal",
+            "open.settings",
         ] {
             assert!(ids.contains(id), "{id}");
         }

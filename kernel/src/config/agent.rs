@@ -157,11 +157,62 @@ impl AgentConfig {
             .find(|rule| rule.tool.matches(tool))
             .map_or(ToolAction::Ask, |rule| rule.action)
     }
+
+    /// The action for `tool` in a run whose request said `ask_before_reads`: as
+    /// [`AgentConfig::action_for`], except that a read-only tool of the agent the policy would
+    /// run at once waits for the user. Never looser than the policy: `ask` and `deny` stay.
+    pub fn action_in_run(&self, tool: &str, ask_before_reads: bool) -> ToolAction {
+        let action = self.action_for(tool);
+        let reads = TOOLS.iter().any(|t| t.name == tool && t.read_only);
+        if ask_before_reads && reads && action == ToolAction::Allow {
+            ToolAction::Ask
+        } else {
+            action
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn asking_before_reads_only_tightens_the_policy() {
+        let rule = |tool: &str, action| ToolRule {
+            tool: ToolPattern::parse(tool).unwrap(),
+            action,
+        };
+        let mut config = AgentConfig::default();
+        assert_eq!(config.action_in_run("read_file", true), ToolAction::Ask);
+        assert_eq!(config.action_in_run("search_files", true), ToolAction::Ask);
+        assert_eq!(config.action_in_run("read_file", false), ToolAction::Allow);
+        // Tools that do more than read keep their action either way.
+        assert_eq!(config.action_in_run("write_file", true), ToolAction::Ask);
+        config
+            .policy
+            .insert(0, rule("run_program", ToolAction::Allow));
+        config
+            .policy
+            .insert(0, rule("list_files", ToolAction::Deny));
+        assert_eq!(config.action_in_run("run_program", true), ToolAction::Allow);
+        // A refused read stays refused, never asked.
+        assert_eq!(config.action_in_run("list_files", true), ToolAction::Deny);
+        // Never looser than the policy, for every tool and both settings.
+        for tool in TOOLS {
+            for ask in [false, true] {
+                let (policy, run) = (
+                    config.action_for(tool.name),
+                    config.action_in_run(tool.name, ask),
+                );
+                let strictness = |a: ToolAction| match a {
+                    ToolAction::Allow => 0,
+                    ToolAction::Ask => 1,
+                    ToolAction::Deny => 2,
+                };
+                assert!(strictness(run) >= strictness(policy), "{} {ask}", tool.name);
+            }
+        }
+    }
 
     #[test]
     fn the_default_policy_reads_freely_and_asks_for_the_rest() {

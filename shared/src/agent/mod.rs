@@ -71,7 +71,8 @@ pub struct Budget {
     pub wall_timeout_ms: Option<u64>,
 }
 
-/// `ai.agent.start {goal, context?, model?, budget?}` → `ai.agent.start:ack {run_id}`.
+/// `ai.agent.start {goal, context?, model?, budget?, ask_before_reads?}` →
+/// `ai.agent.start:ack {run_id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Start {
     /// What the user wants done, in their words.
@@ -83,6 +84,11 @@ pub struct Start {
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<Budget>,
+    /// True: a call of a read-only tool (`Tool::read_only`) that the policy would run at once
+    /// waits for the user's approval like a write. It only tightens the policy: a call the
+    /// policy asks about or refuses stays so, and other tools are untouched.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ask_before_reads: bool,
 }
 
 /// The answer to [`Start`].

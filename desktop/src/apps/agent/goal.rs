@@ -1,6 +1,7 @@
 //! The goal box: what the user asks, the Editor's file in front and its selection offered as
 //! context (the shell's `FrontFile`), and optional budget limits; [`GoalForm::request`] turns it
-//! into the contract's `ai.agent.start`. The parsing of the limits is pure and unit tested.
+//! into the contract's `ai.agent.start`, with this browser's model and whether the agent asks
+//! before reads (the Settings app's `Preferences`). The parsing of the limits is pure and unit tested.
 //!
 //! DOM contract: `agent-goal` (the text box), `[data-testid=agent-context-file][data-path]` and
 //! `agent-context-selection` (check boxes, shown when the Editor has a file / a selection),
@@ -10,6 +11,7 @@
 use aether_shared::agent::{Budget, Context, Start};
 use leptos::prelude::*;
 
+use crate::services::preferences::{Preferences, ReadApproval};
 use crate::shell::front_file::FrontFile;
 
 /// The goal box's fields.
@@ -22,6 +24,8 @@ pub(super) struct GoalForm {
     pub max_tokens: RwSignal<String>,
     pub max_tool_calls: RwSignal<String>,
     front: Option<FrontFile>,
+    /// This browser's model and read approval (Settings), sent with every run.
+    preferences: Option<Preferences>,
 }
 
 impl GoalForm {
@@ -34,6 +38,7 @@ impl GoalForm {
             max_tokens: RwSignal::new(String::new()),
             max_tool_calls: RwSignal::new(String::new()),
             front: use_context::<FrontFile>(),
+            preferences: use_context::<Preferences>(),
         }
     }
 
@@ -65,11 +70,14 @@ impl GoalForm {
             &self.max_tokens.get_untracked(),
             &self.max_tool_calls.get_untracked(),
         );
+        let preferences = self.preferences;
         Some(Start {
             goal,
             context: (context != Context::default()).then_some(context),
-            model: None,
+            model: preferences.and_then(|p| p.model.get_untracked()),
             budget,
+            ask_before_reads: preferences
+                .is_some_and(|p| p.read_approval.get_untracked() == ReadApproval::Ask),
         })
     }
 }

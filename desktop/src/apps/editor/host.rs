@@ -12,7 +12,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::services::monaco::bindings::{self, CodeEditor, Disposable, TextModel};
-use crate::services::monaco::options::{EditorOptions, Marker, ReadOnly, to_js};
+use crate::services::monaco::options::{EditorOptions, FontSize, Marker, ReadOnly, to_js};
 
 /// The URI scheme of the models (one per VFS path of this tab).
 const SCHEME: &str = "aether-vfs://tab";
@@ -140,6 +140,12 @@ impl Host {
     /// Makes the editor read-only (a binary file's note) or editable.
     pub fn set_read_only(&self, read_only: bool) {
         self.editor.update_options(&to_js(&ReadOnly { read_only }));
+    }
+
+    /// Sets the editor's font size, in CSS pixels (Settings; it applies at once).
+    pub fn set_font_size(&self, px: u32) {
+        self.editor
+            .update_options(&to_js(&FontSize { font_size: px }));
     }
 
     /// Puts the keyboard focus in the editor.

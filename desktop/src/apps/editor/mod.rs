@@ -46,6 +46,7 @@ use wasm_bindgen::prelude::*;
 use super::AppMeta;
 use crate::services::bus::BusClient;
 use crate::services::monaco;
+use crate::services::preferences::Preferences;
 use crate::services::vfs::VfsProxy;
 use crate::shell::front_file::FrontFile;
 use crate::shell::geometry::Size;
@@ -176,6 +177,15 @@ pub fn Editor() -> impl IntoView {
             }
         },
     );
+    // The font size of Settings, now and whenever it changes there.
+    if let Some(preferences) = use_context::<Preferences>() {
+        Effect::new(move |_| {
+            let px = preferences.editor_font_size.get();
+            if state.ready.get() {
+                state.with_host(|h| h.set_font_size(px));
+            }
+        });
+    }
     // The file in front, for other apps' context (the Agent's goal box).
     let front = use_context::<FrontFile>();
     if let Some(front) = front {

@@ -58,6 +58,13 @@ impl Default for EditorOptions {
     }
 }
 
+/// `{fontSize}` for `updateOptions`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FontSize {
+    pub font_size: u32,
+}
+
 /// `{readOnly}` for `updateOptions`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -2,7 +2,8 @@
 //! stream (`BusClient::stream::<Chat>`: `ai.chunk`s, then `ai.done` or `ai.error`); an inline
 //! completion is a silent request (the user did not ask for it, so its failure is not toasted)
 //! whose id is known at once, so Monaco's cancellation can name it in `ai.cancel`. The client
-//! remembers what is in flight so a closing window cancels it. Never renders.
+//! remembers what is in flight so a closing window cancels it. A chat names the model chosen in
+//! Settings (this browser's `Preferences`), if any. Never renders.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -10,9 +11,11 @@ use std::future::Future;
 use std::rc::Rc;
 
 use aether_shared::ai::{Cancel, Chat, ChatEvent, Complete, Completion, Message};
+use leptos::prelude::{GetUntracked, use_context};
 use leptos::task::spawn_local;
 
 use crate::services::bus::{BusClient, BusError, RequestOptions, StreamHandle, StreamOptions};
+use crate::services::preferences::Preferences;
 
 /// How long an inline completion may take, in milliseconds (the provider answers a whole
 /// completion at once, after its own time to think).
@@ -26,6 +29,8 @@ pub struct AiClient {
     chats: Rc<RefCell<HashMap<String, StreamHandle>>>,
     /// Completions waiting for their answer, by request id.
     completing: Rc<RefCell<HashSet<String>>>,
+    /// This browser's preferences (the model a chat names).
+    preferences: Option<Preferences>,
 }
 
 impl AiClient {
@@ -34,6 +39,7 @@ impl AiClient {
             bus,
             chats: Rc::default(),
             completing: Rc::default(),
+            preferences: use_context::<Preferences>(),
         }
     }
 
@@ -47,7 +53,7 @@ impl AiClient {
         let chats = Rc::clone(&self.chats);
         let request = Chat {
             messages,
-            model: None,
+            model: self.preferences.and_then(|p| p.model.get_untracked()),
         };
         let stream = self
             .bus

@@ -140,7 +140,10 @@ impl Run {
         let action = if self.allowed.contains(name) {
             ToolAction::Allow
         } else {
-            self.ctx.config.action_for(name)
+            // The request's `ask_before_reads` can only tighten the policy.
+            self.ctx
+                .config
+                .action_in_run(name, self.ctx.request.ask_before_reads)
         };
         let mut pending = None;
         let mut preview = None;
