@@ -389,6 +389,30 @@ async fn complete_answers_the_cleaned_text_to_insert() {
 }
 
 #[tokio::test]
+async fn complete_asks_the_model_the_request_names_over_the_configured_one() {
+    let provider = FakeProvider::start().await;
+    // The configured model fails; the request's own answers.
+    let kernel = start(config(&provider, "error-404")).await;
+    let mut client = Client::connect(kernel.addr).await;
+    client
+        .request(
+            "ai.complete",
+            json!({"path": "/a.rs", "language": "rust", "prefix": "let x = ", "suffix": "",
+                   "model": "fenced"}),
+        )
+        .await;
+    let resp = client.recv().await;
+    assert_eq!(
+        resp.topic.as_str(),
+        "ai.complete:resp",
+        "{:?}",
+        payload(&resp)
+    );
+    assert_eq!(payload(&resp)["text"], "42;");
+    assert_eq!(provider.requests()[0].body["model"], "fenced");
+}
+
+#[tokio::test]
 async fn requests_are_checked_capped_and_rate_limited() {
     let provider = FakeProvider::start().await;
     let mut config = config(&provider, "slow");

@@ -72,8 +72,9 @@ pub struct Chat {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatStarted {}
 
-/// `ai.complete {path, language, prefix, suffix}` → `ai.complete:resp` ([`Completion`]): the
-/// text to insert between `prefix` and `suffix` of the file at `path`.
+/// `ai.complete {path, language, prefix, suffix, model?}` → `ai.complete:resp` ([`Completion`]):
+/// the text to insert between `prefix` and `suffix` of the file at `path`. `model` overrides the
+/// configured one, as in [`Chat`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Complete {
     pub path: String,
@@ -81,6 +82,8 @@ pub struct Complete {
     pub language: String,
     pub prefix: String,
     pub suffix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 /// The answer to [`Complete`] (may be empty: nothing worth inserting).

@@ -165,7 +165,7 @@ impl AiService {
     ) -> Result<Answer<Completion>, AiError> {
         let admitted = self.admit(client, env)?;
         let ask = Ask {
-            model: None,
+            model: req.model.clone(),
             messages: prompt::completion(&req)
                 .into_iter()
                 .map(Into::into)

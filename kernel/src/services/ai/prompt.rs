@@ -82,6 +82,7 @@ mod tests {
             language: "rust".into(),
             prefix: prefix.into(),
             suffix: "\n}".into(),
+            model: None,
         }
     }
 

@@ -2,8 +2,8 @@
 //! stream (`BusClient::stream::<Chat>`: `ai.chunk`s, then `ai.done` or `ai.error`); an inline
 //! completion is a silent request (the user did not ask for it, so its failure is not toasted)
 //! whose id is known at once, so Monaco's cancellation can name it in `ai.cancel`. The client
-//! remembers what is in flight so a closing window cancels it. A chat names the model chosen in
-//! Settings (this browser's `Preferences`), if any. Never renders.
+//! remembers what is in flight so a closing window cancels it. A chat and a completion name the
+//! model chosen in Settings (this browser's `Preferences`), if any. Never renders.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -69,11 +69,16 @@ impl AiClient {
         Ok(id)
     }
 
-    /// Asks for an inline completion: its request id now, and the answer when it comes.
+    /// Asks for an inline completion (naming the model of Settings, if any): its request id
+    /// now, and the answer when it comes.
     pub fn complete(
         &self,
         request: Complete,
     ) -> (String, impl Future<Output = Result<Completion, BusError>> + 'static) {
+        let request = Complete {
+            model: self.preferences.and_then(|p| p.model.get_untracked()),
+            ..request
+        };
         let call = self.bus.call(
             &request,
             RequestOptions::timeout(COMPLETE_TIMEOUT_MS).silent(),

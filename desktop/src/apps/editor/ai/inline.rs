@@ -69,6 +69,8 @@ async fn provide(
         language: model.get_language_id(),
         prefix: String::from(text.slice(0, offset)),
         suffix: String::from(text.slice(offset, text.length())),
+        // The client names the model of Settings.
+        model: None,
     };
     let (id, answer) = ai.complete(request);
     let cancel = {
