@@ -129,7 +129,7 @@ mod tests {
     use super::*;
     use crate::apps::APPS;
     use crate::shell::chord::Chord;
-    use crate::shell::shortcuts::{KeyPress, command_for};
+    use crate::shell::shortcuts::{KeyPress, SHORTCUTS, command_for};
 
     #[test]
     fn entry_ids_are_unique_and_every_app_and_command_is_listed() {
@@ -185,6 +185,18 @@ mod tests {
             };
             assert_eq!(command_for(&press), Some(command), "{id}: {keys}");
         }
+    }
+
+    #[test]
+    fn the_help_lists_every_shell_commands_shortcut_and_the_palettes_own() {
+        let listed: Vec<&str> = SHORTCUTS
+            .iter()
+            .flat_map(|(keys, _)| keys.split('·').map(str::trim))
+            .collect();
+        for &(id, _, keys, _) in SHELL_COMMANDS {
+            assert!(listed.contains(&keys), "{id}: {keys} is not in the help");
+        }
+        assert!(listed.contains(&"Ctrl+Shift+P"));
     }
 
     #[test]

@@ -128,7 +128,7 @@ pub fn Settings() -> impl IntoView {
                     />
                 </label>
                 <p class="settings-note">
-                    "Named in the Editor's chat and the Agent's runs; empty: the model the kernel is configured with."
+                    "Named in the Editor's chat and completions and in the Agent's runs; empty: the model the kernel is configured with."
                 </p>
                 <p class="settings-label">"When the agent wants to read files"</p>
                 {reads_choice(ReadApproval::Allow, "As the kernel's policy says", "settings-reads-allow")}
