@@ -136,9 +136,20 @@ test('the guest clones from an allowed host, the Editor edits the clone, Python 
   await expect(screenText(term)).toContainText('curl reached the host');
 
   // git clone of the repository into the tab's files.
+  // The guest's CPU time during the clone (/proc/stat's first line, in ticks): busy against idle
+  // tells the emulated CPU's share of the wall clock from the waiting (network, files).
+  const cpu = async (tag: string): Promise<number[]> => {
+    expect(await run(page, term, `echo ${tag} $(head -1 /proc/stat)`)).toBe(0);
+    const line = (await screenText(term).innerText()).match(new RegExp(`${tag} cpu\\s+([\\d ]+)`));
+    return (line?.[1] ?? '').trim().split(/\s+/).map(Number);
+  };
+  const before = await cpu('cpu-before');
   const cloneStarted = Date.now();
   const cloned = await run(page, term, `git clone -q http://${host}:${allowed.port}/repo.git /mnt/files/repo`, 900_000);
   console.log(`FIGURE guest git clone of ${FILES + 1} files over dumb HTTP into /mnt/files (typed → done): ${Date.now() - cloneStarted} ms`);
+  const after = await cpu('cpu-after');
+  const [user, nice, system, idle, iowait] = after.map((v, i) => v - (before[i] ?? 0));
+  console.log(`FIGURE guest git clone, guest CPU ticks: user ${user + nice}, system ${system}, idle ${idle}, iowait ${iowait}`);
   expect(cloned).toBe(0);
   expect(await run(page, term, 'echo count=$(ls /mnt/files/repo/files | wc -l)')).toBe(0);
   await expect(screenText(term)).toContainText(`count=${FILES}`);
