@@ -40,11 +40,24 @@ test('Editor, Terminal and Files in one page share the same files, live, both wa
   await editor.locator('.monaco-editor .view-lines').click();
   await page.keyboard.press('Control+a');
   await page.keyboard.type(`${mark}\n`);
+  // When the tab's files hold the save: looked for every 5 ms (no faster: the looks would slow
+  // the page that answers the guest).
+  await page.evaluate((m) => {
+    const w = window as any;
+    w.__stored = (async () => {
+      for (;;) {
+        const file = await w.aether.vfs.read('/live/note.txt').catch(() => null);
+        if (file?.content?.includes(m)) return performance.now();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+  }, mark);
   const savedAt = await page.evaluate(() => performance.now());
   await page.keyboard.press('Control+s');
   await expect(screenText(term)).toContainText(`seen-2-${mark}`, { timeout: 30_000 });
-  const seenMs = (await page.evaluate(() => (window as any).__seen)) - savedAt;
-  console.log(`FIGURE Editor Ctrl+S → the guest's read sees the new text (on screen): ${Math.round(seenMs)} ms`);
+  const [storedAt, seenAt] = await page.evaluate(async () => [await (window as any).__stored, await (window as any).__seen]);
+  console.log(`FIGURE Editor Ctrl+S → the guest's read sees the new text (on screen): ${Math.round(seenAt - savedAt)} ms`);
+  console.log(`FIGURE   of which Ctrl+S → the tab's files hold it: ${Math.round(storedAt - savedAt)} ms; held → on the guest's screen: ${Math.round(seenAt - storedAt)} ms`);
   expect(await readFile(page, '/live/note.txt')).toBe(`${mark}\n`);
 
   // The guest writes a file: it is in the tab's files, and Files shows it.
