@@ -15,9 +15,9 @@
 //! ([`share`]); its fid table is saved with the machine's state.
 
 mod direct;
+pub mod manifest;
 pub mod share;
 mod shell;
-pub mod manifest;
 mod worker;
 
 use std::cell::RefCell;
@@ -271,7 +271,12 @@ impl V86Host {
         let (state, fids) = match &req.snapshot {
             None => (None, None),
             Some(path) => {
-                let saved = self.inner.vfs.read(path).await.map_err(|e| e.to_payload())?;
+                let saved = self
+                    .inner
+                    .vfs
+                    .read(path)
+                    .await
+                    .map_err(|e| e.to_payload())?;
                 let (state, fids) = snapshot::detach(saved.bytes);
                 // Earlier builds gave the guest a copy of the files on another 9p device: such
                 // a guest cannot run on this one.
@@ -291,8 +296,8 @@ impl V86Host {
         let pid = req.pid;
         let host = self.clone();
         let on_event = move |event: Event| host.on_event(pid, event);
-        let machine = MachineWorker::boot(&manifest, req, state.as_deref(), on_event)
-            .map_err(|e| {
+        let machine =
+            MachineWorker::boot(&manifest, req, state.as_deref(), on_event).map_err(|e| {
                 ErrorPayload::new(
                     ErrorCode::Internal,
                     format!("The x86 machine's worker did not start ({e}); reload the page."),
