@@ -10,10 +10,8 @@ import { openDesktop } from './support/aether';
 import { dockItem, windows } from './support/desktop';
 import { Kernel } from './support/kernel';
 import { FakeProvider, aiEnv } from './support/ai-provider';
+import { BOOT_WAIT_MS, PROMPT } from './support/terminal';
 
-/** How long a cold boot may take on a loaded 2-core machine. */
-const BOOT_WAIT_MS = 240_000;
-const PROMPT = 'root@aether:';
 const COMMAND = 'echo $((6*7)); uname -m';
 
 let provider: FakeProvider;
