@@ -1,16 +1,17 @@
 //! `/sw.js`, the desktop's service worker, as the kernel serves it: the desktop's own `sw.js`
-//! with its line `const BUILD = null;` (the whole line) naming this build, so a reload without the kernel still
-//! shows the desktop and a new kernel's desktop replaces the cached one on the next load.
+//! with its line `const BUILD = null;` (the whole line) naming this build, so a reload without
+//! the kernel still shows the desktop and a new kernel's desktop replaces the cached one on the
+//! next load.
 //!
-//! The build is `{id, shell, scope}`: `id` is a digest of every file's path and `ETag`, so it
-//! changes whenever any file does (and with it the script's bytes, which is what makes the
-//! browser install a new worker); `shell` is what a page load needs, the worker's install keeps
-//! it: `/` and every file `index.html` names, with the scripts and style sheets those name in
-//! turn (the JS glue imports the chunk loader and wasm-bindgen's snippets) and what the style
-//! sheets name, but not the other files a script names (the apps' wasm chunks, fetched when an
-//! app first opens); `scope` is the
-//! top-level files and folders of the desktop, the only paths the worker may cache (never a
-//! kernel route: `/ws`, `/wisp`, `/mcp`, `/healthz` are not files).
+//! The build is `{id, shell, scope}`:
+//! - `id` is a digest of every file's path and `ETag`, so it changes whenever any file does (and
+//!   with it the script's bytes, which is what makes the browser install a new worker);
+//! - `shell` is what a page load needs, which the worker's install keeps: `/` and every file
+//!   `index.html` names, the scripts and style sheets those name in turn (the JS glue imports the
+//!   chunk loader and wasm-bindgen's snippets) and what the style sheets name, but not the other
+//!   files a script names (the apps' wasm chunks, fetched when an app first opens);
+//! - `scope` is the desktop's top-level files and folders, the only paths the worker may cache
+//!   (never a kernel route: `/ws`, `/wisp`, `/mcp`, `/healthz` are not files).
 //!
 //! The script is always revalidated (`no-cache`), never `immutable`: its URL must stay the
 //! same from build to build. Built once per router; nothing here reads the file system.
@@ -19,6 +20,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -47,7 +49,7 @@ pub struct Build {
 /// The `/sw.js` response body and its `ETag`.
 #[derive(Clone, Debug)]
 pub struct ServiceWorker {
-    body: String,
+    body: Bytes,
     etag: HeaderValue,
 }
 
@@ -70,14 +72,20 @@ impl ServiceWorker {
         );
         let body: String = source
             .split_inclusive('\n')
-            .map(|l| match l.strip_suffix('\n').unwrap_or(l) == MARKER {
-                true => l.replacen(MARKER, &line, 1),
-                false => l.to_owned(),
+            .map(|l| {
+                if l.strip_suffix('\n').unwrap_or(l) == MARKER {
+                    l.replacen(MARKER, &line, 1)
+                } else {
+                    l.to_owned()
+                }
             })
             .collect();
         let etag = HeaderValue::from_str(&format!("\"sw-{}\"", build.id))
             .expect("hex digits are a valid header value");
-        Some(ServiceWorker { body, etag })
+        Some(ServiceWorker {
+            body: Bytes::from(body),
+            etag,
+        })
     }
 
     /// The script, revalidated on every load (`no-cache`, `ETag`).
