@@ -243,7 +243,7 @@ impl From<SearchFiles> for vfs::Search {
         vfs::Search {
             query: a.query,
             path: a.path,
-            max_results: None,
+            ..vfs::Search::default()
         }
     }
 }

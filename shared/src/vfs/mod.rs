@@ -224,16 +224,36 @@ pub struct Stat {
     pub path: String,
 }
 
-/// `vfs:search {query, path?, max_results?}` → `:resp` ([`SearchResults`]): the lines of text
-/// files under `path` (default `/`) that contain `query` (plain text, case-sensitive), in path
-/// order, at most `max_results` (default and cap [`MAX_SEARCH_RESULTS`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// `vfs:search {query, path?, max_results?, regex?, ignore_case?, glob?}` → `:resp`
+/// ([`SearchResults`]): the lines of text files under `path` (default `/`) whose path matches
+/// `glob` (when given) and that contain `query`, in path order, at most `max_results` (default
+/// and cap [`MAX_SEARCH_RESULTS`]). A line is reported once, at its first match.
+///
+/// `query` is plain text unless `regex` (Rust `regex` syntax; an invalid one is `bad_request`
+/// with the parser's message); matching is case-sensitive unless `ignore_case`. `glob` has `*`
+/// (within one folder), `**` (any folders), `?`, `[abc]` and `{a,b}`; a glob without `/` is
+/// matched against the file's name, one with `/` against its whole path (`src/**/*.rs` and
+/// `/src/**/*.rs` alike). Binary files (not UTF-8, or holding NUL) are skipped.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Search {
     pub query: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_results: Option<u64>,
+    /// `query` is a regular expression.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub regex: bool,
+    /// Letters match whatever their case.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ignore_case: bool,
+    /// Only files whose path matches this glob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glob: Option<String>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Most matches one `vfs:search` returns.
@@ -247,10 +267,16 @@ pub struct SearchMatch {
     pub path: String,
     /// 1-based line number.
     pub line: u64,
-    /// 1-based column (in characters) where the query starts.
+    /// 1-based column (in characters) where the match starts.
     pub column: u64,
     /// The line's text (cut to [`MAX_MATCH_TEXT_CHARS`]).
     pub text: String,
+    /// 1-based column of the match in `text` (differs from `column` when the line was cut).
+    #[serde(default)]
+    pub text_column: u64,
+    /// Characters the match spans in `text` (up to its end when the match goes past it).
+    #[serde(default)]
+    pub length: u64,
 }
 
 /// The answer to [`Search`].

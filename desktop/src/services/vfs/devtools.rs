@@ -13,6 +13,8 @@
 //! await aether.vfs.read("/a.txt")             // → { content, encoding, size, mtime }
 //! await aether.vfs.readBytes("/a.bin")        // → Uint8Array (IndexedDB only, no encoding)
 //! await aether.vfs.writeBytes("/a.bin", u8)   // → { size, mtime }
+//! await aether.vfs.writeMany(["/a", "/b"], ["x", "y"])  // → 2; one transaction, text files
+//! await aether.vfs.search({ query: "x", regex: false, ignore_case: false, glob: "*.rs" })
 //! await aether.vfs.list("/")                  // → { entries: [...] }
 //! await aether.vfs.stat("/a.txt"); aether.vfs.mkdir("/d"); aether.vfs.delete("/d", true)
 //! await aether.vfs.rename("/a.txt", "/b.txt")
@@ -21,7 +23,7 @@
 //! aether.vfs.binaryFrames()                   // true when the relay moves raw bytes (SPEC §1)
 //! ```
 
-use aether_shared::vfs::{Encoding, FileContent, Listing};
+use aether_shared::vfs::{Encoding, FileContent, Listing, Search};
 use js_sys::{JSON, Promise, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -116,6 +118,46 @@ impl VfsDevtools {
     pub fn write_bytes(&self, path: String, bytes: Uint8Array) -> Promise {
         let proxy = self.proxy.clone();
         future_to_promise(async move { settle(proxy.write(&path, &bytes.to_vec()).await) })
+    }
+
+    /// Writes the text `texts[i]` to `paths[i]` for every `i`, in one transaction (all or none);
+    /// resolves with how many files it wrote. For seeding many files at once.
+    #[wasm_bindgen(js_name = writeMany)]
+    pub fn write_many(&self, paths: Vec<String>, texts: Vec<String>) -> Promise {
+        let proxy = self.proxy.clone();
+        future_to_promise(async move {
+            if paths.len() != texts.len() {
+                return Err(to_js_error(&VfsError::BadPayload(format!(
+                    "{} paths but {} texts; give one text per path",
+                    paths.len(),
+                    texts.len()
+                ))));
+            }
+            let items: Vec<_> = paths
+                .into_iter()
+                .zip(texts)
+                .map(|(path, text)| (path, Some(text.into_bytes())))
+                .collect();
+            settle(proxy.write_many(&items).await)
+        })
+    }
+
+    /// Answers `request` (a `vfs:search` payload) from this tab's files, as the tab answers the
+    /// kernel's `vfs:search` (no bus round trip).
+    pub fn search(&self, request: JsValue) -> Promise {
+        let proxy = self.proxy.clone();
+        future_to_promise(async move {
+            let text = JSON::stringify(&request)
+                .ok()
+                .and_then(|t| t.as_string())
+                .unwrap_or_default();
+            let request: Search = serde_json::from_str(&text).map_err(|e| {
+                to_js_error(&VfsError::BadPayload(format!(
+                    "not a vfs:search payload ({e}); give at least `query`"
+                )))
+            })?;
+            settle(proxy.search(&request).await)
+        })
     }
 
     /// Reads `path` as the `vfs:read` reply would carry it.

@@ -9,6 +9,8 @@
 //! figures. This module never interprets paths beyond that range.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::ops::ControlFlow;
 
 use aether_shared::vfs::Entry;
 use indexed_db_futures::KeyRange;
@@ -30,6 +32,10 @@ const SCHEMA_VERSION: u8 = 1;
 pub fn database_name(session_id: &str) -> String {
     format!("aether-vfs.{session_id}")
 }
+
+/// Runs of contents asked for at once by [`StoreTx::contents_in_runs`] (each at most a few MiB,
+/// see `search::MAX_RUN_BYTES`).
+const RUNS_IN_FLIGHT: usize = 3;
 
 /// How long the content of the file read last stays at hand for the next chunk, in ms.
 const RECENT_TTL_MS: f64 = 3_000.0;
@@ -210,6 +216,65 @@ impl StoreTx for IdbTx<'_> {
             let end = offset.saturating_add(length).min(u64::from(len)) as u32;
             array.subarray(start, end).to_vec()
         }))
+    }
+
+    async fn contents_in_runs(
+        &self,
+        runs: &[(&str, &str)],
+        visit: &mut dyn FnMut(&str, &[u8]) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, VfsError> {
+        // Two requests per run (its keys, then its values, in the same key order) in place of
+        // one per file, and the next runs already asked for while one is being visited, so the
+        // browser reads ahead as the page scans. Each file is copied into one reused buffer.
+        let store = self.tx.object_store(CONTENTS).map_err(store_error)?;
+        let ask = |(first, last): &(&str, &str)| {
+            let range = || KeyRange::Bound((*first).to_owned(), false, (*last).to_owned(), false);
+            let keys = store
+                .get_all_keys::<String>()
+                .with_query::<String, _>(range())
+                .primitive()
+                .map_err(store_error)?;
+            let values = store
+                .get_all::<JsValue>()
+                .with_query::<String, _>(range())
+                .primitive()
+                .map_err(store_error)?;
+            Ok::<_, VfsError>((keys, values))
+        };
+        let mut asked = VecDeque::with_capacity(RUNS_IN_FLIGHT);
+        let mut next = runs.iter();
+        let mut buffer = Vec::new();
+        loop {
+            while asked.len() < RUNS_IN_FLIGHT
+                && let Some(run) = next.next()
+            {
+                asked.push_back(ask(run)?);
+            }
+            let Some((keys, values)) = asked.pop_front() else {
+                return Ok(ControlFlow::Continue(()));
+            };
+            let keys: Vec<String> = keys
+                .await
+                .map_err(store_error)?
+                .collect::<Result<_, _>>()
+                .map_err(store_error)?;
+            let values: Vec<JsValue> = values
+                .await
+                .map_err(store_error)?
+                .collect::<Result<_, _>>()
+                .map_err(store_error)?;
+            for (key, value) in keys.iter().zip(values) {
+                let Ok(array) = value.dyn_into::<js_sys::Uint8Array>() else {
+                    continue;
+                };
+                buffer.clear();
+                buffer.resize(array.length() as usize, 0);
+                array.copy_to(&mut buffer);
+                if visit(key, &buffer).is_break() {
+                    return Ok(ControlFlow::Break(()));
+                }
+            }
+        }
     }
 
     async fn put(&self, entry: &Entry, content: Option<&[u8]>) -> Result<(), VfsError> {

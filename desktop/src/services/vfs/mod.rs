@@ -217,7 +217,14 @@ impl VfsProxy {
         self.note(ops::rename(&*store, from, to, now_ms()).await)
     }
 
-    /// The lines of text files containing `request.query` (see `search`).
+    /// Writes every `(path, content)` of `items` in one transaction (creating missing folders):
+    /// all or none. Returns how many it wrote.
+    pub async fn write_many(&self, items: &[ops::NewEntry]) -> Result<usize, VfsError> {
+        let store = self.store()?;
+        self.note(ops::write_all(&*store, items, now_ms()).await)
+    }
+
+    /// The lines of text files that match `request` (see `search`).
     pub async fn search(&self, request: &Search) -> Result<SearchResults, VfsError> {
         search::search(&*self.store()?, request).await
     }

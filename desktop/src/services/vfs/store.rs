@@ -6,6 +6,8 @@
 //! stored. The browser implementation is `idb`; the unit tests use [`memory::MemoryStore`].
 //! This module knows nothing of paths' meaning, only of keys.
 
+use std::ops::ControlFlow;
+
 use aether_shared::vfs::Entry;
 
 use super::error::VfsError;
@@ -44,6 +46,15 @@ pub trait StoreTx {
             bytes[start..end].to_vec()
         }))
     }
+    /// Calls `visit(path, bytes)` with the stored content of every file whose path is between
+    /// `first` and `last` (both included) of each of `runs`, run after run, in key order, until
+    /// it breaks; one request per run (a few runs in flight at once where the store allows it).
+    /// The bytes are lent for the call only.
+    async fn contents_in_runs(
+        &self,
+        runs: &[(&str, &str)],
+        visit: &mut dyn FnMut(&str, &[u8]) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, VfsError>;
     /// Stores `entry` (replacing one at the same path) and, for a file, its content.
     async fn put(&self, entry: &Entry, content: Option<&[u8]>) -> Result<(), VfsError>;
     /// Removes the entry at `path` and its content, if any.
@@ -59,6 +70,7 @@ pub mod memory {
 
     use std::cell::RefCell;
     use std::collections::BTreeMap;
+    use std::ops::ControlFlow;
 
     use aether_shared::vfs::Entry;
     use aether_shared::vfs::path::is_within;
@@ -113,6 +125,25 @@ pub mod memory {
 
         async fn content(&self, path: &str) -> Result<Option<Vec<u8>>, VfsError> {
             Ok(self.staged.borrow().get(path).and_then(|(_, c)| c.clone()))
+        }
+
+        async fn contents_in_runs(
+            &self,
+            runs: &[(&str, &str)],
+            visit: &mut dyn FnMut(&str, &[u8]) -> ControlFlow<()>,
+        ) -> Result<ControlFlow<()>, VfsError> {
+            let staged = self.staged.borrow();
+            for (first, last) in runs {
+                let range = (*first).to_owned()..=(*last).to_owned();
+                for (path, (_, content)) in staged.range(range) {
+                    if let Some(bytes) = content
+                        && visit(path, bytes).is_break()
+                    {
+                        return Ok(ControlFlow::Break(()));
+                    }
+                }
+            }
+            Ok(ControlFlow::Continue(()))
         }
 
         async fn put(&self, entry: &Entry, content: Option<&[u8]>) -> Result<(), VfsError> {
