@@ -15,6 +15,13 @@ use leptos::prelude::*;
 pub enum Intent {
     /// Open the file at `path` of this tab's files (the Editor).
     OpenFile { path: String },
+    /// Open the file at `path` with the caret at `line` and `column` (1-based, in characters),
+    /// that line in view (the Editor; search results).
+    OpenFileAt {
+        path: String,
+        line: u32,
+        column: u32,
+    },
     /// Show program `pid` of this tab and type into it (the Terminal).
     AttachProgram { pid: u64 },
     /// Load the task definition at `path` of this tab's files and run it (Tasks).

@@ -20,6 +20,22 @@ const SCHEME: &str = "aether-vfs://tab";
 /// The marker owner of Run's compile errors.
 pub const RUN_MARKERS: &str = "aether-run";
 
+/// A caret position: 1-based line and column (in characters; Monaco counts UTF-16 units, the
+/// same outside the astral planes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caret {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// Monaco's `IPosition`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Position {
+    line_number: u32,
+    column: u32,
+}
+
 /// The editor and its models.
 pub struct Host {
     editor: CodeEditor,
@@ -146,6 +162,18 @@ impl Host {
     pub fn set_font_size(&self, px: u32) {
         self.editor
             .update_options(&to_js(&FontSize { font_size: px }));
+    }
+
+    /// Puts the caret at `caret` in the shown model, its line in the middle of the view, and
+    /// the keyboard focus in the editor.
+    pub fn reveal(&self, caret: Caret) {
+        let position = Position {
+            line_number: caret.line.max(1),
+            column: caret.column.max(1),
+        };
+        self.editor.set_position(&to_js(&position));
+        self.editor.reveal_line_in_center(position.line_number);
+        self.editor.focus();
     }
 
     /// Puts the keyboard focus in the editor.

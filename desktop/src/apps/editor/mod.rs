@@ -7,9 +7,11 @@
 //! the desktop. Dirty tabs are marked; closing one asks first; unsaved buffers are kept as
 //! drafts in `sessionStorage` ([`drafts`]) and come back with their tabs after a reload or when
 //! the window is opened again, so closing the window loses nothing. Other apps open files here
-//! with the window manager's `open_with(&editor::META, Intent::OpenFile {path})`, taken once the
-//! last session is back. The active tab's path and selection are published for other apps as
-//! the shell's `FrontFile`. What the window does with files is
+//! with the window manager's `open_with(&editor::META, Intent::OpenFile {path})` (or
+//! `Intent::OpenFileAt {path, line, column}`, which puts the caret there and that line in the
+//! middle of the view), taken once the last session is back. The active tab's path and
+//! selection are published for other apps as the shell's `FrontFile`. What the window does with
+//! files is
 //! in `state`, its small views in `panels`; pure rules live in `tabs`, `language`, `output`,
 //! `prompts`, `quick_open` and `drafts`; Monaco glue in `host`.
 //!
@@ -53,7 +55,7 @@ use crate::shell::geometry::Size;
 use crate::shell::intents::{Intent, receive_intents};
 use ai::client::AiClient;
 use ai::panel::{AiPanel, Chat};
-use host::Host;
+use host::{Caret, Host};
 use panels::{ConfirmClose, OutputPanel};
 pub use state::EditorState;
 use tabs::Tabs;
@@ -173,6 +175,9 @@ pub fn Editor() -> impl IntoView {
             match intent {
                 Intent::OpenFile { path } => state.open(path),
                 Intent::Command(id) => commands::run(state, id),
+                Intent::OpenFileAt { path, line, column } => {
+                    state.open_at(path, Some(Caret { line, column }));
+                }
                 _ => {}
             }
         },

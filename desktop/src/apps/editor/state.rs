@@ -12,7 +12,7 @@ use leptos::task::spawn_local;
 use super::ai::Proposal;
 use super::ai::client::AiClient;
 use super::drafts;
-use super::host::Host;
+use super::host::{Caret, Host};
 use super::language;
 use super::output::RunOutput;
 use super::prompts::FileContext;
@@ -87,7 +87,9 @@ impl EditorState {
     /// The file in front, its buffer and selection (what the AI sees).
     pub fn file_context(self) -> Option<FileContext> {
         let path = self.tabs.with_untracked(|t| t.active.clone())?;
-        let language = self.tabs.with_untracked(|t| t.get(&path).map(|t| t.language))?;
+        let language = self
+            .tabs
+            .with_untracked(|t| t.get(&path).map(|t| t.language))?;
         let (text, selection) = self.with_host(|h| (h.value(&path), h.selection()))?;
         Some(FileContext {
             path,
@@ -113,15 +115,34 @@ impl EditorState {
 
     /// Opens `path` in a tab (reading it from the VFS the first time) and brings it forward.
     pub fn open(self, path: String) {
+        self.open_at(path, None);
+    }
+
+    /// Opens `path` like [`Self::open`], then puts the caret at `caret` (when given) with its
+    /// line in the middle of the view.
+    pub fn open_at(self, path: String, caret: Option<Caret>) {
+        // Once the DOM shows the editor (it is hidden while no tab is open), so Monaco has a
+        // height to centre the line in.
+        let reveal = move || {
+            if let Some(caret) = caret {
+                request_animation_frame(move || {
+                    self.with_host(|h| h.reveal(caret));
+                });
+            }
+        };
         if self.tabs.with_untracked(|t| t.get(&path).is_some()) {
             self.activate(&path);
+            reveal();
             return;
         }
         let vfs = self.vfs();
         spawn_local(async move {
             match vfs.read(&path).await {
                 Ok(file) => match as_text(&file.bytes) {
-                    Some(text) => self.add_tab(&path, text.to_owned(), None),
+                    Some(text) => {
+                        self.add_tab(&path, text.to_owned(), None);
+                        reveal();
+                    }
                     None if language::is_runnable(&path) => {
                         self.add_binary_tab(&path, file.bytes.len());
                     }
@@ -205,8 +226,13 @@ impl EditorState {
     }
 
     pub(super) fn save(self, path: String, then_close: bool) {
-        if self.tabs.with_untracked(|t| t.get(&path).is_some_and(|t| t.read_only)) {
-            self.status.set(Some(format!("{path} is a binary file; there is nothing to save.")));
+        if self
+            .tabs
+            .with_untracked(|t| t.get(&path).is_some_and(|t| t.read_only))
+        {
+            self.status.set(Some(format!(
+                "{path} is a binary file; there is nothing to save."
+            )));
             return;
         }
         let Some(Some(text)) = self.with_host(|h| h.value(&path)) else {
@@ -233,7 +259,9 @@ impl EditorState {
 
     /// Closes `path`'s tab; with unsaved changes and not `force`, asks first.
     pub fn close_tab(self, path: String, force: bool) {
-        let dirty = self.tabs.with_untracked(|t| t.get(&path).is_some_and(|t| t.dirty));
+        let dirty = self
+            .tabs
+            .with_untracked(|t| t.get(&path).is_some_and(|t| t.dirty));
         if dirty && !force {
             self.confirm_close.set(Some(path));
             return;
@@ -302,4 +330,3 @@ impl EditorState {
         self.restored.try_set(true);
     }
 }
-

@@ -116,6 +116,10 @@ extern "C" {
     #[wasm_bindgen(method, js_name = setPosition)]
     pub fn set_position(this: &CodeEditor, position: &JsValue);
 
+    /// Scrolls so that `line` is in the middle of the view (`revealLineInCenter`).
+    #[wasm_bindgen(method, js_name = revealLineInCenter)]
+    pub fn reveal_line_in_center(this: &CodeEditor, line: u32);
+
     #[wasm_bindgen(method)]
     pub fn focus(this: &CodeEditor);
 
