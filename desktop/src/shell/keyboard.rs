@@ -91,6 +91,7 @@ pub fn run(command: Command, controls: Controls) {
         }
         Command::ToggleLauncher => overlays.toggle(Overlay::Launcher),
         Command::ToggleHelp => overlays.toggle(Overlay::Help),
+        Command::FindInFiles => overlays.toggle(Overlay::FindInFiles),
         Command::TogglePalette => overlays.toggle(Overlay::Palette),
         Command::CloseOverlay => overlays.close(),
         Command::ToggleTheme => theme::toggle(controls.preferences, controls.theme),

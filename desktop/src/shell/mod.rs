@@ -24,6 +24,7 @@
 //!   `[data-testid=launcher-command-<id>][aria-selected][data-keys]`
 //! - theme: `html[data-theme=light|dark]` (details in `theme`)
 //! - help: `[data-testid=help]`
+//! - search in files: `[data-testid=search]` (details in `find_in_files`)
 //! - toasts: `[data-testid=toasts]`, `.toast[data-kind=error|notice][data-code][data-topic]`,
 //!   `.toast-count`, `.toast-dismiss`
 //! - apps: About `[data-testid=about-version|about-client-id|about-ping]`, Notes
@@ -32,6 +33,7 @@
 pub mod ask_watch;
 pub mod chord;
 pub mod dock;
+pub mod find_in_files;
 pub mod front_file;
 pub mod fuzzy;
 pub mod geometry;
@@ -106,6 +108,7 @@ pub fn Desktop() -> impl IntoView {
         Some(Overlay::Launcher) => view! { <Launcher /> }.into_any(),
         Some(Overlay::Palette) => view! { <Launcher commands=true /> }.into_any(),
         Some(Overlay::Help) => view! { <Help /> }.into_any(),
+        Some(Overlay::FindInFiles) => view! { <find_in_files::FindInFiles /> }.into_any(),
         None => ().into_any(),
     };
 

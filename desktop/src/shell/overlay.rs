@@ -1,5 +1,5 @@
-//! [`Overlays`]: which overlay (launcher, shortcut help) is open, and where keyboard focus goes
-//! back to when it closes.
+//! [`Overlays`]: which overlay (launcher, shortcut help, search in files) is open, and where
+//! keyboard focus goes back to when it closes.
 //!
 //! One overlay at a time; opening one replaces the other. The element that had focus before the
 //! first overlay opened gets it back on close (if it is still on the page), so Escape returns
@@ -14,6 +14,8 @@ pub enum Overlay {
     Launcher,
     /// The keyboard shortcuts.
     Help,
+    /// Search in this tab's files (`find_in_files`).
+    FindInFiles,
     /// The launcher as the command palette (its query starting with `>`).
     Palette,
 }

@@ -53,6 +53,12 @@ pub const SHELL_COMMANDS: &[(&str, &str, &str, Command)] = &[
         Command::ToggleMaximize,
     ),
     (
+        "find-in-files",
+        "Search in files",
+        "Ctrl+Shift+F",
+        Command::FindInFiles,
+    ),
+    (
         "show-shortcuts",
         "Show the keyboard shortcuts",
         "F1",

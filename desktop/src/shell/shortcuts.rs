@@ -22,6 +22,8 @@ pub enum Command {
     ToggleLauncher,
     /// Open (or close) the shortcut help.
     ToggleHelp,
+    /// Open (or close) search in files.
+    FindInFiles,
     /// Switch between the light and the dark theme (and remember it).
     ToggleTheme,
     /// Open (or close) the command palette (the launcher with `>`).
@@ -67,6 +69,10 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
         "Open the command palette (or type > in the launcher): every command, with its keys",
     ),
     (
+        "Ctrl+Shift+F",
+        "Search in files: ↑/↓, Enter opens the line in the Editor; Alt+R regex, Alt+C case",
+    ),
+    (
         "?  ·  F1",
         "Show these shortcuts (? only outside text fields)",
     ),
@@ -101,6 +107,9 @@ pub fn command_for(press: &KeyPress<'_>) -> Option<Command> {
             ("KeyT", true) => Some(Command::ToggleTheme),
             _ => None,
         };
+    }
+    if (ctrl || meta) && !alt && shift && code == "KeyF" {
+        return Some(Command::FindInFiles);
     }
     if (ctrl || meta) && !alt && shift && code == "KeyP" {
         return Some(Command::TogglePalette);
@@ -194,6 +203,29 @@ mod tests {
             };
             assert_eq!(command_for(&press), Some(Command::ToggleLauncher));
         }
+    }
+
+    #[test]
+    fn search_in_files_opens_with_ctrl_shift_f_even_from_a_text_field() {
+        for (ctrl, meta) in [(true, false), (false, true)] {
+            let press = KeyPress {
+                key: "F",
+                code: "KeyF",
+                ctrl,
+                meta,
+                shift: true,
+                in_text_field: true,
+                ..KeyPress::default()
+            };
+            assert_eq!(command_for(&press), Some(Command::FindInFiles));
+        }
+        // Ctrl+F stays the browser's (find in page).
+        let ctrl_f = KeyPress {
+            code: "KeyF",
+            ctrl: true,
+            ..KeyPress::default()
+        };
+        assert_eq!(command_for(&ctrl_f), None);
     }
 
     #[test]
