@@ -294,7 +294,7 @@ mod tests {
             (1, true),
         ];
         assert_eq!(runs(&entries, no_folders), [0..2, 3..6]);
-        assert_eq!(runs(&entries, |i| i == 2), [0..6]);
+        assert_eq!(runs(&entries, |i| i == 2), vec![Range { start: 0, end: 6 }]);
         assert_eq!(runs(&entries, |i| i == 5), [0..2, 3..5]);
         // A run stops at its byte and file budgets; a file bigger than the budget is alone.
         let big = [(MAX_RUN_BYTES, true), (1, true), (MAX_RUN_BYTES - 1, true)];
