@@ -17,7 +17,9 @@ test('the first load fetches no app chunk; opening the Console fetches its own',
 });
 
 test('a chunk that cannot load is said in its window, and the next window tries again', async ({ page }) => {
-  await page.route(/\/split_console-[0-9a-f]+\.wasm$/, (route) => route.abort());
+  // The context's route, not the page's: it also stops the service worker's fetch, which is
+  // where a controlled page's request for the chunk goes.
+  await page.context().route(/\/split_console-[0-9a-f]+\.wasm$/, (route) => route.abort());
   await openDesktop(page);
   await dockItem(page, 'console').click();
   const failed = windows(page, 'console').first();
@@ -26,7 +28,7 @@ test('a chunk that cannot load is said in its window, and the next window tries 
   await dockItem(page, 'notes').click();
   await expect(windows(page, 'notes').first()).toBeVisible();
   // Close the failed window; with the chunk reachable again, the next one loads.
-  await page.unroute(/\/split_console-[0-9a-f]+\.wasm$/);
+  await page.context().unroute(/\/split_console-[0-9a-f]+\.wasm$/);
   await failed.getByRole('button', { name: 'Close' }).click();
   await expect(windows(page, 'console')).toHaveCount(0);
   await dockItem(page, 'console').click();

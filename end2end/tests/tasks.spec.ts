@@ -316,7 +316,8 @@ test("the kernel's parse errors are markers on their line, cleared once the text
 test('text typed before Monaco loads is kept, and typing goes on in the editor where it stopped', async ({ page }) => {
   let release = () => {};
   const gate = new Promise<void>((resolve) => (release = resolve));
-  await page.route('**/monaco/vs/loader.js', async (route) => {
+  // The context's route also holds the service worker's fetch (a controlled page's request).
+  await page.context().route('**/monaco/vs/loader.js', async (route) => {
     await gate;
     await route.continue();
   });
@@ -336,7 +337,7 @@ test('text typed before Monaco loads is kept, and typing goes on in the editor w
 });
 
 test('without Monaco the text box stays and explains a bad definition', async ({ page }) => {
-  await page.route('**/monaco/vs/loader.js', (route) => route.abort());
+  await page.context().route('**/monaco/vs/loader.js', (route) => route.abort());
   const win = await openTasks(page);
   await expect(definition(win)).toHaveAttribute('data-editor', 'fallback');
   await win.getByTestId('tasks-source').fill(MARKED);
