@@ -5,6 +5,8 @@ import { test, expect } from './support/fixtures';
 import { openDesktop } from './support/aether';
 import { dockItem, windows } from './support/desktop';
 import { editorTab, editorWindow } from './support/editor';
+import { Kernel } from './support/kernel';
+import { FakeProvider, aiEnv } from './support/ai-provider';
 import type { Page } from '@playwright/test';
 
 /** Opens the palette with its shortcut, types `query` after the `>`, and checks what is first. */
@@ -194,4 +196,62 @@ test('Settings changes the Editor\'s font size live, and it survives a reload', 
   await expect(editorTab(page, '/untitled.txt')).toHaveAttribute('data-active', 'true');
   await expect.poll(() => monacoFontSize(page)).toBe('20px');
   await expect(windows(page, 'settings').getByTestId('settings-font-size')).toHaveValue('20');
+});
+
+test.describe('Settings and the AI', () => {
+  let provider: FakeProvider;
+  let kernel: Kernel;
+
+  test.beforeAll(async () => {
+    provider = await FakeProvider.start('(module)');
+    kernel = await Kernel.start(undefined, aiEnv(provider));
+  });
+
+  test.afterAll(async () => {
+    await kernel?.kill();
+    await provider?.stop();
+  });
+
+  test('the model of Settings is asked for, and "ask before every read" makes the agent wait for each read', async ({ page }) => {
+    const path = '/welcome/hello.wat';
+    await openDesktop(page, kernel.baseUrl);
+    await dockItem(page, 'settings').click();
+    const settings = windows(page, 'settings');
+    await settings.getByTestId('settings-model').fill('my-model');
+    await settings.getByTestId('settings-model').press('Tab');
+    await settings.getByTestId('settings-reads-ask').check();
+
+    const read = { calls: [{ name: 'read_file', arguments: { path } }] };
+    provider.script([read, { text: 'Read it.' }]);
+    const before = provider.seen.length;
+    await dockItem(page, 'agent').click();
+    const agent = windows(page, 'agent');
+    await agent.getByTestId('agent-goal').fill(`Read ${path}.`);
+    await agent.getByTestId('agent-start').click();
+    const card = agent.locator('[data-testid=agent-call][data-tool=read_file]').first();
+    // The kernel's policy reads freely; this browser asked to be asked.
+    await expect(card).toHaveAttribute('data-state', 'waiting');
+    await card.getByTestId('agent-allow').click();
+    await expect(card).toHaveAttribute('data-state', 'ok');
+    await expect(agent.getByTestId('agent')).toHaveAttribute('data-state', 'done');
+    const asked = provider.seen.slice(before);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.every((r) => r.model === 'my-model')).toBe(true);
+
+    // Back to the policy's way (Settings brought forward from the dock, the Agent again after):
+    // the next run reads at once.
+    await dockItem(page, 'settings').click();
+    await settings.getByTestId('settings-reads-allow').check();
+    await dockItem(page, 'agent').click();
+    provider.script([read, { text: 'Read it again.' }]);
+    const transcript = agent.getByTestId('agent-transcript');
+    const first = (await transcript.getAttribute('data-run-id')) ?? '';
+    await agent.getByTestId('agent-goal').fill(`Read ${path} again.`);
+    await agent.getByTestId('agent-start').click();
+    await expect(transcript).not.toHaveAttribute('data-run-id', first);
+    await expect(agent.getByTestId('agent')).toHaveAttribute('data-state', 'done');
+    const again = agent.locator('[data-testid=agent-call][data-tool=read_file]').first();
+    await expect(again).toHaveAttribute('data-state', 'ok');
+    await expect(again.getByTestId('agent-allow')).toHaveCount(0);
+  });
 });
