@@ -8,24 +8,12 @@ import type { Locator, Page } from '@playwright/test';
 import { test, expect } from './support/fixtures';
 import { openDesktop } from './support/aether';
 import { dockItem, windows } from './support/desktop';
-import { Kernel } from './support/kernel';
-import { FakeProvider, aiEnv } from './support/ai-provider';
+import { aiKernel } from './support/ai-provider';
 import { BOOT_WAIT_MS, PROMPT } from './support/terminal';
 
 const COMMAND = 'echo $((6*7)); uname -m';
 
-let provider: FakeProvider;
-let kernel: Kernel;
-
-test.beforeAll(async () => {
-  provider = await FakeProvider.start('(module)');
-  kernel = await Kernel.start(undefined, aiEnv(provider));
-});
-
-test.afterAll(async () => {
-  await kernel?.kill();
-  await provider?.stop();
-});
+const ai = aiKernel();
 
 async function openAgent(page: Page): Promise<Locator> {
   await page.getByTestId('dock-agent').click();
@@ -39,8 +27,8 @@ const card = (win: Locator, nth = 0) => win.locator('[data-testid=agent-call][da
 
 /** The tool results the model was sent on its turns since `from`, parsed. */
 function toolResults(from: number): any[] {
-  const last = provider.seen.at(-1);
-  if (!last || provider.seen.length <= from) return [];
+  const last = ai.provider.seen.at(-1);
+  if (!last || ai.provider.seen.length <= from) return [];
   return last.messages
     .filter((m) => m.role === 'tool')
     .map((m) => {
@@ -72,13 +60,13 @@ async function allow(call: Locator, command: string, state: 'ok' | 'failed'): Pr
 
 test('the agent runs a shell command in the tab\'s machine once the user allows it', async ({ page }) => {
   test.setTimeout(BOOT_WAIT_MS + 120_000);
-  await openDesktop(page, kernel.baseUrl);
-  provider.script([
+  await openDesktop(page, ai.kernel.baseUrl);
+  ai.provider.script([
     { text: 'Let me ask the machine.', calls: [{ name: 'shell', arguments: { command: COMMAND } }] },
     { calls: [{ name: 'shell', arguments: { command: 'echo again' } }] },
     { text: 'It says 42, on i686.' },
   ]);
-  const before = provider.seen.length;
+  const before = ai.provider.seen.length;
   const win = await startRun(page, 'What is 6*7, and what machine is this?');
 
   // Nothing runs before the user allows it: the card shows the whole command and waits.
@@ -107,12 +95,12 @@ test('the agent runs a shell command in the tab\'s machine once the user allows 
 
 test('a command past its timeout fails with its limit named', async ({ page }) => {
   test.setTimeout(BOOT_WAIT_MS + 120_000);
-  await openDesktop(page, kernel.baseUrl);
-  provider.script([
+  await openDesktop(page, ai.kernel.baseUrl);
+  ai.provider.script([
     { calls: [{ name: 'shell', arguments: { command: 'sleep 60; echo never', timeout_ms: 3000 } }] },
     { text: 'The command took too long.' },
   ]);
-  const before = provider.seen.length;
+  const before = ai.provider.seen.length;
   const win = await startRun(page, 'Wait a minute.');
   const call = card(win, 0);
   await allow(call, 'sleep 60; echo never', 'failed');
@@ -127,7 +115,7 @@ test('a command past its timeout fails with its limit named', async ({ page }) =
 
 test('with a Terminal running, the command runs in the Terminal\'s machine beside what the user types', async ({ page }) => {
   test.setTimeout(BOOT_WAIT_MS + 120_000);
-  await openDesktop(page, kernel.baseUrl);
+  await openDesktop(page, ai.kernel.baseUrl);
   await dockItem(page, 'terminal').click();
   const term = windows(page, 'terminal');
   await expect(term.getByTestId('terminal-status')).toHaveAttribute('data-state', 'running', { timeout: BOOT_WAIT_MS });
@@ -142,11 +130,11 @@ test('with a Terminal running, the command runs in the Terminal\'s machine besid
     await expect(screen).toContainText('terminal-42', { timeout: 5_000 });
   }).toPass({ timeout: 60_000 });
 
-  provider.script([
+  ai.provider.script([
     { calls: [{ name: 'shell', arguments: { command: 'cat /tmp/mark; echo agent-$((6*7))' } }] },
     { text: 'The Terminal left its mark.' },
   ]);
-  const before = provider.seen.length;
+  const before = ai.provider.seen.length;
   const win = await startRun(page, 'What did I leave in /tmp/mark?');
   await allow(card(win, 0), 'cat /tmp/mark; echo agent-$((6*7))', 'ok');
   await expect(card(win, 0).getByTestId('agent-call-result')).toContainText('terminal-42');

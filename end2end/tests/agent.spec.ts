@@ -8,25 +8,13 @@ import type { Locator, Page } from '@playwright/test';
 import { test, expect } from './support/fixtures';
 import { openDesktop } from './support/aether';
 import { windows } from './support/desktop';
-import { Kernel } from './support/kernel';
-import { FakeProvider, aiEnv } from './support/ai-provider';
+import { aiKernel } from './support/ai-provider';
 import { editorTab, modelText, openFromFiles } from './support/editor';
 
 const PATH = '/welcome/hello.wat';
 const GREETING = 'Hello from Aether!';
 
-let provider: FakeProvider;
-let kernel: Kernel;
-
-test.beforeAll(async () => {
-  provider = await FakeProvider.start('(module)');
-  kernel = await Kernel.start(undefined, aiEnv(provider));
-});
-
-test.afterAll(async () => {
-  await kernel?.kill();
-  await provider?.stop();
-});
+const ai = aiKernel();
 
 /** The text of a file of this tab's VFS, as stored (through the devtools hook). */
 async function vfsText(page: Page, path: string): Promise<string> {
@@ -58,7 +46,7 @@ const card = (win: Locator, tool: string, nth = 0) =>
   win.locator(`[data-testid=agent-call][data-tool=${tool}]`).nth(nth);
 
 test('the agent fixes a broken program with the user allowing its write and run; Undo run puts the broken bytes back', async ({ page }) => {
-  await openDesktop(page, kernel.baseUrl);
+  await openDesktop(page, ai.kernel.baseUrl);
   const fixed = await vfsText(page, PATH);
   expect(fixed).toContain(GREETING);
   // Break the welcome program: a misspelled instruction no longer compiles.
@@ -67,13 +55,13 @@ test('the agent fixes a broken program with the user allowing its write and run;
   await vfsWrite(page, PATH, broken);
 
   const summary = 'Fixed: `i32.stor` was a typo for `i32.store`; the program prints its greeting again.';
-  provider.script([
+  ai.provider.script([
     { text: 'Let me look at the program.', calls: [{ name: 'read_file', arguments: { path: PATH } }] },
     { text: 'The instruction is misspelled; here is the fix.', calls: [{ name: 'write_file', arguments: { path: PATH, content: fixed } }] },
     { calls: [{ name: 'run_program', arguments: { path: PATH } }] },
     { text: summary },
   ]);
-  const before = provider.seen.length;
+  const before = ai.provider.seen.length;
   const win = await openAgent(page);
   await win.getByTestId('agent-goal').fill(`Fix ${PATH} so that it runs.`);
   await win.getByTestId('agent-start').click();
@@ -114,9 +102,9 @@ test('the agent fixes a broken program with the user allowing its write and run;
   await expect(win.getByTestId('agent-meter-calls')).toHaveAttribute('data-used', '3');
   await expect(win.getByTestId('agent-meter-turns')).toHaveAttribute('data-used', '4');
   expect(Number(await win.getByTestId('agent-meter-tokens').getAttribute('data-used'))).toBeGreaterThan(0);
-  expect(provider.turnsLeft).toBe(0);
+  expect(ai.provider.turnsLeft).toBe(0);
   // The model heard the program's output as the result of its last call.
-  const asked = provider.seen.slice(before);
+  const asked = ai.provider.seen.slice(before);
   expect(asked.length).toBe(4);
   const lastResult = asked[3].messages.filter((m) => m.role === 'tool').at(-1)?.content ?? '';
   expect(lastResult).toContain(GREETING);
@@ -146,12 +134,12 @@ test('the agent fixes a broken program with the user allowing its write and run;
 
 test('a denied call goes back to the model and the run goes on; the Editor\'s file is sent as context', async ({ page }) => {
   const path = '/welcome/README.md';
-  await openFromFiles(page, path, kernel.baseUrl);
-  provider.script([
+  await openFromFiles(page, path, ai.kernel.baseUrl);
+  ai.provider.script([
     { text: 'I will add a note.', calls: [{ name: 'write_file', arguments: { path: '/notes.txt', content: 'a note\n' } }] },
     { text: 'You declined the note, so I left your files as they were.' },
   ]);
-  const before = provider.seen.length;
+  const before = ai.provider.seen.length;
   const win = await openAgent(page);
   await expect(win.getByTestId('agent-context-file')).toHaveAttribute('data-path', path);
   await expect(win.getByTestId('agent-context-file')).toBeChecked();
@@ -172,7 +160,7 @@ test('a denied call goes back to the model and the run goes on; the Editor\'s fi
   await expect(win.getByTestId('agent-meter-turns')).toHaveAttribute('data-used', '2');
 
   // The model saw the file in front and, on its next turn, that the user declined.
-  const asked = provider.seen.slice(before);
+  const asked = ai.provider.seen.slice(before);
   expect(asked.length).toBe(2);
   expect(JSON.stringify(asked[0].messages)).toContain(path);
   const declined = asked[1].messages.filter((m) => m.role === 'tool').map((m) => m.content ?? '');
@@ -187,8 +175,8 @@ test('a denied call goes back to the model and the run goes on; the Editor\'s fi
 });
 
 test('Stop ends a run waiting for approval with cancelled, shown in the transcript', async ({ page }) => {
-  await openDesktop(page, kernel.baseUrl);
-  provider.script([{ calls: [{ name: 'run_program', arguments: { wat: '(module (func (export "_start")))' } }] }]);
+  await openDesktop(page, ai.kernel.baseUrl);
+  ai.provider.script([{ calls: [{ name: 'run_program', arguments: { wat: '(module (func (export "_start")))' } }] }]);
   const win = await openAgent(page);
   await win.getByTestId('agent-goal').fill('Run a module.');
   await win.getByTestId('agent-start').click();

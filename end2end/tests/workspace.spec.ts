@@ -5,8 +5,7 @@ import { test, expect } from './support/fixtures';
 import { openDesktop } from './support/aether';
 import { dockItem, windows } from './support/desktop';
 import { editorTab, editorWindow } from './support/editor';
-import { Kernel } from './support/kernel';
-import { FakeProvider, aiEnv } from './support/ai-provider';
+import { aiKernel } from './support/ai-provider';
 import type { Page } from '@playwright/test';
 
 /** Opens the palette with its shortcut, types `query` after the `>`, and checks what is first. */
@@ -199,22 +198,11 @@ test('Settings changes the Editor\'s font size live, and it survives a reload', 
 });
 
 test.describe('Settings and the AI', () => {
-  let provider: FakeProvider;
-  let kernel: Kernel;
-
-  test.beforeAll(async () => {
-    provider = await FakeProvider.start('(module)');
-    kernel = await Kernel.start(undefined, aiEnv(provider));
-  });
-
-  test.afterAll(async () => {
-    await kernel?.kill();
-    await provider?.stop();
-  });
+  const ai = aiKernel();
 
   test('the model of Settings is asked for, and "ask before every read" makes the agent wait for each read', async ({ page }) => {
     const path = '/welcome/hello.wat';
-    await openDesktop(page, kernel.baseUrl);
+    await openDesktop(page, ai.kernel.baseUrl);
     await dockItem(page, 'settings').click();
     const settings = windows(page, 'settings');
     await settings.getByTestId('settings-model').fill('my-model');
@@ -222,8 +210,8 @@ test.describe('Settings and the AI', () => {
     await settings.getByTestId('settings-reads-ask').check();
 
     const read = { calls: [{ name: 'read_file', arguments: { path } }] };
-    provider.script([read, { text: 'Read it.' }]);
-    const before = provider.seen.length;
+    ai.provider.script([read, { text: 'Read it.' }]);
+    const before = ai.provider.seen.length;
     await dockItem(page, 'agent').click();
     const agent = windows(page, 'agent');
     await agent.getByTestId('agent-goal').fill(`Read ${path}.`);
@@ -234,7 +222,7 @@ test.describe('Settings and the AI', () => {
     await card.getByTestId('agent-allow').click();
     await expect(card).toHaveAttribute('data-state', 'ok');
     await expect(agent.getByTestId('agent')).toHaveAttribute('data-state', 'done');
-    const asked = provider.seen.slice(before);
+    const asked = ai.provider.seen.slice(before);
     expect(asked.length).toBeGreaterThan(0);
     expect(asked.every((r) => r.model === 'my-model')).toBe(true);
 
@@ -243,7 +231,7 @@ test.describe('Settings and the AI', () => {
     await dockItem(page, 'settings').click();
     await settings.getByTestId('settings-reads-allow').check();
     await dockItem(page, 'agent').click();
-    provider.script([read, { text: 'Read it again.' }]);
+    ai.provider.script([read, { text: 'Read it again.' }]);
     const transcript = agent.getByTestId('agent-transcript');
     const first = (await transcript.getAttribute('data-run-id')) ?? '';
     await agent.getByTestId('agent-goal').fill(`Read ${path} again.`);

@@ -13,6 +13,8 @@
 // Every request body is recorded, so a spec can check what the desktop (or the kernel's agent) sent.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { test } from './fixtures';
+import { Kernel } from './kernel';
 
 export const CHAT_REPLY = 'This module prints a greeting with fd_write and exits.';
 export const COMPLETION = 'i32.const 42';
@@ -149,4 +151,19 @@ export function aiEnv(provider: FakeProvider): Record<string, string> {
     AETHER_AI__PROVIDER__BASE_URL: provider.baseUrl,
     AETHER_AI__PROVIDER__MODEL: 'loopback-test',
   };
+}
+
+/** A loopback provider answering with `wat` and a kernel pointed at it ([`aiEnv`]), started
+ * before the tests of the file (or `describe` block) that calls this and stopped after them. */
+export function aiKernel(wat = '(module)'): { provider: FakeProvider; kernel: Kernel } {
+  const both = {} as { provider: FakeProvider; kernel: Kernel };
+  test.beforeAll(async () => {
+    both.provider = await FakeProvider.start(wat);
+    both.kernel = await Kernel.start(undefined, aiEnv(both.provider));
+  });
+  test.afterAll(async () => {
+    await both.kernel?.kill();
+    await both.provider?.stop();
+  });
+  return both;
 }
