@@ -49,34 +49,6 @@ super::on_demand::on_demand!(settings, view! { <Settings /> });
 pub fn Settings() -> impl IntoView {
     let preferences = expect_context::<Preferences>();
     let active = expect_context::<ActiveTheme>();
-    let theme_choice = move |choice: Option<Theme>, label: &'static str, id: &'static str| {
-        view! {
-            <label class="settings-choice">
-                <input
-                    type="radio"
-                    name="settings-theme"
-                    data-testid=id
-                    prop:checked=move || preferences.theme.get() == choice
-                    on:change=move |_| preferences.theme.set(choice)
-                />
-                {label}
-            </label>
-        }
-    };
-    let reads_choice = move |choice: ReadApproval, label: &'static str, id: &'static str| {
-        view! {
-            <label class="settings-choice">
-                <input
-                    type="radio"
-                    name="settings-reads"
-                    data-testid=id
-                    prop:checked=move || preferences.read_approval.get() == choice
-                    on:change=move |_| preferences.read_approval.set(choice)
-                />
-                {label}
-            </label>
-        }
-    };
     let system_now = move || match active.get() {
         Theme::Light => "Follow the system (light now)",
         Theme::Dark => "Follow the system (dark now)",
@@ -86,9 +58,9 @@ pub fn Settings() -> impl IntoView {
         <form class="settings" data-testid="settings" on:submit=|ev| ev.prevent_default()>
             <fieldset class="settings-group">
                 <legend>"Theme"</legend>
-                {move || theme_choice(None, system_now(), "settings-theme-system")}
-                {theme_choice(Some(Theme::Light), "Light", "settings-theme-light")}
-                {theme_choice(Some(Theme::Dark), "Dark", "settings-theme-dark")}
+                {move || radio(preferences.theme, "settings-theme", None, system_now(), "settings-theme-system")}
+                {radio(preferences.theme, "settings-theme", Some(Theme::Light), "Light", "settings-theme-light")}
+                {radio(preferences.theme, "settings-theme", Some(Theme::Dark), "Dark", "settings-theme-dark")}
                 <p class="settings-note">"Also: Toggle theme in the command palette, or Alt+Shift+T."</p>
             </fieldset>
             <fieldset class="settings-group">
@@ -131,10 +103,35 @@ pub fn Settings() -> impl IntoView {
                     "Named in the Editor's chat and completions and in the Agent's runs; empty: the model the kernel is configured with."
                 </p>
                 <p class="settings-label">"When the agent wants to read files"</p>
-                {reads_choice(ReadApproval::Allow, "As the kernel's policy says", "settings-reads-allow")}
-                {reads_choice(ReadApproval::Ask, "Ask me before every read", "settings-reads-ask")}
+                {radio(preferences.read_approval, "settings-reads", ReadApproval::Allow, "As the kernel's policy says", "settings-reads-allow")}
+                {radio(preferences.read_approval, "settings-reads", ReadApproval::Ask, "Ask me before every read", "settings-reads-ask")}
             </fieldset>
             <p class="settings-note">"Kept in this browser, for every tab."</p>
         </form>
+    }
+}
+
+/// One radio button of the group `name`: checked while `signal` holds `choice`, and sets it.
+fn radio<T>(
+    signal: RwSignal<T>,
+    name: &'static str,
+    choice: T,
+    label: &'static str,
+    id: &'static str,
+) -> impl IntoView
+where
+    T: PartialEq + Copy + Send + Sync + 'static,
+{
+    view! {
+        <label class="settings-choice">
+            <input
+                type="radio"
+                name=name
+                data-testid=id
+                prop:checked=move || signal.get() == choice
+                on:change=move |_| signal.set(choice)
+            />
+            {label}
+        </label>
     }
 }

@@ -206,7 +206,7 @@ impl<F: Tree, T: Tree> Server<F, T> {
                 if self.stat(&path).await?.is_some() {
                     return Err(Errno::EXIST);
                 }
-                self.tree_write(&path, &[]).await?;
+                let mtime_ms = self.tree_write(&path, &[]).await?;
                 self.modes.insert(path.clone(), mode & 0o7777);
                 self.held.insert(
                     path.clone(),
@@ -216,7 +216,14 @@ impl<F: Tree, T: Tree> Server<F, T> {
                         unlinked: false,
                     },
                 );
-                let node = self.stat(&path).await?.ok_or(Errno::NOENT)?;
+                // What was just written: no need to ask the tree again.
+                let node = Node {
+                    name,
+                    kind: Kind::File,
+                    size: 0,
+                    mtime_ms,
+                    mode: None,
+                };
                 let f = self.fids.get_mut(fid).ok_or(Errno::BADF)?;
                 f.path = path.clone();
                 f.open = Open::Write;
@@ -245,7 +252,7 @@ impl<F: Tree, T: Tree> Server<F, T> {
                     return Err(Errno::BADF);
                 }
                 let path = f.path.clone();
-                self.hold(&path, false).await?;
+                self.hold(&path, None).await?;
                 let held = self.held.get_mut(&path).ok_or(Errno::IO)?;
                 let start = offset as usize;
                 let end = start.checked_add(data.len()).ok_or(Errno::INVAL)?;
@@ -430,7 +437,7 @@ impl<F: Tree, T: Tree> Server<F, T> {
         }
     }
 
-    async fn tree_write(&self, ns: &str, bytes: &[u8]) -> Result<(), Errno> {
+    async fn tree_write(&self, ns: &str, bytes: &[u8]) -> Result<u64, Errno> {
         match place(ns) {
             Some(Place::Files(p)) => self.files.write(p, bytes).await,
             _ => Err(Errno::ROFS),
@@ -517,7 +524,8 @@ impl<F: Tree, T: Tree> Server<F, T> {
             if node.kind == Kind::Dir {
                 return Err(Errno::ISDIR);
             }
-            self.hold(&path, flags & O_TRUNC != 0).await?;
+            let truncate = (flags & O_TRUNC != 0).then_some(node.size);
+            self.hold(&path, truncate).await?;
         }
         let qid = self.qid(&path, &node);
         let f = self.fids.get_mut(fid).ok_or(Errno::BADF)?;
@@ -526,21 +534,21 @@ impl<F: Tree, T: Tree> Server<F, T> {
         Ok(reply.qid(qid).u32(0).finish())
     }
 
-    /// Makes sure the bytes of `path` are held (emptied when `truncate`).
-    async fn hold(&mut self, path: &str, truncate: bool) -> Result<(), Errno> {
+    /// Makes sure the bytes of `path` are held; `truncate` (the file's size in the tree, which
+    /// the caller has just read) empties them.
+    async fn hold(&mut self, path: &str, truncate: Option<u64>) -> Result<(), Errno> {
         if let Some(held) = self.held.get_mut(path) {
-            if truncate && !held.bytes.is_empty() {
+            if truncate.is_some() && !held.bytes.is_empty() {
                 held.bytes.clear();
                 held.changed = true;
             }
             return Ok(());
         }
-        let bytes = if truncate {
-            Vec::new()
-        } else {
-            self.tree_read(path, 0, u64::MAX).await?
+        let bytes = match truncate {
+            Some(_) => Vec::new(),
+            None => self.tree_read(path, 0, u64::MAX).await?,
         };
-        let changed = truncate && self.stat(path).await?.is_some_and(|n| n.size > 0);
+        let changed = truncate.is_some_and(|size| size > 0);
         self.held.insert(
             path.to_owned(),
             Held {
@@ -564,7 +572,7 @@ impl<F: Tree, T: Tree> Server<F, T> {
             self.tree_read(path, 0, u64::MAX).await?
         };
         bytes.resize(size as usize, 0);
-        self.tree_write(path, &bytes).await
+        self.tree_write(path, &bytes).await.map(drop)
     }
 
     async fn write_back(&mut self, path: &str) -> Result<(), Errno> {
@@ -577,7 +585,7 @@ impl<F: Tree, T: Tree> Server<F, T> {
         {
             held.changed = false;
         }
-        result
+        result.map(drop)
     }
 
     async fn clunk(&mut self, fid: u32) -> Result<(), Errno> {

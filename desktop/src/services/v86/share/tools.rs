@@ -196,7 +196,7 @@ impl<F: Fetch> Tree for Tools<F> {
         Ok(bytes[start..end].to_vec())
     }
 
-    async fn write(&self, _: &str, _: &[u8]) -> Result<(), Errno> {
+    async fn write(&self, _: &str, _: &[u8]) -> Result<u64, Errno> {
         Err(Errno::ROFS)
     }
     async fn mkdir(&self, _: &str) -> Result<(), Errno> {

@@ -39,8 +39,8 @@ pub trait Tree {
     async fn list(&self, path: &str) -> Result<Vec<Node>, Errno>;
     /// Up to `length` bytes of the file `path` from `offset`.
     async fn read(&self, path: &str, offset: u64, length: u64) -> Result<Vec<u8>, Errno>;
-    /// Replaces (or creates) the file `path`.
-    async fn write(&self, path: &str, bytes: &[u8]) -> Result<(), Errno>;
+    /// Replaces (or creates) the file `path`; returns its new mtime (ms since the Unix epoch).
+    async fn write(&self, path: &str, bytes: &[u8]) -> Result<u64, Errno>;
     /// Creates the folder `path`.
     async fn mkdir(&self, path: &str) -> Result<(), Errno>;
     /// Deletes `path` (a folder only when empty).
@@ -104,10 +104,10 @@ impl Tree for VfsProxy {
         }
     }
 
-    async fn write(&self, path: &str, bytes: &[u8]) -> Result<(), Errno> {
+    async fn write(&self, path: &str, bytes: &[u8]) -> Result<u64, Errno> {
         VfsProxy::write(self, path, bytes)
             .await
-            .map(drop)
+            .map(|written| written.mtime)
             .map_err(errno)
     }
 
@@ -214,7 +214,7 @@ pub mod memory {
             Ok(bytes[start..end].to_vec())
         }
 
-        async fn write(&self, path: &str, bytes: &[u8]) -> Result<(), Errno> {
+        async fn write(&self, path: &str, bytes: &[u8]) -> Result<u64, Errno> {
             if !self.is_dir(parent(path)) {
                 return Err(Errno::NOENT);
             }
@@ -224,7 +224,8 @@ pub mod memory {
             self.map
                 .borrow_mut()
                 .insert(path.to_owned(), Some(bytes.to_vec()));
-            Ok(())
+            // The mtime `stat` reports for every path.
+            Ok(1_000)
         }
 
         async fn mkdir(&self, path: &str) -> Result<(), Errno> {
